@@ -1,0 +1,65 @@
+// Package auth decides who may read and write which topics: subscriber and
+// publisher tokens (JWT) with topic grants, publish API keys and the origin
+// allowlist.
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Grants is what an authenticated caller may do. Patterns are exact topic
+// names or "prefix:*" (any topic starting with "prefix:"), with "{sub}"
+// already expanded to Subject. "*" alone matches every topic.
+type Grants struct {
+	Subject   string
+	Subscribe []string
+	Publish   []string
+	// ExpiresAt is when the credential expires; zero means it does not
+	// (API keys, dev mode). Open connections are closed at this time.
+	ExpiresAt time.Time
+}
+
+// CanSubscribe reports whether the grants allow reading topic.
+func (g *Grants) CanSubscribe(topic string) bool { return g != nil && matchAny(g.Subscribe, topic) }
+
+// CanPublish reports whether the grants allow publishing to topic.
+func (g *Grants) CanPublish(topic string) bool { return g != nil && matchAny(g.Publish, topic) }
+
+func matchAny(patterns []string, topic string) bool {
+	for _, p := range patterns {
+		if Match(p, topic) {
+			return true
+		}
+	}
+	return false
+}
+
+// Match reports whether a grant pattern covers topic.
+func Match(pattern, topic string) bool {
+	if pattern == "*" {
+		return true
+	}
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		// Only whole segments: "order:*" matches "order:1" but not "orders".
+		return strings.HasSuffix(prefix, ":") && strings.HasPrefix(topic, prefix) && len(topic) > len(prefix)
+	}
+	return pattern == topic
+}
+
+// Authenticator turns a request's credentials (Authorization: Bearer, the
+// token cookie, or ?token=) into grants.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request) (*Grants, error)
+}
+
+// Errors an Authenticator returns (wrapped); the relay maps them to answers:
+// ErrNoCredentials and ErrInvalidToken -> 401, ErrExpired -> 401 / WS 4001.
+var (
+	ErrNoCredentials = errors.New("no credentials")
+	ErrInvalidToken  = errors.New("invalid token")
+	ErrExpired       = errors.New("token expired")
+)
