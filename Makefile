@@ -1,0 +1,73 @@
+# hookrelay: the Makefile is the interface. CI calls these same targets.
+SHELL := /bin/bash
+GO ?= go
+PKGS := ./...
+BUILD := build
+LAMBDA_ARCHES := arm64 amd64
+LAMBDAS := ingest publish
+STATICCHECK_VERSION := v0.8.2
+GOBIN := $(shell $(GO) env GOPATH)/bin
+FUZZTIME ?= 30s
+DURATION ?= 10m
+
+.PHONY: help
+help: ## list targets
+	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## install what the tests need (redis-server, chromium) where missing
+	@bash .ci/deps.sh
+
+.PHONY: run
+run: ## start `relay dev`: memory bus, webhooks, relay and demo pages on 127.0.0.1:8080
+	@if [ -f relay/main.go ]; then $(GO) run ./relay dev; else echo "relay not built yet"; fi
+
+.PHONY: build
+build: ## build the relay binary into build/
+	@mkdir -p $(BUILD)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BUILD)/relay ./relay
+
+.PHONY: test
+test: deps ## everything, with -race, against a real redis-server and real Chromium
+	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@[ -x $(GOBIN)/staticcheck ] || GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(GOBIN)/staticcheck $(PKGS)
+
+.PHONY: bench
+bench: ## Go benchmarks and the relay load tool (see docs/performance.md)
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	@if [ -d relay/bench ]; then $(GO) run ./relay bench; fi
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@bash .ci/fuzz.sh $(FUZZTIME)
+
+.PHONY: e2e
+e2e: deps ## browser tests in headless Chromium
+	$(GO) test -race -count=1 -run 'E2E' ./relay/web/...
+
+.PHONY: lambda
+lambda: ## build the Lambda zips (provided.al2023, arm64 and amd64) into build/lambda/
+	@bash .ci/lambda.sh "$(LAMBDAS)" "$(LAMBDA_ARCHES)" $(BUILD)/lambda
+
+.PHONY: tf-check
+tf-check: ## terraform formatting, parsing and contract tests (no providers needed)
+	$(GO) test -count=1 ./terraform/...
+	@if command -v terraform >/dev/null; then terraform fmt -check -recursive terraform; fi
+
+.PHONY: chaos
+chaos: deps ## the full fault-injection suite (a short version runs in make test)
+	HOOKRELAY_CHAOS=full $(GO) test -count=1 -timeout 60m -run Chaos -v ./relay/chaos/...
+
+.PHONY: soak
+soak: deps ## steady load with relay restarts for DURATION (default 10m)
+	HOOKRELAY_SOAK=$(DURATION) $(GO) test -count=1 -timeout 0 -run Soak -v ./relay/chaos/...
+
+.PHONY: clean
+clean:
+	rm -rf $(BUILD)
