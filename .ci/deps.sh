@@ -4,6 +4,7 @@ set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
+command -v zip >/dev/null || need+=(zip)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
 	echo "missing: ${need[*]} - install them (Debian: apt-get install -y ${need[*]}) and run again" >&2
