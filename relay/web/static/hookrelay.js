@@ -1,0 +1,363 @@
+// hookrelay.js: the browser client for hookrelay relays. Dependency-free ES
+// module; no build step. See docs/client.md.
+//
+//   import { connect } from "/hookrelay.js";
+//   const hr = connect({ topics: ["order:1042"], token });
+//   hr.on("order.shipped", (ev) => render(ev));
+//   hr.onState((s) => badge(s));
+//
+// Reconnects with exponential backoff and full jitter, resumes from the last
+// cursor so nothing is lost or duplicated, refreshes tokens before expiry and
+// follows the browser's online/offline and visibility signals.
+
+const DEFAULTS = {
+  url: "",              // relay base URL; "" = same origin
+  topics: [],
+  transport: "sse",     // "sse" (default) or "ws" (needed to publish)
+  token: null,          // string, or null for dev relays without tokens
+  refreshToken: null,   // async () => string: called before expiry and on 4001
+  refreshBefore: 30000, // ms before exp to refresh
+  persist: false,       // true: keep the cursor in sessionStorage across reloads
+  storageKey: null,     // default: "hookrelay:" + sorted topics
+  minBackoff: 500,
+  maxBackoff: 30000,
+  healthyAfter: 10000,  // a connection open this long resets the backoff
+  connectTimeout: 15000,
+};
+
+const CLOSE_TOKEN_EXPIRED = 4001;
+
+export class Client {
+  constructor(options) {
+    this.opts = { ...DEFAULTS, ...options };
+    if (!Array.isArray(this.opts.topics) || this.opts.topics.length === 0) {
+      throw new Error("hookrelay: topics must be a non-empty array");
+    }
+    this.state = "idle";
+    this.cursor = "";         // SSE: opaque cursor from the last id: line
+    this.lastIds = {};        // WS: last event id per topic
+    this.handlers = new Map(); // type -> Set(fn); "*" = every event
+    this.stateHandlers = new Set();
+    this.pending = new Map(); // ref -> {resolve, reject} for WS requests
+    this.ref = 0;
+    this.attempt = 0;
+    this.conn = null;
+    this.timers = {};
+    this.closed = false;
+    this.token = this.opts.token;
+    this._load();
+    this._onOnline = () => this._reconnectNow();
+    this._onOffline = () => this._drop("offline");
+    this._onVisible = () => {
+      if (document.visibilityState === "visible" && !this.conn) this._reconnectNow();
+    };
+    if (typeof window !== "undefined") {
+      window.addEventListener("online", this._onOnline);
+      window.addEventListener("offline", this._onOffline);
+      document.addEventListener("visibilitychange", this._onVisible);
+    }
+  }
+
+  /** on(type, fn): fn(event) for events of that type; "*" for all. Returns an unsubscribe function. */
+  on(type, fn) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(fn);
+    return () => this.handlers.get(type).delete(fn);
+  }
+
+  /** onState(fn): fn(state, detail) on "connecting" | "open" | "reconnecting" | "offline" | "closed" and "truncated". */
+  onState(fn) {
+    this.stateHandlers.add(fn);
+    fn(this.state, {});
+    return () => this.stateHandlers.delete(fn);
+  }
+
+  /** publish(topic, type, data): WebSocket transport with a publish grant. Resolves with the event ids. */
+  publish(topic, type, data, idempotencyKey) {
+    if (this.opts.transport !== "ws") return Promise.reject(new Error("hookrelay: publish needs transport: 'ws'"));
+    if (!this.conn || this.state !== "open") return Promise.reject(new Error("hookrelay: not connected"));
+    return this._request({ op: "publish", topic, type, data, idempotency_key: idempotencyKey });
+  }
+
+  /** close(): stop for good. */
+  close() {
+    this.closed = true;
+    this._clearTimers();
+    this._teardown();
+    if (typeof window !== "undefined") {
+      window.removeEventListener("online", this._onOnline);
+      window.removeEventListener("offline", this._onOffline);
+      document.removeEventListener("visibilitychange", this._onVisible);
+    }
+    this._setState("closed", {});
+  }
+
+  start() {
+    if (typeof navigator !== "undefined" && navigator.onLine === false) {
+      this._setState("offline", {});
+      return this;
+    }
+    this._connect();
+    return this;
+  }
+
+  // --- connection lifecycle -------------------------------------------------
+
+  _connect() {
+    if (this.closed) return;
+    this._clearTimers();
+    this._setState(this.attempt === 0 && !this.everOpen ? "connecting" : "reconnecting", { attempt: this.attempt });
+    this.openedAt = 0;
+    this.timers.connect = setTimeout(() => this._fail("connect timeout"), this.opts.connectTimeout);
+    if (this.opts.transport === "ws") this._connectWS();
+    else this._connectSSE();
+  }
+
+  _opened() {
+    clearTimeout(this.timers.connect);
+    this.everOpen = true;
+    this.openedAt = Date.now();
+    this.timers.healthy = setTimeout(() => { this.attempt = 0; }, this.opts.healthyAfter);
+    this._scheduleRefresh();
+    this._setState("open", {});
+  }
+
+  _fail(reason, code) {
+    if (this.closed) return;
+    this._teardown();
+    if (code === CLOSE_TOKEN_EXPIRED && this.opts.refreshToken) {
+      this._refresh().then(() => this._connect(), () => this._retry(reason));
+      return;
+    }
+    this._retry(reason, code);
+  }
+
+  _retry(reason, code) {
+    this._clearTimers();
+    // Full jitter: uniform in [0, min(max, min * 2^attempt)].
+    const ceil = Math.min(this.opts.maxBackoff, this.opts.minBackoff * 2 ** Math.min(this.attempt, 16));
+    const wait = Math.random() * ceil;
+    this.attempt++;
+    this._setState("reconnecting", { reason, code, wait: Math.round(wait) });
+    this.timers.retry = setTimeout(() => this._connect(), wait);
+  }
+
+  _reconnectNow() {
+    if (this.closed) return;
+    this.attempt = 0;
+    this._teardown();
+    this._connect();
+  }
+
+  _drop(state) {
+    this._clearTimers();
+    this._teardown();
+    this._setState(state, {});
+  }
+
+  _teardown() {
+    const c = this.conn;
+    this.conn = null;
+    for (const { reject } of this.pending.values()) reject(new Error("hookrelay: connection closed"));
+    this.pending.clear();
+    if (c) c.close();
+  }
+
+  _clearTimers() {
+    for (const k of Object.keys(this.timers)) clearTimeout(this.timers[k]);
+    this.timers = {};
+  }
+
+  // --- SSE ------------------------------------------------------------------
+
+  _connectSSE() {
+    const q = new URLSearchParams();
+    for (const t of this.opts.topics) q.append("topic", t);
+    if (this.cursor) q.set("cursor", this.cursor);
+    if (this.token) q.set("token", this.token);
+    const es = new EventSource(this.opts.url + "/v1/sse?" + q.toString());
+    this.conn = es;
+    // EventSource's own reconnect has no backoff and cannot change the
+    // token, so the client closes it on error and reconnects itself.
+    es.onerror = () => { if (this.conn === es) this._fail("network"); };
+    es.onmessage = (m) => {
+      if (m.lastEventId) this.cursor = m.lastEventId;
+      this._deliver(m.data);
+      this._save();
+    };
+    es.addEventListener("ready", (m) => {
+      if (m.lastEventId) this.cursor = m.lastEventId;
+      this._save();
+      this._opened();
+    });
+    es.addEventListener("truncated", (m) => this._truncated(JSON.parse(m.data).topic));
+    es.addEventListener("close", (m) => {
+      const c = JSON.parse(m.data);
+      if (this.conn === es) this._fail(c.reason, c.code);
+    });
+  }
+
+  // --- WebSocket ------------------------------------------------------------
+
+  _connectWS() {
+    const base = this.opts.url || location.origin;
+    const u = new URL(base.replace(/^http/, "ws") + "/v1/ws");
+    if (this.token) u.searchParams.set("token", this.token);
+    const ws = new WebSocket(u.toString());
+    this.conn = ws;
+    let acks = 0;
+    ws.onopen = () => {
+      for (const topic of this.opts.topics) {
+        const frame = { op: "subscribe", topics: [topic] };
+        if (this.lastIds[topic]) frame.cursor = this.lastIds[topic];
+        this._request(frame).then((ack) => {
+          // A topic without events resumes from where it was subscribed.
+          if (ack.cursor && !this.lastIds[topic]) { this.lastIds[topic] = ack.cursor; this._save(); }
+          if (++acks === this.opts.topics.length) this._opened();
+        }, (err) => this._emitState("error", { error: String(err.message || err) }));
+      }
+    };
+    ws.onmessage = (m) => this._onFrame(JSON.parse(m.data));
+    ws.onclose = (e) => { if (this.conn === ws) this._fail(e.reason || "closed", e.code); };
+  }
+
+  _onFrame(f) {
+    switch (f.op) {
+      case "events":
+        for (const ev of f.events) {
+          this.lastIds[ev.topic] = ev.id;
+          this._emit(ev);
+        }
+        this._save();
+        return;
+      case "truncated":
+        this._truncated(f.topic);
+        return;
+    }
+    const p = f.ref && this.pending.get(f.ref);
+    if (!p) return;
+    this.pending.delete(f.ref);
+    if (f.op === "error") p.reject(Object.assign(new Error(f.message), { code: f.code }));
+    else p.resolve(f);
+  }
+
+  _request(frame) {
+    const ref = String(++this.ref);
+    return new Promise((resolve, reject) => {
+      this.pending.set(ref, { resolve, reject });
+      this.conn.send(JSON.stringify({ ...frame, ref }));
+    });
+  }
+
+  // --- tokens ---------------------------------------------------------------
+
+  _scheduleRefresh() {
+    if (!this.opts.refreshToken || !this.token) return;
+    const exp = tokenExpiry(this.token);
+    if (!exp) return;
+    const wait = Math.max(1000, exp - Date.now() - this.opts.refreshBefore);
+    this.timers.refresh = setTimeout(() => {
+      this._refresh().then(() => {
+        // WebSocket extends the open connection; SSE reconnects with its cursor.
+        if (this.opts.transport === "ws" && this.conn) {
+          this._request({ op: "auth", token: this.token }).then(() => this._scheduleRefresh(), () => this._reconnectNow());
+        } else {
+          this._reconnectNow();
+        }
+      }, () => {});
+    }, wait);
+  }
+
+  async _refresh() {
+    this.token = await this.opts.refreshToken();
+  }
+
+  // --- delivery -------------------------------------------------------------
+
+  _deliver(data) {
+    let ev;
+    try { ev = JSON.parse(data); } catch { return; }
+    this._emit(ev);
+  }
+
+  _emit(ev) {
+    for (const key of [ev.type, "*"]) {
+      const hs = this.handlers.get(key);
+      if (hs) for (const fn of hs) { try { fn(ev); } catch (e) { console.error("hookrelay handler", e); } }
+    }
+  }
+
+  _truncated(topic) {
+    this._emitState("truncated", { topic });
+  }
+
+  _setState(state, detail) {
+    this.state = state;
+    this._emitState(state, detail);
+  }
+
+  _emitState(state, detail) {
+    for (const fn of this.stateHandlers) { try { fn(state, detail); } catch (e) { console.error("hookrelay state handler", e); } }
+  }
+
+  // --- persistence ----------------------------------------------------------
+
+  _key() {
+    return this.opts.storageKey || "hookrelay:" + this.opts.transport + ":" + [...this.opts.topics].sort().join(",");
+  }
+
+  _save() {
+    if (!this.opts.persist) return;
+    try {
+      sessionStorage.setItem(this._key(), JSON.stringify({ cursor: this.cursor, lastIds: this.lastIds }));
+    } catch { /* storage full or disabled: resume still works in memory */ }
+  }
+
+  _load() {
+    if (!this.opts.persist) return;
+    try {
+      const s = JSON.parse(sessionStorage.getItem(this._key()) || "null");
+      if (s) { this.cursor = s.cursor || ""; this.lastIds = s.lastIds || {}; }
+    } catch { /* unreadable: start live */ }
+  }
+}
+
+/** tokenExpiry returns the JWT's exp in ms, or 0 when it has none (the client never verifies tokens). */
+export function tokenExpiry(token) {
+  try {
+    const b64 = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = JSON.parse(atob(b64)).exp;
+    return typeof exp === "number" ? exp * 1000 : 0;
+  } catch { return 0; }
+}
+
+/** connect(options): create a Client and start it. */
+export function connect(options) {
+  return new Client(options).start();
+}
+
+/** Read-cursor helpers for notification badges (HTTP API). */
+export async function unread(topic, { url = "", token = null } = {}) {
+  const r = await fetch(url + "/v1/topics/" + encodeURIComponent(topic) + "/unread", { headers: auth(token) });
+  if (!r.ok) throw new Error("hookrelay: unread " + r.status);
+  return r.json();
+}
+
+export async function markRead(topic, id, { url = "", token = null } = {}) {
+  const r = await fetch(url + "/v1/topics/" + encodeURIComponent(topic) + "/read", {
+    method: "PUT", headers: { ...auth(token), "Content-Type": "application/json" }, body: JSON.stringify({ id }),
+  });
+  if (!r.ok) throw new Error("hookrelay: mark read " + r.status);
+}
+
+export async function history(topic, { url = "", token = null, after = "", limit = 50 } = {}) {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (after) q.set("after", after);
+  const r = await fetch(url + "/v1/topics/" + encodeURIComponent(topic) + "/events?" + q, { headers: auth(token) });
+  if (!r.ok) throw new Error("hookrelay: history " + r.status);
+  return r.json();
+}
+
+function auth(token) {
+  return token ? { Authorization: "Bearer " + token } : {};
+}
