@@ -1,0 +1,151 @@
+// Package bench is the load generator behind `make bench` and `relay bench`:
+// it starts relay processes (and a redis-server for the Redis bus), opens N
+// SSE and/or WebSocket subscribers from several load processes and source
+// addresses, measures the relays' RSS per idle connection, then publishes at
+// a set rate through POST /v1/publish and reports deliveries/s,
+// publish-to-receive latency, losses, duplicates and relay CPU per delivery.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is one bench run.
+type Config struct {
+	Bus       string        // memory or redis
+	Relays    int           // relay processes (memory bus: 1)
+	Conns     int           // subscribers in all
+	Workers   int           // load processes; 0 = one per 18,000 connections
+	Transport string        // sse, ws or mixed
+	Topics    int           // subscribers spread over this many topics
+	Rate      float64       // events/s published in all
+	Duration  time.Duration // publish phase
+	Settle    time.Duration // wait before reading RSS
+	RelayBin  string        // default: this executable
+	RedisURL  string        // use this Redis instead of starting one
+	JSON      string        // also write the report here
+}
+
+// maxPerWorker stays under this machine's 20,000 open files per process.
+const maxPerWorker = 18000
+
+func parse(args []string, stderr io.Writer) (Config, error) {
+	c := Config{}
+	fs := flag.NewFlagSet("relay bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Bus, "bus", "memory", "bus: memory or redis")
+	fs.IntVar(&c.Relays, "relays", 1, "relay processes (the memory bus allows 1)")
+	fs.IntVar(&c.Conns, "conns", 1000, "subscribers in all")
+	fs.IntVar(&c.Workers, "workers", 0, "load processes (0: one per 18,000 connections)")
+	fs.StringVar(&c.Transport, "transport", "sse", "sse, ws or mixed")
+	fs.IntVar(&c.Topics, "topics", 1, "topics the subscribers spread over")
+	fs.Float64Var(&c.Rate, "rate", 20, "events per second published (all topics)")
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "publish phase")
+	fs.DurationVar(&c.Settle, "settle", 3*time.Second, "settle time before reading RSS")
+	fs.StringVar(&c.RelayBin, "relay-bin", "", "relay binary (default: this program)")
+	fs.StringVar(&c.RedisURL, "redis-url", "", "use this Redis instead of starting one")
+	fs.StringVar(&c.JSON, "json", "", "write the report as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Bus != "memory" && c.Bus != "redis":
+		return fmt.Errorf("--bus %q: want memory or redis", c.Bus)
+	case c.Bus == "memory" && c.Relays != 1:
+		return errors.New("--relays: the memory bus lives in one process; use --bus redis for several relays")
+	case c.Relays < 1 || c.Conns < 1 || c.Topics < 1 || c.Rate <= 0:
+		return errors.New("--relays, --conns, --topics and --rate must be positive")
+	case c.Transport != "sse" && c.Transport != "ws" && c.Transport != "mixed":
+		return fmt.Errorf("--transport %q: want sse, ws or mixed", c.Transport)
+	case c.Conns/c.Relays > 19500:
+		return errors.New("--conns: a relay holds at most ~19,500 connections here (20,000 open files per process); add --relays")
+	}
+	if c.Workers <= 0 {
+		c.Workers = (c.Conns + maxPerWorker - 1) / maxPerWorker
+	}
+	if c.Conns/c.Workers > maxPerWorker {
+		return fmt.Errorf("--workers %d: at most %d connections per load process", c.Workers, maxPerWorker)
+	}
+	return nil
+}
+
+// Main runs `relay bench [flags]` and `relay bench worker <spec>`.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) >= 2 && args[0] == "worker" {
+		if err := runWorker(ctx, args[1], stdin, stdout); err != nil {
+			fmt.Fprintln(stderr, "bench worker:", err)
+			return 1
+		}
+		return 0
+	}
+	cfg, err := parse(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "bench:", err)
+		}
+		return 2
+	}
+	if cfg.RelayBin == "" {
+		if cfg.RelayBin, err = os.Executable(); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+	}
+	rep, err := Run(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	rep.print(stdout)
+	if cfg.JSON != "" {
+		if err := rep.writeJSON(cfg.JSON); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+	}
+	if rep.Lost > 0 || rep.Dups > 0 || rep.ConnErrors > 0 {
+		return 1
+	}
+	return 0
+}
+
+func randomKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
+}
+
+// sources returns n loopback source addresses, 127.0.0.2 onwards, so that
+// each gets its own ~28k ephemeral ports.
+func sources(n int) []string {
+	var s []string
+	for i := 0; i < n; i++ {
+		s = append(s, fmt.Sprintf("127.0.%d.%d", (i+2)/250, (i+2)%250+1))
+	}
+	return s
+}
+
+func relayAddrs(ps []*proc) []string {
+	var a []string
+	for _, p := range ps {
+		a = append(a, p.addr)
+	}
+	return a
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "bench: "+strings.TrimSuffix(format, "\n")+"\n", args...)
+}

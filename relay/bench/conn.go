@@ -1,0 +1,160 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// sub is one benchmark subscriber: a lean client (no per-connection
+// http.Transport) so that one load process holds ~19k connections.
+type sub struct {
+	w       *worker
+	src     net.IP
+	relay   string // host:port
+	topic   string
+	lastSeq int64
+}
+
+func (s *sub) dialer() *net.Dialer {
+	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: s.src}, Timeout: 10 * time.Second}
+}
+
+// runSSE reads one SSE stream until ctx ends.
+func (s *sub) runSSE(ctx context.Context) error {
+	c, err := s.dialer().DialContext(ctx, "tcp", s.relay)
+	if err != nil {
+		return fmt.Errorf("dial %s from %s: %w", s.relay, s.src, err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	defer c.Close()
+	q := url.Values{"topic": {s.topic}}.Encode()
+	if _, err := fmt.Fprintf(c, "GET /v1/sse?%s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", q, s.relay); err != nil {
+		return fmt.Errorf("write request: %w", err)
+	}
+	br := bufio.NewReaderSize(c, 2048)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("sse status %d", resp.StatusCode)
+	}
+	var body io.Reader = br
+	if len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked" {
+		body = bufio.NewReaderSize(httputil.NewChunkedReader(br), 2048)
+	}
+	return s.readSSE(bufio.NewReaderSize(body, 2048))
+}
+
+func (s *sub) readSSE(r *bufio.Reader) error {
+	var event []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return fmt.Errorf("sse read: %w", err)
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte("data: ")):
+			if len(event) == 0 {
+				s.event(line)
+			}
+		case bytes.HasPrefix(line, []byte("event: ")):
+			event = append(event[:0], bytes.TrimSpace(line[7:])...)
+			if string(event) == "ready" {
+				s.w.ready.Add(1)
+			} else if string(event) == "close" {
+				s.w.kicked.Add(1)
+			}
+		case len(line) <= 2: // blank line ends a frame
+			event = event[:0]
+		}
+	}
+}
+
+// runWS reads one WebSocket connection until ctx ends.
+func (s *sub) runWS(ctx context.Context) error {
+	d := websocket.Dialer{NetDialContext: s.dialer().DialContext, ReadBufferSize: 2048, WriteBufferSize: 512}
+	c, resp, err := d.DialContext(ctx, "ws://"+s.relay+"/v1/ws", nil)
+	if err != nil {
+		if resp != nil {
+			return fmt.Errorf("ws status %d", resp.StatusCode)
+		}
+		return fmt.Errorf("ws dial from %s: %w", s.src, err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	defer c.Close()
+	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","ref":"1","topics":["`+s.topic+`"]}`)); err != nil {
+		return fmt.Errorf("ws subscribe: %w", err)
+	}
+	for {
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			if ce, ok := err.(*websocket.CloseError); ok && ce.Code == 4008 {
+				s.w.kicked.Add(1)
+			}
+			return fmt.Errorf("ws read: %w", err)
+		}
+		switch {
+		case bytes.HasPrefix(msg, []byte(`{"op":"events"`)):
+			for rest := msg; ; {
+				i := bytes.Index(rest, []byte(`"seq":`))
+				if i < 0 {
+					break
+				}
+				s.event(rest[i:])
+				rest = rest[i+6:]
+			}
+		case bytes.HasPrefix(msg, []byte(`{"op":"subscribed"`)):
+			s.w.ready.Add(1)
+		}
+	}
+}
+
+// event records one delivery whose data holds {"seq":N,"ts":unix-nanos}.
+func (s *sub) event(b []byte) {
+	seq, ok := intAfter(b, `"seq":`)
+	if !ok {
+		return
+	}
+	if ts, ok := intAfter(b, `"ts":`); ok {
+		s.w.lat.add(time.Since(time.Unix(0, ts)))
+	}
+	switch {
+	case seq <= s.lastSeq:
+		s.w.dups.Add(1)
+	case seq > s.lastSeq+1:
+		s.w.lost.Add(seq - s.lastSeq - 1)
+		s.lastSeq = seq
+	default:
+		s.lastSeq = seq
+	}
+	s.w.received.Add(1)
+}
+
+// intAfter parses the integer following key in b.
+func intAfter(b []byte, key string) (int64, bool) {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	b = b[i+len(key):]
+	j := 0
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	n, err := strconv.ParseInt(string(b[:j]), 10, 64)
+	return n, err == nil
+}

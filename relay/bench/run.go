@@ -1,0 +1,220 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Report is what a run measured.
+type Report struct {
+	Config       Config        `json:"config"`
+	Ready        int64         `json:"ready"`
+	ConnErrors   int64         `json:"conn_errors"`
+	FirstErr     string        `json:"first_error,omitempty"`
+	RSSPerConn   []float64     `json:"rss_per_conn_bytes"` // per relay
+	RelayRSS     []int64       `json:"relay_rss_bytes"`
+	Published    int64         `json:"published"`
+	PublishErrs  int64         `json:"publish_errors"`
+	Expected     int64         `json:"expected_deliveries"`
+	Received     int64         `json:"received"`
+	Lost         int64         `json:"lost"`
+	Dups         int64         `json:"duplicates"`
+	Kicked       int64         `json:"kicked"`
+	DeliveriesPS float64       `json:"deliveries_per_s"`
+	P50, P99     time.Duration `json:"-"`
+	Max          time.Duration `json:"-"`
+	P50US        int64         `json:"p50_us"`
+	P99US        int64         `json:"p99_us"`
+	MaxUS        int64         `json:"max_us"`
+	CPUPerDeliv  float64       `json:"relay_cpu_us_per_delivery"`
+	RelayCPU     time.Duration `json:"relay_cpu_ns"`
+}
+
+// Run executes one bench: start, connect, measure memory, publish, measure.
+func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
+	dir, err := os.MkdirTemp("", "hookrelay-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			p.stop()
+		}
+	}()
+	redisURL := cfg.RedisURL
+	if cfg.Bus == "redis" && redisURL == "" {
+		r, err := startRedis(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		procs = append(procs, r)
+		redisURL = "redis://" + r.addr
+	}
+	key := randomKey()
+	var relays []*proc
+	for i := 0; i < cfg.Relays; i++ {
+		r, err := startRelay(ctx, cfg.RelayBin, redisURL, key, i)
+		if err != nil {
+			return nil, err
+		}
+		relays = append(relays, r)
+		procs = append(procs, r)
+	}
+	rep := &Report{Config: cfg}
+	time.Sleep(cfg.Settle)
+	base := make([]procStat, len(relays))
+	for i, r := range relays {
+		if base[i], err = readProc(r.pid()); err != nil {
+			return nil, err
+		}
+	}
+	workers, err := connect(ctx, cfg, relays, rep, log)
+	procs = append(procs, workers...)
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(cfg.Settle)
+	for i, r := range relays {
+		st, err := readProc(r.pid())
+		if err != nil {
+			return nil, err
+		}
+		n := connsOn(cfg, i)
+		rep.RelayRSS = append(rep.RelayRSS, st.RSS)
+		rep.RSSPerConn = append(rep.RSSPerConn, float64(st.RSS-base[i].RSS)/float64(max(n, 1)))
+	}
+	logf(log, "%d connections ready; RSS per connection %v bytes; publishing %.0f/s for %s", rep.Ready, rep.RSSPerConn, cfg.Rate, cfg.Duration)
+	cpu0 := relaysCPU(relays)
+	expect := publish(ctx, cfg, relays[0].addr, key, rep)
+	time.Sleep(3 * time.Second) // let the last events arrive before counting them lost
+	rep.RelayCPU = relaysCPU(relays) - cpu0
+	return rep, finish(workers, expect, cfg, rep)
+}
+
+func connsOn(cfg Config, relay int) int {
+	n := cfg.Conns / cfg.Relays
+	if relay < cfg.Conns%cfg.Relays {
+		n++
+	}
+	return n
+}
+
+func connect(ctx context.Context, cfg Config, relays []*proc, rep *Report, log io.Writer) ([]*proc, error) {
+	var workers []*proc
+	srcs := sources(cfg.Conns/5000 + 1)
+	off := 0
+	for i := 0; i < cfg.Workers; i++ {
+		n := cfg.Conns / cfg.Workers
+		if i < cfg.Conns%cfg.Workers {
+			n++
+		}
+		spec := workerSpec{Relays: relayAddrs(relays), Sources: srcs, Conns: n, Transport: cfg.Transport, Topics: cfg.Topics, Offset: off}
+		off += n
+		w, err := startWorker(ctx, cfg.RelayBin, spec, i)
+		if err != nil {
+			return workers, err
+		}
+		workers = append(workers, w)
+	}
+	for _, w := range workers {
+		r, err := w.readReport()
+		if err != nil {
+			return workers, err
+		}
+		rep.Ready += r.Ready
+		rep.ConnErrors += r.Errors
+		if rep.FirstErr == "" {
+			rep.FirstErr = r.FirstErr
+		}
+	}
+	if rep.ConnErrors > 0 {
+		logf(log, "%d connections failed, first: %s", rep.ConnErrors, rep.FirstErr)
+	}
+	return workers, nil
+}
+
+// publish sends events sequentially (per-topic order is the point) on a
+// fixed schedule, each carrying its sequence number and send time.
+func publish(ctx context.Context, cfg Config, addr, key string, rep *Report) map[string]int64 {
+	expect := make(map[string]int64, cfg.Topics)
+	client := &http.Client{Timeout: 5 * time.Second}
+	total := int(cfg.Rate * cfg.Duration.Seconds())
+	start := time.Now()
+	for i := 0; i < total && ctx.Err() == nil; i++ {
+		if d := time.Until(start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))); d > 0 {
+			time.Sleep(d)
+		}
+		topic := "bench:" + strconv.Itoa(i%cfg.Topics)
+		seq := expect[topic] + 1
+		body := fmt.Sprintf(`{"topic":%q,"type":"bench","data":{"seq":%d,"ts":%d}}`, topic, seq, time.Now().UnixNano())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/v1/publish", bytes.NewBufferString(body)) // constant method and valid URL
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body) // drain for keep-alive; content unused
+			resp.Body.Close()
+		}
+		if err != nil || resp.StatusCode != http.StatusOK {
+			rep.PublishErrs++
+			continue
+		}
+		expect[topic] = seq
+		rep.Published++
+	}
+	return expect
+}
+
+func relaysCPU(relays []*proc) time.Duration {
+	var t time.Duration
+	for _, r := range relays {
+		if st, err := readProc(r.pid()); err == nil {
+			t += st.CPU
+		}
+	}
+	return t
+}
+
+func finish(workers []*proc, expect map[string]int64, cfg Config, rep *Report) error {
+	js, err := json.Marshal(expect)
+	if err != nil {
+		return err
+	}
+	for _, w := range workers {
+		if _, err := fmt.Fprintf(w.in, "stop %s\n", js); err != nil {
+			return fmt.Errorf("%s: %w", w.name, err)
+		}
+	}
+	var hist Hist
+	for _, w := range workers {
+		r, err := w.readReport()
+		if err != nil {
+			return err
+		}
+		rep.Received += r.Received
+		rep.Lost += r.Lost
+		rep.Dups += r.Dups
+		rep.Kicked += r.Kicked
+		if r.Hist != nil {
+			hist.Merge(r.Hist)
+		}
+	}
+	subsPerTopic := float64(cfg.Conns) / float64(cfg.Topics)
+	rep.Expected = int64(float64(rep.Published) * subsPerTopic)
+	rep.DeliveriesPS = float64(rep.Received) / cfg.Duration.Seconds()
+	rep.P50, rep.P99, rep.Max = hist.Quantile(0.50), hist.Quantile(0.99), time.Duration(hist.MaxUS)*time.Microsecond
+	rep.P50US, rep.P99US, rep.MaxUS = rep.P50.Microseconds(), rep.P99.Microseconds(), rep.Max.Microseconds()
+	if rep.Received > 0 {
+		rep.CPUPerDeliv = float64(rep.RelayCPU.Microseconds()) / float64(rep.Received)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// workerSpec is what the orchestrator hands a load process.
+type workerSpec struct {
+	Relays    []string `json:"relays"`  // host:port, connections spread round robin
+	Sources   []string `json:"sources"` // source IPs, spread round robin
+	Conns     int      `json:"conns"`
+	Transport string   `json:"transport"` // sse, ws or mixed
+	Topics    int      `json:"topics"`
+	Offset    int      `json:"offset"` // index of this worker's first connection overall
+}
+
+// workerReport is a load process's answer, one JSON line per phase.
+type workerReport struct {
+	Phase    string `json:"phase"`
+	Ready    int64  `json:"ready"`
+	Errors   int64  `json:"errors"`
+	FirstErr string `json:"first_err,omitempty"`
+	Received int64  `json:"received"`
+	Lost     int64  `json:"lost"`
+	Dups     int64  `json:"dups"`
+	Kicked   int64  `json:"kicked"`
+	Hist     *Hist  `json:"hist,omitempty"`
+}
+
+type worker struct {
+	spec                              workerSpec
+	ready, errs, received, lost, dups atomic.Int64
+	kicked                            atomic.Int64
+	lat                               atomicHist
+	firstErr                          atomic.Value
+	subs                              []*sub
+}
+
+// atomicHist is Hist with lock-free adds from many connection goroutines.
+type atomicHist struct{ h Hist }
+
+func (a *atomicHist) add(d time.Duration) {
+	us := uint64(max(d, 0) / time.Microsecond)
+	b := min(bucketOf(us), len(a.h.Counts)-1)
+	atomic.AddUint64(&a.h.Counts[b], 1)
+	atomic.AddUint64(&a.h.N, 1)
+	for {
+		m := atomic.LoadUint64(&a.h.MaxUS)
+		if us <= m || atomic.CompareAndSwapUint64(&a.h.MaxUS, m, us) {
+			return
+		}
+	}
+}
+
+// runWorker is the body of `relay bench worker`: connect, report, wait for
+// "stop <json expected seq per topic>" on stdin, report totals.
+func runWorker(ctx context.Context, specJSON string, stdin io.Reader, stdout io.Writer) error {
+	w := &worker{}
+	if err := json.Unmarshal([]byte(specJSON), &w.spec); err != nil {
+		return fmt.Errorf("worker spec: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	w.connectAll(ctx, &wg)
+	enc := json.NewEncoder(stdout)
+	if err := enc.Encode(w.report("connected")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("worker stdin: %w", err)
+	}
+	var expect map[string]int64
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(strings.TrimSpace(line), "stop ")), &expect); err != nil {
+		return fmt.Errorf("worker stop line: %w", err)
+	}
+	cancel()
+	wg.Wait()
+	for _, s := range w.subs {
+		if want := expect[s.topic]; want > s.lastSeq {
+			w.lost.Add(want - s.lastSeq)
+		}
+	}
+	r := w.report("done")
+	h := w.lat.h
+	h.pack()
+	r.Hist = &h
+	return enc.Encode(r)
+}
+
+// connectAll opens the connections in waves of 256 so the relay's accept
+// queue is not flooded, and returns once all are ready or 60 s passed.
+func (w *worker) connectAll(ctx context.Context, wg *sync.WaitGroup) {
+	s := w.spec
+	for i := 0; i < s.Conns; i++ {
+		n := s.Offset + i
+		sb := &sub{w: w, src: net.ParseIP(s.Sources[n%len(s.Sources)]), relay: s.Relays[n%len(s.Relays)],
+			topic: "bench:" + strconv.Itoa(n%max(s.Topics, 1))}
+		w.subs = append(w.subs, sb)
+		ws := s.Transport == "ws" || s.Transport == "mixed" && n%2 == 1
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if ws {
+				err = sb.runWS(ctx)
+			} else {
+				err = sb.runSSE(ctx)
+			}
+			if err != nil && ctx.Err() == nil {
+				w.errs.Add(1)
+				w.firstErr.CompareAndSwap(nil, err.Error())
+			}
+		}()
+		if i%256 == 255 {
+			w.waitReady(int64(i+1), 10*time.Second)
+		}
+	}
+	w.waitReady(int64(s.Conns), 60*time.Second)
+}
+
+func (w *worker) waitReady(n int64, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for w.ready.Load()+w.errs.Load() < n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (w *worker) report(phase string) workerReport {
+	r := workerReport{Phase: phase, Ready: w.ready.Load(), Errors: w.errs.Load(), Received: w.received.Load(),
+		Lost: w.lost.Load(), Dups: w.dups.Load(), Kicked: w.kicked.Load()}
+	if e, ok := w.firstErr.Load().(string); ok {
+		r.FirstErr = e
+	}
+	return r
+}
