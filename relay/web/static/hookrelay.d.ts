@@ -36,6 +36,8 @@ export interface Options {
   refreshToken?: (() => Promise<string>) | null;
   /** ms before `exp` to refresh (default 30000). */
   refreshBefore?: number;
+  /** Start after these event ids, e.g. the last id of a history page, so history and live join without a gap. */
+  positions?: Record<string, string> | null;
   /** Keep the resume position in sessionStorage across reloads (default false). */
   persist?: boolean;
   storageKey?: string | null;

@@ -17,6 +17,7 @@ const DEFAULTS = {
   token: null,          // string, or null for dev relays without tokens
   refreshToken: null,   // async () => string: called before expiry and on 4001
   refreshBefore: 30000, // ms before exp to refresh
+  positions: null,      // {topic: lastEventId}: start after these ids (e.g. after a history fetch)
   persist: false,       // true: keep the cursor in sessionStorage across reloads
   storageKey: null,     // default: "hookrelay:" + sorted topics
   minBackoff: 500,
@@ -45,6 +46,12 @@ export class Client {
     this.timers = {};
     this.closed = false;
     this.token = this.opts.token;
+    if (this.opts.positions) {
+      this.lastIds = { ...this.opts.positions };
+      // For a single topic the protocol's cursor is that topic's last id.
+      const t = this.opts.topics;
+      if (t.length === 1 && this.lastIds[t[0]]) this.cursor = this.lastIds[t[0]];
+    }
     this._load();
     this._onOnline = () => this._reconnectNow();
     this._onOffline = () => this._drop("offline");
