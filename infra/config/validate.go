@@ -1,0 +1,299 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validate checks the configuration for its mode. It reports every problem
+// at once (errors.Join), each prefixed by the key as the operator wrote it
+// (see Key), e.g. "HOOKRELAY_HEARTBEAT: 90s must be below the ALB idle
+// timeout (60s)". Values of secret settings are never quoted. Harmless
+// oddities are appended to c.Warnings instead.
+func (c *Config) Validate() error {
+	v := validator{c: c}
+	switch c.Mode {
+	case ModeDev, ModeServe, ModeLambda:
+	default:
+		v.errs = append(v.errs, fmt.Errorf("config: unknown mode %q (want dev, serve or lambda)", c.Mode))
+	}
+	if c.Mode != ModeLambda {
+		v.addr()
+	}
+	v.redis()
+	v.tokens()
+	v.origins()
+	v.timing()
+	v.limits()
+	v.telemetry()
+	v.apiKeys()
+	c.Warnings = append(c.Warnings[:0:0], v.warnings...)
+	return errors.Join(v.errs...)
+}
+
+type validator struct {
+	c        *Config
+	errs     []error
+	warnings []string
+}
+
+func (v *validator) fail(name, format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf("%s: %s", v.c.Key(name), fmt.Sprintf(format, args...)))
+}
+
+func (v *validator) warn(name, format string, args ...any) {
+	v.warnings = append(v.warnings, v.c.Key(name)+": "+fmt.Sprintf(format, args...))
+}
+
+func (v *validator) addr() {
+	host, port, err := net.SplitHostPort(v.c.Addr)
+	if err != nil {
+		v.fail("addr", "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", v.c.Addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.fail("addr", "%q: port must be a number from 0 to 65535", v.c.Addr)
+	}
+	if strings.ContainsAny(host, " /") {
+		v.fail("addr", "%q: bad host", v.c.Addr)
+	}
+}
+
+func (v *validator) redis() {
+	c := v.c
+	if c.RedisURL == "" {
+		if c.Mode == ModeServe || c.Mode == ModeLambda {
+			v.fail("redis_url", "required by %s (redis://host:6379 or rediss://…)", modeCommand(c.Mode))
+		}
+		if c.RedisIAMAuth {
+			v.fail("redis_iam_auth", "needs REDIS_URL (rediss://…)")
+		}
+		return
+	}
+	// Never quote the URL itself: it may carry a password.
+	u, err := url.Parse(c.RedisURL)
+	if err != nil {
+		v.fail("redis_url", "not a valid URL (want redis://[user:password@]host:port[/db])")
+		return
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		v.fail("redis_url", "scheme %q: want redis:// or rediss:// (TLS)", u.Scheme)
+		return
+	}
+	if u.Host == "" {
+		v.fail("redis_url", "no host (want %s://host:6379)", u.Scheme)
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if n, err := strconv.Atoi(db); err != nil || n < 0 {
+			v.fail("redis_url", "path %q: want a database number (/0)", u.Path)
+		}
+	}
+	if !c.RedisIAMAuth {
+		return
+	}
+	if u.Scheme != "rediss" {
+		v.fail("redis_iam_auth", "ElastiCache IAM auth needs TLS: use rediss:// in %s", c.Key("redis_url"))
+	}
+	if c.RedisIAMCluster == "" {
+		v.fail("redis_iam_cluster", "required with IAM auth (the replication group or serverless cache id)")
+	}
+	if c.RedisIAMUser == "" {
+		v.fail("redis_iam_user", "required with IAM auth (the ElastiCache user id)")
+	}
+	if c.RedisIAMRegion == "" {
+		v.fail("redis_iam_region", "required with IAM auth (or set AWS_REGION)")
+	}
+	if c.RedisPassword != "" {
+		v.fail("redis_password", "conflicts with %s: the password is the IAM token", c.Key("redis_iam_auth"))
+	}
+}
+
+func (v *validator) tokens() {
+	c := v.c
+	jwks := c.JWKSURL != "" || c.JWKSFile != ""
+	if c.Mode == ModeServe && len(c.TokenKeys) == 0 && !jwks {
+		v.fail("token_key", "required by relay serve (at least %d random bytes, e.g. `openssl rand -base64 48`), or set HOOKRELAY_JWKS_URL", MinTokenKeyBytes)
+	}
+	for i, k := range c.TokenKeys {
+		if len(k) >= MinTokenKeyBytes {
+			continue
+		}
+		which := ""
+		if len(c.TokenKeys) > 1 {
+			which = fmt.Sprintf("key %d: ", i+1)
+		}
+		if c.Mode == ModeServe {
+			v.fail("token_key", "%sis %d bytes, want at least %d", which, len(k), MinTokenKeyBytes)
+		} else {
+			v.warn("token_key", "%sis %d bytes; relay serve requires at least %d", which, len(k), MinTokenKeyBytes)
+		}
+	}
+	if c.TokenAudience == "" {
+		v.fail("token_audience", "must not be empty")
+	}
+	if c.JWKSURL != "" {
+		u, err := url.Parse(c.JWKSURL)
+		switch {
+		case err != nil || u.Host == "":
+			v.fail("jwks_url", "%q is not an absolute URL", c.JWKSURL)
+		case u.Scheme == "https":
+		case u.Scheme == "http" && c.Mode == ModeDev:
+		default:
+			v.fail("jwks_url", "%q: want https://", c.JWKSURL)
+		}
+	}
+	if c.JWKSURL != "" && c.JWKSFile != "" {
+		v.fail("jwks_file", "conflicts with %s: set one", c.Key("jwks_url"))
+	}
+}
+
+// origins checks each allowed origin is exactly scheme://host[:port], the
+// form browsers send in the Origin header. "*" would hand every site a
+// reader of users' streams: refused in serve, a warning in dev.
+func (v *validator) origins() {
+	for _, o := range v.c.AllowedOrigins {
+		if o == "*" {
+			if v.c.Mode == ModeServe {
+				v.fail("allowed_origins", `"*" is not allowed in relay serve: list the origins (https://app.example.com)`)
+			} else {
+				v.warn("allowed_origins", `"*" lets any web site subscribe with your users' cookies; dev only`)
+			}
+			continue
+		}
+		if msg := checkOrigin(o); msg != "" {
+			v.fail("allowed_origins", "%q %s", o, msg)
+		}
+	}
+}
+
+func checkOrigin(o string) string {
+	u, err := url.Parse(o)
+	switch {
+	case err != nil:
+		return "is not a URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "is not an origin: want http:// or https://"
+	case u.Host == "" || u.Hostname() == "":
+		return "has no host"
+	case u.User != nil:
+		return "is not an origin: no user@ part"
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#"):
+		return "is not an origin: scheme://host[:port] only, no path (drop the trailing /)"
+	case strings.ToLower(o) != o:
+		return "must be lower case (browsers send origins lower-cased)"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "has a bad port"
+		}
+	}
+	return ""
+}
+
+func (v *validator) timing() {
+	c := v.c
+	if c.Heartbeat <= 0 {
+		v.fail("heartbeat", "must be positive")
+	} else if c.Heartbeat >= ALBIdleTimeout {
+		v.fail("heartbeat", "%s must be below the ALB idle timeout (%s)", formatDuration(c.Heartbeat), formatDuration(ALBIdleTimeout))
+	}
+	if c.WSPing <= 0 {
+		v.fail("ws_ping", "must be positive")
+	} else if c.WSPing >= ALBIdleTimeout {
+		v.fail("ws_ping", "%s must be below the ALB idle timeout (%s)", formatDuration(c.WSPing), formatDuration(ALBIdleTimeout))
+	}
+	for _, d := range []struct {
+		name string
+		val  time.Duration
+	}{{"drain_timeout", c.DrainTimeout}, {"drain_grace", c.DrainGrace}} {
+		if d.val < 0 {
+			v.fail(d.name, "must not be negative")
+		}
+	}
+	if c.DeregistrationDelay <= 0 {
+		v.fail("deregistration_delay", "must be positive")
+	} else if c.DrainGrace >= 0 && c.DrainTimeout >= 0 && c.DrainGrace+c.DrainTimeout > c.DeregistrationDelay {
+		v.fail("drain_timeout", "%s plus %s %s = %s exceeds %s %s (the load balancer cuts connections after it)",
+			formatDuration(c.DrainTimeout), c.Key("drain_grace"), formatDuration(c.DrainGrace),
+			formatDuration(c.DrainGrace+c.DrainTimeout), c.Key("deregistration_delay"), formatDuration(c.DeregistrationDelay))
+	}
+	for _, d := range []struct {
+		name string
+		val  time.Duration
+	}{{"write_timeout", c.WriteTimeout}, {"history_ttl", c.HistoryTTL}, {"dedup_ttl", c.DedupTTL}} {
+		if d.val <= 0 {
+			v.fail(d.name, "must be positive")
+		}
+	}
+}
+
+func (v *validator) limits() {
+	c := v.c
+	for _, l := range []struct {
+		name string
+		val  int64
+	}{
+		{"max_connections", int64(c.MaxConnections)},
+		{"client_queue_size", int64(c.ClientQueueSize)},
+		{"ws_read_limit", c.WSReadLimit},
+		{"max_topics_per_connection", int64(c.MaxTopicsPerConnection)},
+		{"max_body_bytes", c.MaxBodyBytes},
+		{"max_event_bytes", int64(c.MaxEventBytes)},
+		{"history_len", int64(c.HistoryLen)},
+	} {
+		if l.val <= 0 {
+			v.fail(l.name, "%d must be positive", l.val)
+		}
+	}
+	if c.ConnectionsPerIP < 0 {
+		v.fail("connections_per_ip", "%d must not be negative (0 = unlimited)", c.ConnectionsPerIP)
+	}
+	if c.PublishRate < 0 {
+		v.fail("publish_rate", "%g must not be negative (0 = unlimited)", c.PublishRate)
+	}
+	if c.PublishRate > 0 && c.PublishBurst < 1 {
+		v.fail("publish_burst", "%d must be at least 1 when %s is set", c.PublishBurst, c.Key("publish_rate"))
+	}
+}
+
+func (v *validator) telemetry() {
+	switch strings.ToLower(v.c.LogLevel) {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		v.fail("log_level", "%q: want debug, info, warn or error", v.c.LogLevel)
+	}
+	switch strings.ToLower(v.c.LogFormat) {
+	case "json", "text":
+	default:
+		v.fail("log_format", "%q: want json or text", v.c.LogFormat)
+	}
+}
+
+// apiKeys re-checks keys set in code (Load's parser already enforces the
+// same): unique valid names and non-empty keys.
+func (v *validator) apiKeys() {
+	seen := make(map[string]bool, len(v.c.APIKeys))
+	for i, k := range v.c.APIKeys {
+		switch {
+		case !validKeyName(k.Name):
+			v.fail("api_keys", "entry %d: name must be 1-64 letters, digits, '_', '-' or '.'", i+1)
+		case seen[k.Name]:
+			v.fail("api_keys", "entry %d: duplicate name %q", i+1, k.Name)
+		case k.Key == "":
+			v.fail("api_keys", "entry %d (%s): empty key", i+1, k.Name)
+		}
+		seen[k.Name] = true
+	}
+}
+
+func modeCommand(m Mode) string {
+	if m == ModeLambda {
+		return "the Lambda functions"
+	}
+	return "relay " + string(m)
+}
