@@ -63,3 +63,32 @@ var (
 	ErrInvalidToken  = errors.New("invalid token")
 	ErrExpired       = errors.New("token expired")
 )
+
+// TokenVerifier checks a bare token string (the WebSocket "auth" frame
+// refreshes grants this way) and returns its grants.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (*Grants, error)
+}
+
+// AllowAll is the development authenticator used when no token key is
+// configured: every caller may subscribe and publish to every topic. Only
+// `relay dev` wires it (and says so in its banner); `relay serve` refuses to
+// start without a token key.
+type AllowAll struct{}
+
+var (
+	_ Authenticator = AllowAll{}
+	_ TokenVerifier = AllowAll{}
+)
+
+func anonymousGrants() *Grants {
+	return &Grants{Subject: "anonymous", Subscribe: []string{"*"}, Publish: []string{"*"}}
+}
+
+// Authenticate grants everything to everyone.
+func (AllowAll) Authenticate(context.Context, *http.Request) (*Grants, error) {
+	return anonymousGrants(), nil
+}
+
+// Verify grants everything to everyone, whatever the token.
+func (AllowAll) Verify(context.Context, string) (*Grants, error) { return anonymousGrants(), nil }
