@@ -1,0 +1,176 @@
+package limit
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func TestKeyedBucket(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	k := NewKeyed(2, 3, time.Minute) // 2/s, burst 3
+	k.now = clk.now
+	for i := 0; i < 3; i++ {
+		if ok, _ := k.Allow("a"); !ok {
+			t.Fatalf("burst token %d refused", i)
+		}
+	}
+	ok, retry := k.Allow("a")
+	if ok || retry <= 0 || retry > 500*time.Millisecond {
+		t.Fatalf("4th: ok=%v retry=%v, want refused with retry <= 500ms", ok, retry)
+	}
+	// A refusal must not consume a token: after retry, exactly one is back.
+	if ok, _ := k.Allow("b"); !ok {
+		t.Fatal("other key shares the bucket")
+	}
+	clk.advance(retry)
+	if ok, _ := k.Allow("a"); !ok {
+		t.Fatal("token not back after retryAfter")
+	}
+	if ok, _ := k.Allow("a"); ok {
+		t.Fatal("two tokens after one interval")
+	}
+}
+
+func TestKeyedUnlimitedAndEviction(t *testing.T) {
+	u := NewKeyed(0, 0, 0)
+	for i := 0; i < 1000; i++ {
+		if ok, _ := u.Allow("x"); !ok {
+			t.Fatal("rate 0 must be unlimited")
+		}
+	}
+	if u.Len() != 0 {
+		t.Fatal("unlimited limiter keeps state")
+	}
+
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	k := NewKeyed(1, 1, time.Minute)
+	k.now = clk.now
+	for i := 0; i < 100; i++ {
+		k.Allow(fmt.Sprint("ip", i))
+	}
+	if k.Len() != 100 {
+		t.Fatalf("len %d", k.Len())
+	}
+	clk.advance(2 * time.Minute)
+	k.Allow("fresh")
+	if k.Len() != 1 {
+		t.Fatalf("idle keys not evicted: len %d", k.Len())
+	}
+}
+
+func TestKeyedBoundedMemory(t *testing.T) {
+	k := NewKeyed(1, 1, time.Hour)
+	for i := 0; i < maxKeys+500; i++ {
+		k.Allow(fmt.Sprint(i))
+	}
+	if k.Len() > maxKeys {
+		t.Fatalf("len %d > cap %d", k.Len(), maxKeys)
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	c := NewConcurrent(2)
+	r1, ok1 := c.Acquire("ip")
+	r2, ok2 := c.Acquire("ip")
+	if !ok1 || !ok2 {
+		t.Fatal("first two refused")
+	}
+	if _, ok := c.Acquire("ip"); ok {
+		t.Fatal("third allowed")
+	}
+	if _, ok := c.Acquire("other"); !ok {
+		t.Fatal("other key refused")
+	}
+	r1()
+	r1() // double release must not free a second slot
+	if c.Count("ip") != 1 {
+		t.Fatalf("count %d after one release", c.Count("ip"))
+	}
+	r3, ok := c.Acquire("ip")
+	if !ok {
+		t.Fatal("slot not freed")
+	}
+	r2()
+	r3()
+	if c.Count("ip") != 0 || len(c.counts) != 1 { // "other" still held
+		t.Fatalf("state not cleaned: %v", c.counts)
+	}
+
+	unl := NewConcurrent(0)
+	for i := 0; i < 100; i++ {
+		if _, ok := unl.Acquire("x"); !ok {
+			t.Fatal("max 0 must be unlimited")
+		}
+	}
+}
+
+func TestConcurrentRace(t *testing.T) {
+	c := NewConcurrent(5)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	held, maxHeld := 0, 0
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 100; j++ {
+				rel, ok := c.Acquire("k")
+				if !ok {
+					continue
+				}
+				mu.Lock()
+				held++
+				maxHeld = max(maxHeld, held)
+				held--
+				mu.Unlock()
+				rel()
+			}
+		}()
+	}
+	wg.Wait()
+	if maxHeld > 5 || c.Count("k") != 0 {
+		t.Fatalf("maxHeld %d count %d", maxHeld, c.Count("k"))
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	cases := []struct {
+		name, remote string
+		xff          []string
+		trust        bool
+		want         string
+	}{
+		{"peer", "203.0.113.7:5555", nil, false, "203.0.113.7"},
+		{"xff ignored untrusted", "10.0.0.1:1", []string{"198.51.100.1"}, false, "10.0.0.1"},
+		{"xff last hop", "10.0.0.1:1", []string{"1.2.3.4, 198.51.100.9"}, true, "198.51.100.9"},
+		{"forged first entries", "10.0.0.1:1", []string{"6.6.6.6", "7.7.7.7, 198.51.100.9"}, true, "198.51.100.9"},
+		{"garbage xff falls back", "10.0.0.1:1", []string{"not-an-ip"}, true, "10.0.0.1"},
+		{"ipv6 peer", "[2001:db8::1]:443", nil, false, "2001:db8::1"},
+		{"mapped v4", "[::ffff:192.0.2.1]:1", nil, false, "192.0.2.1"},
+		{"no port", "192.0.2.5", nil, false, "192.0.2.5"},
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.remote
+		for _, v := range tc.xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		if got := ClientIP(r, tc.trust); got != tc.want {
+			t.Errorf("%s: got %q want %q", tc.name, got, tc.want)
+		}
+	}
+	if got := IPKey("2001:db8:1:2:3:4:5:6"); got != "2001:db8:1:2::/64" {
+		t.Errorf("IPKey v6 = %q", got)
+	}
+	if got := IPKey("192.0.2.1"); got != "192.0.2.1" {
+		t.Errorf("IPKey v4 = %q", got)
+	}
+}
