@@ -1,0 +1,222 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/bus"
+)
+
+// Capacity is what readiness and the connection routes ask the hub
+// (*hub.Hub implements it).
+type Capacity interface {
+	OverCapacity() bool
+	Connections() int
+}
+
+// Limiter is a keyed token bucket (*limit.Keyed implements it).
+type Limiter interface {
+	Allow(key string) (ok bool, retryAfter time.Duration)
+}
+
+// ConcurrencyLimiter caps concurrent holders per key (*limit.Concurrent
+// implements it).
+type ConcurrencyLimiter interface {
+	Acquire(key string) (release func(), ok bool)
+}
+
+// Deps is everything the routes need; main builds it. Bus, Auth and Hub
+// are required, the rest optional.
+type Deps struct {
+	Bus bus.Bus
+	Hub Capacity
+	// Auth authenticates subscriber and publisher tokens (auth.AllowAll in
+	// relay dev without a token key).
+	Auth auth.Authenticator
+	// APIKeys authenticate POST /v1/publish for backends.
+	APIKeys *auth.APIKeys
+	// Origins answers CORS on the API routes; nil allows only same-origin
+	// and non-browser callers.
+	Origins *auth.Origins
+	// PublishLimit rate-limits publishing per API key / token subject, one
+	// token per event; nil means unlimited.
+	PublishLimit Limiter
+	// ConnLimit caps concurrent SSE connections per client IP (ClientIP
+	// picks the key); nil means unlimited.
+	ConnLimit ConcurrencyLimiter
+	ClientIP  func(*http.Request) string
+	// MaxBodyBytes bounds a publish or read request body (default 1 MiB).
+	MaxBodyBytes int64
+	// Draining reports that the process is shutting down: readiness fails.
+	Draining func() bool
+
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: no metrics
+	// Metrics serves GET /metrics; nil leaves it unmounted.
+	Metrics http.Handler
+
+	// Transports and extra handlers, mounted when set.
+	SSE   http.Handler // GET /v1/sse
+	WS    http.Handler // GET /v1/ws
+	Hooks http.Handler // POST /hooks/{source}
+	Demo  http.Handler // /demo/ (relay dev only)
+	Web   http.Handler // everything else under / (demo pages, hookrelay.js)
+}
+
+// DefaultMaxBodyBytes bounds request bodies when Deps.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// readyTimeout bounds the bus check behind /readyz: a health check that
+// hangs is worse than one that fails.
+const readyTimeout = 2 * time.Second
+
+// server holds the dependencies behind the routes.
+type server struct {
+	Deps
+	m *metrics
+}
+
+// handlerFunc is a route that returns its error instead of writing it, so
+// rendering happens in one place (serveErr).
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// New returns the relay's HTTP handler: every route of docs/protocol.md.
+func New(d Deps) http.Handler {
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Draining == nil {
+		d.Draining = func() bool { return false }
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = remoteIP
+	}
+	s := &server{Deps: d, m: newMetrics(d.Registerer)}
+	mux := http.NewServeMux()
+
+	mux.HandleFunc("GET "+HealthzPath, s.healthz)
+	mux.HandleFunc("GET "+ReadyzPath, s.readyz)
+	if d.Metrics != nil {
+		mux.Handle("GET "+MetricsPath, d.Metrics)
+	}
+
+	mux.Handle("POST "+PublishPath, s.api(s.publish))
+	mux.Handle("GET "+TopicsPrefix+"{topic}/events", s.api(s.history))
+	mux.Handle("PUT "+TopicsPrefix+"{topic}/read", s.api(s.markRead))
+	mux.Handle("GET "+TopicsPrefix+"{topic}/unread", s.api(s.unread))
+
+	if d.SSE != nil {
+		mux.Handle("GET "+SSEPath, s.connections(d.SSE, true))
+	}
+	if d.WS != nil {
+		mux.Handle("GET "+WSPath, s.connections(d.WS, false))
+	}
+	if d.Hooks != nil {
+		mux.Handle("POST "+HooksPrefix+"{source}", d.Hooks)
+	}
+	if d.Demo != nil {
+		mux.Handle("/demo/", d.Demo)
+	}
+
+	// Anything else under /v1/ is a JSON 404, or 405 for a known path with
+	// the wrong method: the method-less patterns below are less specific
+	// than the routes above, so they only catch other methods, OPTIONS
+	// (CORS preflights, answered by s.api) included.
+	notAllowed := s.api(func(http.ResponseWriter, *http.Request) error {
+		return Errorf(CodeMethodNotAllowed, http.StatusMethodNotAllowed, "method not allowed on this path")
+	})
+	for _, p := range []string{PublishPath, TopicsPrefix + "{topic}/events", TopicsPrefix + "{topic}/read", TopicsPrefix + "{topic}/unread", SSEPath, WSPath} {
+		mux.Handle(p, notAllowed)
+	}
+	mux.Handle("/v1/", s.api(func(_ http.ResponseWriter, r *http.Request) error {
+		return Errorf(CodeNotFound, http.StatusNotFound, "no route %s %s", r.Method, r.URL.Path)
+	}))
+	if d.Web != nil {
+		mux.Handle("/", d.Web)
+	}
+	return mux
+}
+
+// api wraps an API route: CORS (403 for a disallowed origin), 204 for
+// OPTIONS (preflights; CORS wrote the allowed methods and headers) and error
+// rendering.
+func (s *server) api(f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.Origins != nil {
+			if !s.Origins.CORS(w, r) {
+				s.serveErr(w, r, forbidden("origin %q is not allowed (HOOKRELAY_ALLOWED_ORIGINS)", r.Header.Get("Origin")))
+				return
+			}
+		}
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if err := f(w, r); err != nil {
+			s.serveErr(w, r, err)
+		}
+	})
+}
+
+// serveErr writes err through the catalogue, logs server-side failures and
+// counts every answer by code.
+func (s *server) serveErr(w http.ResponseWriter, r *http.Request, err error) {
+	e := WriteError(w, err)
+	s.m.errors.WithLabelValues(e.Code).Inc()
+	if e.Status >= 500 {
+		s.Logger.Warn("api error", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
+	}
+}
+
+// connections guards the long-lived connection routes: a node at its
+// connection cap answers 503 + Retry-After before any upgrade, so the
+// client retries (through the load balancer, likely another node). SSE
+// connections are also capped per client IP.
+func (s *server) connections(next http.Handler, perIP bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.Hub != nil && s.Hub.OverCapacity() {
+			s.serveErr(w, r, OverCapacity())
+			return
+		}
+		if perIP && s.ConnLimit != nil {
+			release, ok := s.ConnLimit.Acquire(s.ClientIP(r))
+			if !ok {
+				s.serveErr(w, r, RateLimited(CapacityRetryAfter, "too many connections from this address"))
+				return
+			}
+			defer release()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate returns the caller's grants from its token.
+func (s *server) authenticate(ctx context.Context, r *http.Request) (*auth.Grants, error) {
+	g, err := s.Auth.Authenticate(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if g == nil {
+		return nil, Errorf(CodeUnauthorized, http.StatusUnauthorized, "credentials required")
+	}
+	return g, nil
+}
+
+// remoteIP is the connection's address without the port: the per-IP key
+// when main supplies no proxy-aware ClientIP.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

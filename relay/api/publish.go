@@ -1,0 +1,256 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/event"
+)
+
+// MaxBatch bounds the events of one publish request.
+const MaxBatch = 1000
+
+// MaxIdempotencyKeyLen bounds an idempotency key (it becomes a Redis key).
+const MaxIdempotencyKeyLen = 200
+
+// DefaultSource is the event source of API publishes that name none.
+const DefaultSource = "api"
+
+// publishEvent is one event in a publish body.
+type publishEvent struct {
+	Topic          string          `json:"topic"`
+	Type           string          `json:"type"`
+	Data           json.RawMessage `json:"data"`
+	Source         string          `json:"source"`
+	Time           *time.Time      `json:"time"`
+	IdempotencyKey string          `json:"idempotency_key"`
+}
+
+// publishBody is either a single event or {"events":[...]}.
+type publishBody struct {
+	Events *[]publishEvent `json:"events"`
+	publishEvent
+}
+
+type publishedJSON struct {
+	ID        string `json:"id"`
+	Topic     string `json:"topic"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// publisher is who publishes: an API key or a token subject.
+type publisher struct {
+	key    string // rate limit key
+	grants *auth.Grants
+}
+
+// publish serves POST /v1/publish.
+func (s *server) publish(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.publisher(r)
+	if err != nil {
+		return err
+	}
+	if err := requireJSON(r); err != nil {
+		return err
+	}
+	msgs, err := s.decodePublish(w, r)
+	if err != nil {
+		return err
+	}
+	for i, m := range msgs {
+		if !p.grants.CanPublish(m.Topic) {
+			return forbidden("%s: no publish grant for topic %q", field(len(msgs) > 1, i, "topic"), m.Topic)
+		}
+	}
+	if s.PublishLimit != nil {
+		// One token per event: the rate is in events per second.
+		for range msgs {
+			if ok, wait := s.PublishLimit.Allow(p.key); !ok {
+				return RateLimited(wait, "publish rate limit reached (HOOKRELAY_PUBLISH_RATE); retry after the Retry-After seconds")
+			}
+		}
+	}
+	start := time.Now()
+	pubs, err := s.Bus.Publish(r.Context(), msgs)
+	s.m.observePublish(time.Since(start), len(pubs), err)
+	if err != nil {
+		if errors.Is(err, bus.ErrUnavailable) || errors.Is(err, bus.ErrClosed) {
+			s.m.busErrors.WithLabelValues("publish").Inc()
+		}
+		return fmt.Errorf("publish %d events: %w", len(msgs), err)
+	}
+	out := struct {
+		Events []publishedJSON `json:"events"`
+	}{Events: make([]publishedJSON, len(pubs))}
+	for i, pb := range pubs {
+		out.Events[i] = publishedJSON{ID: pb.Event.ID, Topic: pb.Event.Topic, Duplicate: pb.Duplicate}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// publisher authenticates a publish: an API key first, else a token with
+// publish grants.
+func (s *server) publisher(r *http.Request) (*publisher, error) {
+	if name, ok := s.APIKeys.Check(r); ok {
+		return &publisher{key: auth.APIKeySubjectPrefix + name, grants: &auth.Grants{Subject: auth.APIKeySubjectPrefix + name, Publish: []string{"*"}}}, nil
+	}
+	g, err := s.authenticate(r.Context(), r)
+	if err != nil {
+		return nil, err
+	}
+	if len(g.Publish) == 0 {
+		return nil, forbidden("these credentials carry no publish grant")
+	}
+	return &publisher{key: "sub:" + g.Subject, grants: g}, nil
+}
+
+// requireJSON answers 415 unless the body is declared JSON.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	if ct == "" {
+		ct = "none"
+	}
+	return Errorf(CodeUnsupportedMediaType, http.StatusUnsupportedMediaType, "Content-Type %q: want application/json", ct)
+}
+
+// readBody reads a body bounded by MaxBodyBytes (413 above it).
+func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, badRequest("read body: %v", err)
+	}
+	return b, nil
+}
+
+// decodeStrict decodes one JSON value with no unknown fields and nothing
+// after it, and turns decoder errors into a 400 naming the field.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
+			return badRequest("field %s: want a JSON %s", te.Field, te.Type)
+		case errors.Is(err, io.EOF):
+			return badRequest("empty body: want a JSON object")
+		}
+		return badRequest("invalid JSON body: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return badRequest("invalid JSON body: data after the first value")
+	}
+	return nil
+}
+
+// decodePublish parses and validates a publish body into bus messages.
+func (s *server) decodePublish(w http.ResponseWriter, r *http.Request) ([]bus.Message, error) {
+	b, err := s.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	var body publishBody
+	if err := decodeStrict(b, &body); err != nil {
+		return nil, err
+	}
+	var evs []publishEvent
+	if body.Events != nil {
+		if e := body.publishEvent; e.Topic != "" || e.Type != "" || len(e.Data) > 0 || e.Source != "" || e.Time != nil || e.IdempotencyKey != "" {
+			return nil, badRequest("events: give either one event or {\"events\":[...]}, not both")
+		}
+		evs = *body.Events
+		if len(evs) == 0 {
+			return nil, badRequest("events: must not be empty")
+		}
+		if len(evs) > MaxBatch {
+			return nil, badRequest("events: %d events, at most %d per request", len(evs), MaxBatch)
+		}
+	} else {
+		evs = []publishEvent{body.publishEvent}
+		if k := r.Header.Get("Idempotency-Key"); k != "" && evs[0].IdempotencyKey == "" {
+			evs[0].IdempotencyKey = k
+		}
+	}
+	msgs := make([]bus.Message, len(evs))
+	for i, e := range evs {
+		m, err := e.message(body.Events != nil, i)
+		if err != nil {
+			return nil, err
+		}
+		msgs[i] = m
+	}
+	return msgs, nil
+}
+
+// message validates one event, naming the field that is wrong.
+func (e publishEvent) message(batch bool, i int) (bus.Message, error) {
+	if err := event.ValidateTopic(e.Topic); err != nil {
+		return bus.Message{}, Errorf(CodeBadTopic, http.StatusBadRequest, "%s: %v", field(batch, i, "topic"), err)
+	}
+	src := e.Source
+	if src == "" {
+		src = DefaultSource
+	}
+	ev := event.Event{Topic: e.Topic, Type: e.Type, Source: src, Data: e.Data}
+	if bytes.Equal(bytes.TrimSpace(e.Data), []byte("null")) {
+		ev.Data = nil
+	}
+	if err := ev.Validate(); err != nil {
+		name := "type"
+		switch {
+		case strings.HasPrefix(err.Error(), "event source"):
+			name = "source"
+		case strings.HasPrefix(err.Error(), "event data"):
+			name = "data"
+		}
+		return bus.Message{}, badRequest("%s: %s", field(batch, i, name), strings.TrimPrefix(strings.TrimPrefix(err.Error(), "event "+name), ": "))
+	}
+	if len(e.IdempotencyKey) > MaxIdempotencyKeyLen {
+		return bus.Message{}, badRequest("%s: longer than %d bytes", field(batch, i, "idempotency_key"), MaxIdempotencyKeyLen)
+	}
+	m := bus.Message{Topic: ev.Topic, Type: ev.Type, Source: ev.Source, Data: ev.Data, IdempotencyKey: e.IdempotencyKey}
+	if e.Time != nil {
+		m.Time = *e.Time
+	}
+	return m, nil
+}
+
+// field names a body field: "topic" for a single event, "events[2].topic"
+// in a batch.
+func field(batch bool, i int, name string) string {
+	if !batch {
+		return name
+	}
+	return fmt.Sprintf("events[%d].%s", i, name)
+}
+
+// writeJSON writes v as a JSON answer.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	// The status is out; a failed write means the client went away.
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
