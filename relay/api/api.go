@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -25,12 +24,6 @@ type Limiter interface {
 	Allow(key string) (ok bool, retryAfter time.Duration)
 }
 
-// ConcurrencyLimiter caps concurrent holders per key (*limit.Concurrent
-// implements it).
-type ConcurrencyLimiter interface {
-	Acquire(key string) (release func(), ok bool)
-}
-
 // Deps is everything the routes need; main builds it. Bus, Auth and Hub
 // are required, the rest optional.
 type Deps struct {
@@ -47,10 +40,6 @@ type Deps struct {
 	// PublishLimit rate-limits publishing per API key / token subject, one
 	// token per event; nil means unlimited.
 	PublishLimit Limiter
-	// ConnLimit caps concurrent SSE connections per client IP (ClientIP
-	// picks the key); nil means unlimited.
-	ConnLimit ConcurrencyLimiter
-	ClientIP  func(*http.Request) string
 	// MaxBodyBytes bounds a publish or read request body (default 1 MiB).
 	MaxBodyBytes int64
 	// Draining reports that the process is shutting down: readiness fails.
@@ -97,9 +86,6 @@ func New(d Deps) http.Handler {
 	if d.Draining == nil {
 		d.Draining = func() bool { return false }
 	}
-	if d.ClientIP == nil {
-		d.ClientIP = remoteIP
-	}
 	s := &server{Deps: d, m: newMetrics(d.Registerer)}
 	mux := http.NewServeMux()
 
@@ -115,10 +101,10 @@ func New(d Deps) http.Handler {
 	mux.Handle("GET "+TopicsPrefix+"{topic}/unread", s.api(s.unread))
 
 	if d.SSE != nil {
-		mux.Handle("GET "+SSEPath, s.connections(d.SSE, true))
+		mux.Handle("GET "+SSEPath, s.connections(d.SSE))
 	}
 	if d.WS != nil {
-		mux.Handle("GET "+WSPath, s.connections(d.WS, false))
+		mux.Handle("GET "+WSPath, s.connections(d.WS))
 	}
 	if d.Hooks != nil {
 		mux.Handle("POST "+HooksPrefix+"{source}", d.Hooks)
@@ -179,21 +165,14 @@ func (s *server) serveErr(w http.ResponseWriter, r *http.Request, err error) {
 
 // connections guards the long-lived connection routes: a node at its
 // connection cap answers 503 + Retry-After before any upgrade, so the
-// client retries (through the load balancer, likely another node). SSE
-// connections are also capped per client IP.
-func (s *server) connections(next http.Handler, perIP bool) http.Handler {
+// client retries (through the load balancer, likely another node). The
+// transports hijack their connections and return early, so per-connection
+// accounting lives in the hub, not here.
+func (s *server) connections(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.Hub != nil && s.Hub.OverCapacity() {
 			s.serveErr(w, r, OverCapacity())
 			return
-		}
-		if perIP && s.ConnLimit != nil {
-			release, ok := s.ConnLimit.Acquire(s.ClientIP(r))
-			if !ok {
-				s.serveErr(w, r, RateLimited(CapacityRetryAfter, "too many connections from this address"))
-				return
-			}
-			defer release()
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -209,14 +188,4 @@ func (s *server) authenticate(ctx context.Context, r *http.Request) (*auth.Grant
 		return nil, Errorf(CodeUnauthorized, http.StatusUnauthorized, "credentials required")
 	}
 	return g, nil
-}
-
-// remoteIP is the connection's address without the port: the per-IP key
-// when main supplies no proxy-aware ClientIP.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
