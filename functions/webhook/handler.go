@@ -1,0 +1,227 @@
+package webhook
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay/infra/bus"
+)
+
+// RetryAfter is the Retry-After (seconds) sent with 503 bus_unavailable;
+// every provider retries a failed delivery later anyway.
+const RetryAfter = 5
+
+// apiError is an answer other than success, rendered in exactly one place.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+var (
+	errMethod       = &apiError{http.StatusMethodNotAllowed, "bad_request", "use POST"}
+	errUnknown      = &apiError{http.StatusNotFound, "not_found", "unknown webhook source"}
+	errTooLarge     = &apiError{http.StatusRequestEntityTooLarge, "too_large", "body too large"}
+	errUnauthorized = &apiError{http.StatusUnauthorized, "unauthorized", "invalid signature"}
+	errMalformed    = &apiError{http.StatusBadRequest, "bad_request", "body is not valid JSON"}
+	errUnmappable   = &apiError{http.StatusBadRequest, "bad_request", "delivery does not fit the source's rules"}
+	errBus          = &apiError{http.StatusServiceUnavailable, "bus_unavailable", "event bus unavailable, retry later"}
+	errInternal     = &apiError{http.StatusInternalServerError, "internal", "internal error"}
+)
+
+type publishedEvent struct {
+	ID        string `json:"id"`
+	Topic     string `json:"topic"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// ServeHTTP handles POST /hooks/{source}. The source is r.PathValue
+// ("source") when a mux pattern set it, else the path segment after
+// /hooks/.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	name := r.PathValue("source")
+	if name == "" {
+		name = sourceFromPath(r.URL.Path)
+	}
+	src := h.sources[name]
+	label := "unknown" // unknown names stay out of metric labels
+	if src != nil {
+		label = src.name
+	}
+	status := h.serve(w, r, src)
+	h.metrics.requests.WithLabelValues(label, strconv.Itoa(status)).Inc()
+	h.metrics.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
+}
+
+func sourceFromPath(p string) string {
+	rest, ok := strings.CutPrefix(p, "/hooks/")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(rest, "/")
+}
+
+// serve answers the request and returns the status it wrote.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source) int {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return writeError(w, errMethod)
+	}
+	if src == nil {
+		return writeError(w, errUnknown)
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, src.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return writeError(w, errTooLarge)
+		}
+		return writeError(w, &apiError{http.StatusBadRequest, "bad_request", "could not read body"})
+	}
+	if !src.prov.verify(r.Header, raw, h.now()) {
+		h.log.Warn("webhook rejected: invalid signature", "source", src.name)
+		if src.basic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="hookrelay"`)
+		}
+		return writeError(w, errUnauthorized)
+	}
+	d, err := decodeDelivery(src, r, raw)
+	if err != nil {
+		return writeError(w, errMalformed)
+	}
+	msgs, matched, err := src.mapDelivery(d)
+	if err != nil {
+		h.log.Error("webhook mapping failed", "source", src.name, "type", d.Type, "delivery", d.ID, "err", err)
+		return writeError(w, errUnmappable)
+	}
+	if len(msgs) == 0 {
+		h.log.Debug("webhook ignored", "source", src.name, "type", d.Type, "delivery", d.ID, "matched", matched)
+		return writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored"})
+	}
+	pubs, err := h.bus.Publish(r.Context(), msgs)
+	if err != nil {
+		return h.publishError(w, src, d, err)
+	}
+	out := make([]publishedEvent, len(pubs))
+	for i, p := range pubs {
+		out[i] = publishedEvent{ID: p.Event.ID, Topic: p.Event.Topic, Duplicate: p.Duplicate}
+	}
+	h.log.Debug("webhook published", "source", src.name, "type", d.Type, "delivery", d.ID, "events", len(out))
+	return writeJSON(w, http.StatusOK, map[string]any{"events": out})
+}
+
+func (h *Handler) publishError(w http.ResponseWriter, src *source, d *delivery, err error) int {
+	switch {
+	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed):
+		h.log.Warn("webhook publish failed, sender will retry", "source", src.name, "delivery", d.ID, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+		return writeError(w, errBus)
+	case errors.Is(err, bus.ErrInvalid):
+		h.log.Error("webhook event rejected by the bus", "source", src.name, "delivery", d.ID, "err", err)
+		return writeError(w, &apiError{http.StatusBadRequest, "bad_request", "event rejected: " + err.Error()})
+	}
+	h.log.Error("webhook publish failed", "source", src.name, "delivery", d.ID, "err", err)
+	return writeError(w, errInternal)
+}
+
+// decodeDelivery parses the verified body. GitHub may send its JSON as the
+// form field "payload" (content type application/x-www-form-urlencoded);
+// the signature was checked on the raw form body above.
+func decodeDelivery(src *source, r *http.Request, raw []byte) (*delivery, error) {
+	doc := raw
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" {
+		form, err := url.ParseQuery(string(raw))
+		if err != nil || !form.Has("payload") {
+			return nil, fmt.Errorf("form body without payload")
+		}
+		doc = []byte(form.Get("payload"))
+	}
+	body, err := decodeJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	headers := make(map[string]string, len(r.Header))
+	for k, v := range r.Header {
+		if len(v) > 0 && k != "Authorization" {
+			headers[k] = v[0]
+		}
+	}
+	d := &delivery{Source: src.name, Headers: headers, Body: body, Raw: doc}
+	d.Type, d.ID = src.prov.identify(r.Header, body)
+	if d.ID == "" || len(d.ID) > 200 {
+		// No (usable) delivery id from the sender: the same body is the
+		// same delivery.
+		sum := sha256.Sum256(raw)
+		d.ID = hex.EncodeToString(sum[:])
+	}
+	return d, nil
+}
+
+// decodeJSON decodes exactly one JSON value, numbers kept as json.Number so
+// 64-bit ids (Shopify's) render with every digit.
+func decodeJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trailing data after the JSON value")
+	}
+	return v, nil
+}
+
+// mapDelivery applies the first matching rule. Each event's idempotency key
+// is source:delivery:index, so a redelivery maps to the same keys and the
+// bus returns the original events.
+func (s *source) mapDelivery(d *delivery) ([]bus.Message, bool, error) {
+	for _, r := range s.rules {
+		if !r.matches(d) {
+			continue
+		}
+		var msgs []bus.Message
+		for _, m := range r.mappers {
+			out, err := m.render(d)
+			if err != nil {
+				return nil, true, fmt.Errorf("%w: %w", errMapping, err)
+			}
+			msgs = append(msgs, out...)
+		}
+		for i := range msgs {
+			msgs[i].IdempotencyKey = s.name + ":" + d.ID + ":" + strconv.Itoa(i)
+		}
+		return msgs, true, nil
+	}
+	return nil, false, nil
+}
+
+func writeError(w http.ResponseWriter, e *apiError) int {
+	return writeJSON(w, e.status, map[string]any{"error": map[string]any{
+		"code": e.code, "message": e.message, "status": e.status,
+	}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) int {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	// The status is already sent; a failed write means the sender went
+	// away and will retry, nothing else to do.
+	_ = json.NewEncoder(w).Encode(v)
+	return status
+}
