@@ -1,0 +1,480 @@
+package redis
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/event"
+)
+
+// The dispatcher is one goroutine that owns all subscription state of a Bus:
+// the topics, their SUBSCRIBE state, each subscription's last delivered id,
+// and the pub/sub connection. Everything that changes that state arrives as a
+// message (control commands from callers, items from the pub/sub reader), so
+// there is no lock around it, and per-topic order holds by construction.
+
+// Control commands, queued by callers.
+type (
+	subscribeCmd struct{ req *subReq }
+	cancelCmd    struct{ req *subReq }
+	closeCmd     struct{ sub *subscription }
+)
+
+// retryEvery is how often topics whose stream read failed are retried.
+const retryEvery = 500 * time.Millisecond
+
+// fillPage is how many entries one XRANGE of a gap fill or replay reads.
+const fillPage = 500
+
+type dispatcher struct {
+	b    *Bus
+	log  *slog.Logger
+	goid atomic.Uint64
+
+	// The control queue is unbounded so that enqueue never blocks, not even
+	// from inside a handler running on the dispatcher goroutine.
+	mu    sync.Mutex
+	queue []any
+	wake  chan struct{}
+
+	in    chan readItem
+	stopc chan struct{}
+	done  chan struct{}
+
+	// Owned by run.
+	conn         *conn
+	topics       map[string]*topic
+	byChannel    map[string]*topic
+	unsubPending map[string]int
+	healthy      bool
+}
+
+// topic is the dispatcher's view of one subscribed topic.
+type topic struct {
+	name, channel string
+	subs          map[*subscription]struct{}
+	pending       map[*subReq]struct{}
+	// confirmed: Redis acknowledged SUBSCRIBE on the current connection,
+	// so every later publish reaches us live.
+	confirmed bool
+	// known: last is the id up to which the topic has been processed
+	// without a gap (zero: the stream was empty).
+	known bool
+	last  event.ID
+	// dirty: a stream read failed; the topic is re-read from last.
+	dirty bool
+}
+
+func (t *topic) ready() bool { return t.confirmed && t.known && !t.dirty }
+
+func (t *topic) refs() int { return len(t.subs) + len(t.pending) }
+
+func newDispatcher(b *Bus) *dispatcher {
+	d := &dispatcher{
+		b:            b,
+		log:          b.opt.Logger.With("component", "bus/redis"),
+		wake:         make(chan struct{}, 1),
+		in:           make(chan readItem, 1024),
+		stopc:        make(chan struct{}),
+		done:         make(chan struct{}),
+		topics:       make(map[string]*topic),
+		byChannel:    make(map[string]*topic),
+		unsubPending: make(map[string]int),
+		healthy:      true,
+	}
+	started := make(chan struct{})
+	go d.run(started)
+	<-started
+	return d
+}
+
+func (d *dispatcher) enqueue(cmd any) {
+	d.mu.Lock()
+	d.queue = append(d.queue, cmd)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) stop() {
+	close(d.stopc)
+	<-d.done
+}
+
+func (d *dispatcher) run(started chan<- struct{}) {
+	d.goid.Store(goroutineID())
+	defer close(d.done)
+	d.conn = d.newConn(0)
+	close(started)
+	reauth := time.NewTicker(d.b.opt.ReauthInterval)
+	defer reauth.Stop()
+	retry := time.NewTicker(retryEvery)
+	defer retry.Stop()
+	for {
+		select {
+		case <-d.stopc:
+			d.shutdown()
+			return
+		case <-d.wake:
+			d.drainQueue()
+		case it := <-d.in:
+			d.handleRead(it)
+		case <-retry.C:
+			d.retryDirty()
+		case <-reauth.C:
+			d.log.Info("replacing pub/sub connection to re-authenticate")
+			d.replaceConn()
+		}
+	}
+}
+
+func (d *dispatcher) drainQueue() {
+	d.mu.Lock()
+	q := d.queue
+	d.queue = nil
+	d.mu.Unlock()
+	for _, cmd := range q {
+		switch c := cmd.(type) {
+		case subscribeCmd:
+			d.handleSubscribe(c.req)
+		case cancelCmd:
+			d.detachReq(c.req)
+		case closeCmd:
+			d.detachSub(c.sub)
+		}
+	}
+}
+
+// shutdown fails waiting Subscribe calls and closes the connection.
+func (d *dispatcher) shutdown() {
+	d.drainQueue()
+	for _, t := range d.topics {
+		for req := range t.pending {
+			req.done <- bus.ErrClosed
+			delete(t.pending, req)
+		}
+	}
+	d.conn.close()
+}
+
+func (d *dispatcher) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d.b.opt.ReadTimeout+d.b.opt.DialTimeout)
+}
+
+func (d *dispatcher) handleSubscribe(req *subReq) {
+	for _, name := range req.sub.topics {
+		t := d.topics[name]
+		if t == nil {
+			t = &topic{
+				name:    name,
+				channel: d.b.keys.channel(name),
+				subs:    make(map[*subscription]struct{}),
+				pending: make(map[*subReq]struct{}),
+			}
+			d.topics[name] = t
+			d.byChannel[t.channel] = t
+		}
+		t.pending[req] = struct{}{}
+		if !t.confirmed {
+			// Also for a topic already waiting: SUBSCRIBE is idempotent
+			// and each one is confirmed, so a lost confirmation cannot
+			// leave this request waiting forever.
+			d.conn.subscribe(t.channel)
+		}
+	}
+	d.tryStart(req)
+}
+
+// tryStart replays and attaches req once all its topics are ready. Every
+// replay is read before anything is delivered, so a failed read leaves the
+// handler untouched and Subscribe can report the error.
+func (d *dispatcher) tryStart(req *subReq) {
+	for _, name := range req.sub.topics {
+		if !d.topics[name].ready() {
+			return
+		}
+	}
+	if !req.start() {
+		d.detachReq(req)
+		return
+	}
+	replays := make(map[string][]entry)
+	for _, name := range req.sub.topics {
+		pos, ok := req.from.Get(name)
+		if !ok {
+			continue
+		}
+		es, err := d.readAll(name, pos)
+		if err != nil {
+			d.detachReq(req)
+			req.done <- err
+			return
+		}
+		replays[name] = es
+	}
+	sub := req.sub
+	for _, name := range sub.topics {
+		t := d.topics[name]
+		delete(t.pending, req)
+		t.subs[sub] = struct{}{}
+		pos, ok := req.from.Get(name)
+		if !ok {
+			sub.last[name] = t.last
+			continue
+		}
+		sub.last[name] = pos
+		for _, e := range replays[name] {
+			d.deliverEntry(t, sub, e)
+		}
+	}
+	req.done <- nil
+}
+
+// deliverEntry hands e to sub unless sub already has it. An entry that does
+// not name sub's last id as its predecessor means events in between are
+// gone (trimmed, expired, Redis restarted empty): sub hears Truncated first.
+func (d *dispatcher) deliverEntry(t *topic, sub *subscription, e entry) {
+	last := sub.last[t.name]
+	if e.id.Compare(last) <= 0 {
+		return
+	}
+	if truncatedAfter(last, e) {
+		d.b.metrics.truncations.Add(1)
+		sub.truncated(t.name)
+	}
+	sub.deliver(e.delivery(t.name))
+	sub.last[t.name] = e.id
+}
+
+// readAll reads every entry after pos, page by page.
+func (d *dispatcher) readAll(name string, pos event.ID) ([]entry, error) {
+	var all []entry
+	for {
+		ctx, cancel := d.ctx()
+		es, err := d.b.readAfter(ctx, name, pos, fillPage)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, es...)
+		if len(es) < fillPage {
+			return all, nil
+		}
+		pos = es[len(es)-1].id
+	}
+}
+
+// detachReq forgets a Subscribe call that failed or was cancelled.
+func (d *dispatcher) detachReq(req *subReq) {
+	for _, name := range req.sub.topics {
+		if t := d.topics[name]; t != nil {
+			delete(t.pending, req)
+			d.release(t)
+		}
+	}
+}
+
+func (d *dispatcher) detachSub(sub *subscription) {
+	for _, name := range sub.topics {
+		if t := d.topics[name]; t != nil {
+			delete(t.subs, sub)
+			d.release(t)
+		}
+	}
+}
+
+// release UNSUBSCRIBEs a topic nobody wants any more.
+func (d *dispatcher) release(t *topic) {
+	if t.refs() > 0 {
+		return
+	}
+	delete(d.topics, t.name)
+	delete(d.byChannel, t.channel)
+	if d.conn.unsubscribe(t.channel) {
+		d.unsubPending[t.channel]++
+	}
+}
+
+// confirmed handles a SUBSCRIBE confirmation: from here on every publish on
+// the topic arrives live, so reading the stream now closes any gap.
+func (d *dispatcher) confirmed(channel string) {
+	if d.unsubPending[channel] > 0 {
+		return // belongs to a SUBSCRIBE issued before a pending UNSUBSCRIBE
+	}
+	t := d.byChannel[channel]
+	if t == nil {
+		return
+	}
+	t.confirmed = true
+	d.settle(t)
+}
+
+// settle brings t.last up to date: the stream's tail for a new topic, a gap
+// fill for a known one. Then waiting Subscribe calls may start.
+func (d *dispatcher) settle(t *topic) {
+	if !t.known {
+		ctx, cancel := d.ctx()
+		xs, err := d.b.client.XRevRangeN(ctx, d.b.keys.stream(t.name), "+", "-", 1).Result()
+		cancel()
+		if err != nil {
+			d.b.metrics.errors.Add(1)
+			t.dirty = true
+			return
+		}
+		t.last = event.ID{}
+		if len(xs) > 0 {
+			id, err := event.ParseID(xs[0].ID)
+			if err != nil {
+				t.dirty = true
+				return
+			}
+			t.last = id
+		}
+		t.known = true
+		t.dirty = false
+	} else {
+		d.fill(t)
+	}
+	if !t.ready() {
+		return
+	}
+	for req := range t.pending {
+		d.tryStart(req)
+	}
+}
+
+// fill reads the stream after t.last and delivers what subscribers missed.
+func (d *dispatcher) fill(t *topic) {
+	for {
+		ctx, cancel := d.ctx()
+		es, err := d.b.readAfter(ctx, t.name, t.last, fillPage)
+		cancel()
+		if err != nil {
+			t.dirty = true
+			return
+		}
+		for _, e := range es {
+			for sub := range t.subs {
+				d.deliverEntry(t, sub, e)
+			}
+		}
+		if len(es) > 0 {
+			t.last = es[len(es)-1].id
+		}
+		if len(es) < fillPage {
+			t.dirty = false
+			return
+		}
+	}
+}
+
+// live handles one published event as it arrives on the channel.
+func (d *dispatcher) live(t *topic, prev, id event.ID, js []byte) {
+	if !t.known || id.Compare(t.last) <= 0 {
+		return // not started yet (settle reads the stream), or already filled
+	}
+	if t.dirty || prev != t.last {
+		d.fill(t) // the stream holds this event too
+		return
+	}
+	e := entry{id: id, prev: prev, json: js}
+	for sub := range t.subs {
+		d.deliverEntry(t, sub, e)
+	}
+	t.last = id
+}
+
+func (d *dispatcher) retryDirty() {
+	for _, t := range d.topics {
+		if t.dirty && t.confirmed {
+			d.settle(t)
+		}
+	}
+}
+
+// connectionLost marks every topic unconfirmed: the reconnected pub/sub
+// connection SUBSCRIBEs again, and each confirmation re-reads the stream.
+func (d *dispatcher) connectionLost(err error) {
+	if d.healthy {
+		d.log.Warn("pub/sub connection lost; topics will be re-read after resubscribing", "err", err)
+		d.b.metrics.resubscribes.Add(1)
+	}
+	d.healthy = false
+	for _, t := range d.topics {
+		t.confirmed = false
+	}
+	clear(d.unsubPending)
+}
+
+func (d *dispatcher) handleRead(it readItem) {
+	if it.gen != d.conn.gen {
+		return // from a replaced connection
+	}
+	switch {
+	case it.stale:
+		d.log.Warn("pub/sub connection silent past its ping deadline; replacing it")
+		d.replaceConn()
+	case it.err != nil:
+		d.connectionLost(it.err)
+	default:
+		d.handleMessage(it.msg)
+	}
+}
+
+func (d *dispatcher) handleMessage(msg any) {
+	switch m := msg.(type) {
+	case *goredis.Subscription:
+		if !d.healthy {
+			d.log.Info("pub/sub connection back")
+			d.healthy = true
+		}
+		switch m.Kind {
+		case "subscribe":
+			d.confirmed(m.Channel)
+		case "unsubscribe":
+			if n := d.unsubPending[m.Channel]; n > 1 {
+				d.unsubPending[m.Channel] = n - 1
+			} else {
+				delete(d.unsubPending, m.Channel)
+			}
+		}
+	case *goredis.Message:
+		t := d.byChannel[m.Channel]
+		if t == nil {
+			return
+		}
+		prev, id, js, err := parseLive(m.Payload)
+		if err != nil {
+			d.log.Error("malformed live message; re-reading the stream", "topic", t.name, "err", err)
+			t.dirty = true
+			return
+		}
+		d.live(t, prev, id, js)
+	}
+}
+
+// replaceConn swaps the pub/sub connection for a new one (stale connection,
+// or re-authentication) and SUBSCRIBEs every topic on it.
+func (d *dispatcher) replaceConn() {
+	old := d.conn
+	d.conn = d.newConn(old.gen + 1)
+	d.b.metrics.resubscribes.Add(1)
+	for _, t := range d.topics {
+		t.confirmed = false
+	}
+	clear(d.unsubPending)
+	channels := make([]string, 0, len(d.topics))
+	for _, t := range d.topics {
+		channels = append(channels, t.channel)
+	}
+	d.conn.subscribe(channels...)
+	old.close()
+}

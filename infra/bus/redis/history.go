@@ -1,0 +1,178 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/event"
+)
+
+// entry is one stream entry: the event, its id and its predecessor's id.
+type entry struct {
+	id   event.ID
+	prev event.ID
+	json []byte
+}
+
+// parseEntry reads the fields the publish script wrote (p = prev id, e =
+// event JSON with id).
+func parseEntry(x goredis.XMessage) (entry, error) {
+	id, err := event.ParseID(x.ID)
+	if err != nil {
+		return entry{}, fmt.Errorf("stream entry: %w", err)
+	}
+	p, _ := x.Values["p"].(string)
+	prev, err := event.ParseID(p)
+	if err != nil {
+		return entry{}, fmt.Errorf("stream entry %s: prev: %w", x.ID, err)
+	}
+	e, _ := x.Values["e"].(string)
+	if !strings.HasPrefix(e, `{"id":"`) {
+		return entry{}, fmt.Errorf("stream entry %s: no event JSON", x.ID)
+	}
+	return entry{id: id, prev: prev, json: []byte(e)}, nil
+}
+
+func parseEntries(xs []goredis.XMessage) ([]entry, error) {
+	out := make([]entry, 0, len(xs))
+	for _, x := range xs {
+		e, err := parseEntry(x)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (e entry) delivery(topic string) bus.Delivery {
+	return bus.Delivery{Topic: topic, ID: e.id, JSON: e.json}
+}
+
+// truncatedAfter applies the truncation rule: events after position "after"
+// are missing when the first retained one does not name it as predecessor.
+// A zero position means "from the beginning", which history trimming does
+// not break.
+func truncatedAfter(after event.ID, first entry) bool {
+	return !after.IsZero() && first.prev != after
+}
+
+// maxHistoryPage bounds one History call whatever the caller asks.
+const maxHistoryPage = 1000
+
+// History returns up to limit events after the id after (exclusive), or the
+// latest limit events when after is "".
+func (b *Bus) History(ctx context.Context, topic, after string, limit int) (bus.HistoryPage, error) {
+	if b.isClosed() {
+		return bus.HistoryPage{}, fmt.Errorf("redis bus: history: %w", bus.ErrClosed)
+	}
+	if err := validTopic(topic); err != nil {
+		return bus.HistoryPage{}, err
+	}
+	if limit <= 0 {
+		return bus.HistoryPage{}, fmt.Errorf("history %s: limit %d: %w", topic, limit, bus.ErrInvalid)
+	}
+	limit = min(limit, maxHistoryPage)
+	stream := b.keys.stream(topic)
+	if after == "" {
+		xs, err := b.client.XRevRangeN(ctx, stream, "+", "-", int64(limit)).Result()
+		if err != nil {
+			return bus.HistoryPage{}, b.unavailable("history "+topic, err)
+		}
+		slices.Reverse(xs)
+		es, err := parseEntries(xs)
+		if err != nil {
+			return bus.HistoryPage{}, b.unavailable("history "+topic, err)
+		}
+		return bus.HistoryPage{Events: deliveries(topic, es)}, nil
+	}
+	from, err := event.ParseID(after)
+	if err != nil {
+		return bus.HistoryPage{}, fmt.Errorf("history %s: after: %w: %v", topic, bus.ErrInvalid, err)
+	}
+	es, err := b.readAfter(ctx, topic, from, limit)
+	if err != nil {
+		return bus.HistoryPage{}, err
+	}
+	page := bus.HistoryPage{Events: deliveries(topic, es)}
+	if len(es) > 0 && truncatedAfter(from, es[0]) {
+		page.Truncated = true
+	}
+	return page, nil
+}
+
+// readAfter reads up to limit entries with ids > after.
+func (b *Bus) readAfter(ctx context.Context, topic string, after event.ID, limit int) ([]entry, error) {
+	xs, err := b.client.XRangeN(ctx, b.keys.stream(topic), "("+after.String(), "+", int64(limit)).Result()
+	if err != nil {
+		return nil, b.unavailable("xrange "+topic, err)
+	}
+	es, err := parseEntries(xs)
+	if err != nil {
+		return nil, b.unavailable("xrange "+topic, err)
+	}
+	return es, nil
+}
+
+func deliveries(topic string, es []entry) []bus.Delivery {
+	out := make([]bus.Delivery, len(es))
+	for i, e := range es {
+		out[i] = e.delivery(topic)
+	}
+	return out
+}
+
+// SetRead moves reader's read cursor for topic forward to id.
+func (b *Bus) SetRead(ctx context.Context, reader, topic, id string) error {
+	if b.isClosed() {
+		return fmt.Errorf("redis bus: set read: %w", bus.ErrClosed)
+	}
+	if err := validTopic(topic); err != nil {
+		return err
+	}
+	if reader == "" {
+		return fmt.Errorf("set read %s: empty reader: %w", topic, bus.ErrInvalid)
+	}
+	pos, err := event.ParseID(id)
+	if err != nil {
+		return fmt.Errorf("set read %s: %w: %v", topic, bus.ErrInvalid, err)
+	}
+	err = b.scripts.setRead.Run(ctx, b.client, []string{b.keys.readers(topic)},
+		reader, pos.MS, pos.Seq, b.opt.Bus.HistoryTTL.Milliseconds()).Err()
+	if err != nil {
+		return b.unavailable("set read "+topic, err)
+	}
+	return nil
+}
+
+// Unread counts reader's unread events of topic, capped at bus.MaxUnread.
+// It runs as a script so the events are counted in Redis, not sent.
+func (b *Bus) Unread(ctx context.Context, reader, topic string) (bus.UnreadCount, error) {
+	if b.isClosed() {
+		return bus.UnreadCount{}, fmt.Errorf("redis bus: unread: %w", bus.ErrClosed)
+	}
+	if err := validTopic(topic); err != nil {
+		return bus.UnreadCount{}, err
+	}
+	if reader == "" {
+		return bus.UnreadCount{}, fmt.Errorf("unread %s: empty reader: %w", topic, bus.ErrInvalid)
+	}
+	res, err := b.scripts.unread.Run(ctx, b.client,
+		[]string{b.keys.stream(topic), b.keys.readers(topic)}, reader, bus.MaxUnread).Result()
+	if err != nil {
+		return bus.UnreadCount{}, b.unavailable("unread "+topic, err)
+	}
+	reply, ok := res.([]any)
+	if !ok || len(reply) != 3 {
+		return bus.UnreadCount{}, b.unavailable("unread "+topic, fmt.Errorf("unexpected script reply %T", res))
+	}
+	n := int(toInt(reply[0]))
+	readID, _ := reply[1].(string)
+	lastID, _ := reply[2].(string)
+	return bus.UnreadCount{Count: n, Capped: n >= bus.MaxUnread, ReadID: readID, LastID: lastID}, nil
+}

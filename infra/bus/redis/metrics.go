@@ -1,0 +1,35 @@
+package redis
+
+import "sync/atomic"
+
+// Stats are the bus's monotonic counters. The package does not import a
+// metrics library: the composition root exports these (for Prometheus, as
+// CounterFuncs reading Bus.Stats) so infra/bus stays dependency-light.
+type Stats struct {
+	// Published and Duplicates count messages handled by the publish
+	// script: appended, or answered with the original event.
+	Published, Duplicates uint64
+	// Errors counts failed Redis operations (publish, read, subscribe).
+	Errors uint64
+	// Resubscribes counts pub/sub connection losses and replacements
+	// after which topics were re-read from their streams.
+	Resubscribes uint64
+	// Truncations counts Truncated signals given to subscriptions.
+	Truncations uint64
+}
+
+type metrics struct {
+	published, duplicates, errors, resubscribes, truncations atomic.Uint64
+}
+
+// Stats returns a snapshot of the counters.
+func (b *Bus) Stats() Stats {
+	m := &b.metrics
+	return Stats{
+		Published:    m.published.Load(),
+		Duplicates:   m.duplicates.Load(),
+		Errors:       m.errors.Load(),
+		Resubscribes: m.resubscribes.Load(),
+		Truncations:  m.truncations.Load(),
+	}
+}

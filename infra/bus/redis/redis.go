@@ -1,0 +1,224 @@
+// Package redis is the production bus: every topic is a Redis stream (its
+// bounded, expiring history) plus a pub/sub channel (live notification).
+// One Lua script per message does dedup, id assignment, append and notify
+// atomically, so a crash never leaves half an event. Keys carry a hash tag of
+// the topic so every key a script touches lives in one cluster slot.
+//
+// A Bus holds one pub/sub connection, SUBSCRIBEs a topic's channel while at
+// least one local subscription wants it, and feeds every subscription from a
+// single dispatcher goroutine. Delivery is gap-free: live messages carry the
+// id of their predecessor, and any hole (subscribe race, dropped connection,
+// reconnect) is filled from the stream before the next live event.
+package redis
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/event"
+)
+
+var _ bus.Bus = (*Bus)(nil)
+
+// Options configure a Redis bus. Zero values mean the defaults.
+type Options struct {
+	// URL is redis://[user:pass@]host:port[/db] or rediss:// for TLS.
+	URL string
+	// Username and Password override the URL's user info when set.
+	Username string
+	Password string
+	// TLSConfig overrides the TLS settings a rediss:// URL implies.
+	TLSConfig *tls.Config
+	// CredentialsProvider, when set, is asked for a user name and password
+	// at every new connection (ElastiCache IAM: a fresh SigV4 token). The
+	// pub/sub connection is replaced every ReauthInterval so it never
+	// outlives the 12 h limit of IAM-authenticated connections.
+	CredentialsProvider func(ctx context.Context) (username, password string, err error)
+	// Prefix starts every key and channel. Default "hr".
+	Prefix string
+	// Bus holds history length and TTL, dedup TTL and event size limit.
+	Bus bus.Options
+
+	// DialTimeout, ReadTimeout and WriteTimeout bound each Redis call so a
+	// stuck server fails fast with ErrUnavailable. Default 2 s each.
+	DialTimeout  time.Duration
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// SubscribeTimeout bounds waiting for a SUBSCRIBE confirmation and the
+	// replay when the caller's context has no earlier deadline. Default 5 s.
+	SubscribeTimeout time.Duration
+	// PingInterval: the pub/sub connection is pinged after this long without
+	// traffic and replaced when the ping goes unanswered as long. Default 5 s.
+	PingInterval time.Duration
+	// ReauthInterval: the pub/sub connection is replaced (re-authenticated)
+	// this often. Default 11 h.
+	ReauthInterval time.Duration
+	// PoolSize is the command connection pool size. Default go-redis's.
+	PoolSize int
+
+	// Logger receives connection state changes. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults for the zero values of Options.
+const (
+	DefaultPrefix           = "hr"
+	DefaultTimeout          = 2 * time.Second
+	DefaultSubscribeTimeout = 5 * time.Second
+	DefaultPingInterval     = 5 * time.Second
+	DefaultReauthInterval   = 11 * time.Hour
+)
+
+func (o Options) withDefaults() Options {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	o.Bus = o.Bus.WithDefaults()
+	for _, d := range []*time.Duration{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout} {
+		if *d <= 0 {
+			*d = DefaultTimeout
+		}
+	}
+	if o.SubscribeTimeout <= 0 {
+		o.SubscribeTimeout = DefaultSubscribeTimeout
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.ReauthInterval <= 0 {
+		o.ReauthInterval = DefaultReauthInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Bus is the Redis implementation of bus.Bus. It is safe for concurrent use.
+type Bus struct {
+	opt     Options
+	client  *goredis.Client
+	keys    keys
+	scripts scripts
+	metrics metrics
+	disp    *dispatcher
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// New connects to Redis and checks it answers PING within ctx.
+func New(ctx context.Context, o Options) (*Bus, error) {
+	o = o.withDefaults()
+	if o.URL == "" {
+		return nil, fmt.Errorf("redis bus: URL is empty: %w", bus.ErrInvalid)
+	}
+	ro, err := goredis.ParseURL(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis bus: parse URL: %w", bus.ErrInvalid)
+	}
+	if o.Username != "" {
+		ro.Username = o.Username
+	}
+	if o.Password != "" {
+		ro.Password = o.Password
+	}
+	if o.TLSConfig != nil {
+		ro.TLSConfig = o.TLSConfig
+	}
+	if o.CredentialsProvider != nil {
+		ro.CredentialsProviderContext = o.CredentialsProvider
+	}
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = o.DialTimeout, o.ReadTimeout, o.WriteTimeout
+	ro.ContextTimeoutEnabled = true
+	// No automatic retries: a publish script whose reply was lost may have
+	// run, and running it again would publish twice. Callers retry with
+	// their idempotency key instead.
+	ro.MaxRetries = -1
+	if o.PoolSize > 0 {
+		ro.PoolSize = o.PoolSize
+	}
+	b := &Bus{
+		opt:     o,
+		client:  goredis.NewClient(ro),
+		keys:    keys{prefix: o.Prefix},
+		scripts: newScripts(),
+		closed:  make(chan struct{}),
+	}
+	if err := b.Ready(ctx); err != nil {
+		_ = b.client.Close() // the connect error is the one worth returning
+		return nil, err
+	}
+	b.disp = newDispatcher(b)
+	return b, nil
+}
+
+// Ready pings Redis.
+func (b *Bus) Ready(ctx context.Context) error {
+	if b.isClosed() {
+		return bus.ErrClosed
+	}
+	if err := b.client.Ping(ctx).Err(); err != nil {
+		return b.unavailable("ping", err)
+	}
+	return nil
+}
+
+// Close stops every subscription and closes the connections.
+func (b *Bus) Close() error {
+	var err error
+	b.closeOnce.Do(func() {
+		close(b.closed)
+		if b.disp != nil {
+			b.disp.stop()
+		}
+		err = b.client.Close()
+	})
+	return err
+}
+
+func (b *Bus) isClosed() bool {
+	select {
+	case <-b.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// unavailable wraps a Redis failure. Redis error replies (a script error,
+// NOPERM, OOM) are also "unavailable" to the caller: the message was not
+// published and a retry may succeed, but the log says which it was.
+func (b *Bus) unavailable(what string, err error) error {
+	if b.isClosed() || errors.Is(err, goredis.ErrClosed) {
+		return fmt.Errorf("redis bus: %s: %w", what, bus.ErrClosed)
+	}
+	b.metrics.errors.Add(1)
+	return fmt.Errorf("redis bus: %s: %w: %v", what, bus.ErrUnavailable, err)
+}
+
+// keys names every key and channel of a topic. The {topic} hash tag keeps
+// them in one cluster slot; topic names cannot contain braces.
+type keys struct{ prefix string }
+
+func (k keys) stream(topic string) string  { return k.prefix + ":{" + topic + "}:s" }
+func (k keys) readers(topic string) string { return k.prefix + ":{" + topic + "}:r" }
+func (k keys) channel(topic string) string { return k.prefix + ":{" + topic + "}" }
+func (k keys) dedup(topic, key string) string {
+	return k.prefix + ":{" + topic + "}:d:" + key
+}
+
+func validTopic(topic string) error {
+	if err := event.ValidateTopic(topic); err != nil {
+		return fmt.Errorf("%w: %v", bus.ErrInvalid, err)
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package redis
+
+import goredis "github.com/redis/go-redis/v9"
+
+// publishLua publishes one message atomically.
+//
+//	KEYS[1] stream, KEYS[2] dedup key (always passed so the script declares
+//	every key it may touch; ignored when ARGV[4] is 0)
+//	ARGV[1] event JSON without id, starting {"topic":
+//	ARGV[2] history length (MAXLEN ~), ARGV[3] history TTL ms,
+//	ARGV[4] dedup TTL ms (0: no idempotency key), ARGV[5] channel
+//
+// Returns {id, duplicate (0/1), original event JSON or ""}.
+//
+// The id follows the bus rule (ms = max(now, last.ms), seq = last.seq+1 on
+// the same ms) and is given to XADD explicitly, so the id, the prev field and
+// the spliced JSON all come from one read of the stream's tail. The id is
+// spliced into the JSON exactly like bus.AttachID. The live message is
+// "<prev id> <event json>" so subscribers can see a hole without asking.
+const publishLua = `
+local dttl = tonumber(ARGV[4])
+if dttl > 0 then
+  local orig = redis.call('GET', KEYS[2])
+  if orig then
+    local hit = redis.call('XRANGE', KEYS[1], orig, orig)
+    if #hit > 0 then
+      local f = hit[1][2]
+      for i = 1, #f, 2 do
+        if f[i] == 'e' then return {orig, 1, f[i + 1]} end
+      end
+    end
+    return {orig, 1, ''}
+  end
+end
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seq = 0
+local prev = '0-0'
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last > 0 then
+  prev = last[1][1]
+  local lms, lseq = string.match(prev, '^(%d+)-(%d+)$')
+  lms = tonumber(lms)
+  if ms <= lms then
+    ms = lms
+    seq = tonumber(lseq) + 1
+  end
+end
+local id = string.format('%d-%d', ms, seq)
+local ev = '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2)
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', prev, 'e', ev)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if dttl > 0 then
+  redis.call('SET', KEYS[2], id, 'PX', dttl)
+end
+redis.call('PUBLISH', ARGV[5], prev .. ' ' .. ev)
+return {id, 0, ''}
+`
+
+// setReadLua moves a reader's read cursor forward only.
+//
+//	KEYS[1] read hash; ARGV[1] reader, ARGV[2] ms, ARGV[3] seq, ARGV[4] TTL ms
+//
+// Returns 1 when moved, 0 when the stored cursor is already at or past it.
+const setReadLua = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local cms, cseq = string.match(cur, '^(%d+)-(%d+)$')
+  if cms then
+    cms = tonumber(cms)
+    cseq = tonumber(cseq)
+    local ms = tonumber(ARGV[2])
+    local seq = tonumber(ARGV[3])
+    if cms > ms or (cms == ms and cseq >= seq) then
+      redis.call('PEXPIRE', KEYS[1], ARGV[4])
+      return 0
+    end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '-' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`
+
+// unreadLua counts a reader's unread events without sending them.
+//
+//	KEYS[1] stream, KEYS[2] read hash; ARGV[1] reader, ARGV[2] cap
+//
+// Returns {count, read id or "", last id or ""}.
+const unreadLua = `
+local rid = redis.call('HGET', KEYS[2], ARGV[1])
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local lid = ''
+if #last > 0 then lid = last[1][1] end
+local cap = tonumber(ARGV[2])
+local n
+if not rid then
+  rid = ''
+  n = redis.call('XLEN', KEYS[1])
+else
+  n = #redis.call('XRANGE', KEYS[1], '(' .. rid, '+', 'COUNT', cap)
+end
+if n > cap then n = cap end
+return {n, rid, lid}
+`
+
+// scripts are compiled once per Bus (no package-level state).
+type scripts struct {
+	publish, setRead, unread *goredis.Script
+}
+
+func newScripts() scripts {
+	return scripts{
+		publish: goredis.NewScript(publishLua),
+		setRead: goredis.NewScript(setReadLua),
+		unread:  goredis.NewScript(unreadLua),
+	}
+}
