@@ -1,0 +1,260 @@
+package hub
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookrelay/hookrelay/infra/event"
+)
+
+// Sink is a transport's side of a connection. The hub calls it from at most
+// one goroutine at a time (the client's writer), so a Sink never needs its
+// own lock for writing.
+type Sink interface {
+	// Write writes items in one frame or one flush, with the hub's write
+	// timeout. For each KindEvent item it calls c.Advance before encoding
+	// so that c.AppendCursor reflects the position after that event.
+	Write(c *Client, items []Item) error
+	// Close ends the connection, first telling the peer why when r has a
+	// code (WS close frame; SSE close event, preceded by `retry:` for a
+	// drain).
+	Close(c *Client, r Reason)
+}
+
+// Client is one admitted connection: its queue, subscriptions and cursor.
+type Client struct {
+	h         *Hub
+	sink      Sink
+	transport string
+	beat      atomic.Int64 // heartbeat interval in ns, 0 = none
+
+	// expires is the token expiry in Unix ns (0 = never); lastWrite the
+	// writer's last write, for heartbeats. Both are read by the sweeper
+	// without taking mu.
+	expires   atomic.Int64
+	lastWrite atomic.Int64
+
+	mu       sync.Mutex
+	q        []Item
+	live     int // items in q that count against QueueSize
+	writing  bool
+	closing  bool
+	finished bool
+	reason   Reason
+	retry    time.Duration
+	cursor   event.Cursor
+	subs     []*subscription
+	ntopics  int
+	drained  chan struct{} // closed by the writer after a batch, for replay backpressure
+
+	done chan struct{}
+}
+
+func newClient(h *Hub, transport string, sink Sink) *Client {
+	c := &Client{h: h, sink: sink, transport: transport, done: make(chan struct{})}
+	c.lastWrite.Store(time.Now().UnixNano())
+	return c
+}
+
+// Hub returns the client's hub.
+func (c *Client) Hub() *Hub { return c.h }
+
+// Done is closed when the connection has been closed.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// WriteTimeout is the hub's per-write deadline, for sinks.
+func (c *Client) WriteTimeout() time.Duration { return c.h.o.WriteTimeout }
+
+// Retry is the reconnect hint of a drain close.
+func (c *Client) Retry() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.retry
+}
+
+// SetHeartbeat makes the shared ticker queue a KindBeat item whenever
+// nothing was written for d. Call it once, right after Admit.
+func (c *Client) SetHeartbeat(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	c.beat.Store(int64(d))
+	c.h.wantPeriod(d)
+}
+
+// SetExpiry closes the connection with ReasonTokenExpired at t (zero: never).
+func (c *Client) SetExpiry(t time.Time) {
+	if t.IsZero() {
+		c.expires.Store(0)
+		return
+	}
+	c.expires.Store(t.UnixNano())
+}
+
+// Close closes the connection because the peer went away or the transport
+// failed: no close frame is written.
+func (c *Client) Close() { c.kick(ReasonNone, 0) }
+
+// Kick closes the connection telling the peer r.
+func (c *Client) Kick(r Reason) { c.kick(r, 0) }
+
+// Send queues a transport control frame (acks, errors) already encoded. It
+// counts against QueueSize, so a peer that sends requests but does not
+// read answers is kicked like any slow consumer.
+func (c *Client) Send(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.enqueueLocked(Item{Kind: KindFrame, JSON: frame}, true)
+}
+
+func (c *Client) heartbeat() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.q) == 0 && !c.writing {
+		c.enqueueLocked(Item{Kind: KindBeat}, false)
+	}
+}
+
+// enqueueLocked appends it and wakes the writer. counted items beyond
+// QueueSize kick the client as a slow consumer; replay items do not count
+// (replay is paced by backpressure instead).
+func (c *Client) enqueueLocked(it Item, counted bool) {
+	if c.closing {
+		return
+	}
+	if counted {
+		if c.live >= c.h.o.QueueSize {
+			c.kickLocked(ReasonSlowConsumer, 0)
+			return
+		}
+		c.live++
+		it.counted = true
+	}
+	c.q = append(c.q, it)
+	c.startWriterLocked()
+}
+
+func (c *Client) startWriterLocked() {
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+func (c *Client) kick(r Reason, retry time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kickLocked(r, retry)
+}
+
+// kickLocked drops what is queued (the client resumes from its cursor, so
+// nothing is lost) and lets the writer write the close and finish.
+func (c *Client) kickLocked(r Reason, retry time.Duration) {
+	if c.closing {
+		return
+	}
+	c.closing = true
+	c.reason = r
+	c.retry = retry
+	c.q = nil
+	c.live = 0
+	if r != ReasonNone {
+		c.h.m.kicks.WithLabelValues(r.Label()).Inc()
+	}
+	c.startWriterLocked()
+}
+
+// writeLoop runs only while there is something to write: it takes
+// everything queued, writes it in one go, and exits when the queue is empty.
+func (c *Client) writeLoop() {
+	for {
+		c.mu.Lock()
+		items := c.q
+		c.q = nil
+		c.live = 0
+		closing, reason := c.closing, c.reason
+		drained := c.drained
+		c.drained = nil
+		if len(items) == 0 && !closing {
+			c.writing = false
+			c.mu.Unlock()
+			if drained != nil {
+				close(drained)
+			}
+			return
+		}
+		c.mu.Unlock()
+		if len(items) > 0 {
+			c.h.m.queueDepth.Observe(float64(len(items)))
+			err := c.sink.Write(c, items)
+			c.lastWrite.Store(time.Now().UnixNano())
+			if err != nil {
+				c.h.log.Debug("write failed, closing", "transport", c.transport, "err", err)
+				c.finish(ReasonNone)
+				if drained != nil {
+					close(drained)
+				}
+				return
+			}
+			clear(items) // drop references to event bytes early
+		}
+		if drained != nil {
+			close(drained)
+		}
+		if closing {
+			c.finish(reason)
+			return
+		}
+	}
+}
+
+// finish runs once, on the writer goroutine.
+func (c *Client) finish(r Reason) {
+	c.mu.Lock()
+	c.closing = true
+	c.finished = true
+	subs := c.subs
+	c.subs = nil
+	n := c.ntopics
+	c.ntopics = 0
+	c.q = nil
+	c.mu.Unlock()
+	c.sink.Close(c, r)
+	for _, s := range subs {
+		if s.sub != nil {
+			s.sub.Close()
+		}
+	}
+	c.h.m.subscriptions.Sub(float64(n))
+	c.h.remove(c)
+	close(c.done)
+}
+
+// waitDrained blocks until the queue holds fewer than n items, the client
+// closes, or done is closed. It paces history replay by the peer's speed.
+func (c *Client) waitDrained(n int, done <-chan struct{}) bool {
+	for {
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			return false
+		}
+		if len(c.q) < n {
+			c.mu.Unlock()
+			return true
+		}
+		if c.drained == nil {
+			c.drained = make(chan struct{})
+		}
+		ch := c.drained
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-c.done:
+			return false
+		case <-done:
+			return false
+		}
+	}
+}

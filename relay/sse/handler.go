@@ -1,0 +1,204 @@
+// Package sse serves GET /v1/sse: a text/event-stream of the events of the
+// requested topics, resumable from the `id:` of the last frame received
+// (Last-Event-ID). It is a thin Sink over relay/hub. On HTTP/1.1 the
+// connection is hijacked once the stream starts, so that an idle stream
+// holds no goroutine and none of net/http's per-connection buffers.
+package sse
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/event"
+	"github.com/hookrelay/hookrelay/relay/hub"
+)
+
+// Options configure the handler. Zero durations mean the defaults.
+type Options struct {
+	Heartbeat, WriteTimeout time.Duration
+	// Auth turns the request's credentials into grants; nil refuses every
+	// request with 401 (wire auth.AllowAll explicitly for development).
+	Auth auth.Authenticator
+	// CORS sets CORS headers and reports whether the origin is allowed
+	// (false -> 403). nil adds no CORS headers and allows the request.
+	CORS       func(w http.ResponseWriter, r *http.Request) bool
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Defaults.
+const (
+	DefaultHeartbeat    = 15 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+	// subscribeTimeout bounds resolving positions and replay.
+	subscribeTimeout = 30 * time.Second
+	busRetryAfter    = 2 * time.Second
+	capRetryAfter    = 5 * time.Second
+)
+
+type handler struct {
+	h   *hub.Hub
+	o   Options
+	log *slog.Logger
+	m   *metrics
+	// bufs are write buffers shared by all streams: an idle stream holds none.
+	bufs sync.Pool
+}
+
+// NewHandler returns the GET /v1/sse handler.
+func NewHandler(h *hub.Hub, o Options) http.Handler {
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = DefaultHeartbeat
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &handler{h: h, o: o, log: o.Logger, m: newMetrics(o.Registerer)}
+	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	return s
+}
+
+func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		s.fail(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "use GET", 0)
+		return
+	}
+	if s.o.CORS != nil && !s.o.CORS(w, r) {
+		s.fail(w, r, http.StatusForbidden, "forbidden", "origin not allowed", 0)
+		return
+	}
+	q := r.URL.Query()
+	topics, err := parseTopics(q["topic"])
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "bad_topic", err.Error(), 0)
+		return
+	}
+	grants, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	for _, t := range topics {
+		if !grants.CanSubscribe(t) {
+			s.fail(w, r, http.StatusForbidden, "forbidden", "no subscribe grant for topic "+t, 0)
+			return
+		}
+	}
+	raw := q.Get("cursor")
+	if v, ok := r.Header["Last-Event-Id"]; ok && len(v) > 0 && v[0] != "" {
+		raw = v[0]
+	}
+	from, err := event.ParseCursor(raw, topics)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "bad_cursor", err.Error(), 0)
+		return
+	}
+	sk := &sink{w: w, rc: http.NewResponseController(w), pool: &s.bufs, writeTimeout: s.o.WriteTimeout}
+	c, err := s.h.Admit("sse", sk)
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, "over_capacity", "relay is at capacity or restarting, try another node", capRetryAfter)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), subscribeTimeout)
+	defer cancel()
+	plan, err := c.Resolve(ctx, topics, from)
+	if err != nil {
+		c.Close()
+		s.failSubscribe(w, r, err)
+		<-c.Done()
+		return
+	}
+	if err := sk.start(w, r); err != nil {
+		c.Close()
+		<-c.Done()
+		if errors.Is(err, errClosed) {
+			s.fail(w, r, http.StatusServiceUnavailable, "over_capacity", "relay is restarting, try another node", capRetryAfter)
+		} else {
+			s.log.Debug("sse start failed", "err", err)
+		}
+		return
+	}
+	c.SetExpiry(grants.ExpiresAt)
+	c.SetHeartbeat(s.o.Heartbeat)
+	s.m.streams.Inc()
+	if err := c.Subscribe(ctx, plan, nil); err != nil {
+		// Headers are out: the stream just ends and the client resumes.
+		s.log.Debug("sse subscribe failed", "err", err)
+		c.Close()
+	}
+	if sk.conn != nil {
+		// Hijacked: the hub owns the connection now; returning releases
+		// this goroutine and net/http's buffers.
+		return
+	}
+	// Not hijackable (HTTP/2): the stream lives as long as this handler.
+	select {
+	case <-c.Done():
+	case <-r.Context().Done():
+		c.Close()
+		<-c.Done()
+	}
+}
+
+func (s *handler) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Grants, bool) {
+	if s.o.Auth == nil {
+		s.fail(w, r, http.StatusUnauthorized, "unauthorized", "no authenticator configured", 0)
+		return nil, false
+	}
+	g, err := s.o.Auth.Authenticate(r.Context(), r)
+	switch {
+	case err == nil && g != nil:
+		return g, true
+	case errors.Is(err, auth.ErrExpired):
+		s.fail(w, r, http.StatusUnauthorized, "token_expired", "token expired", 0)
+	case err == nil, errors.Is(err, auth.ErrNoCredentials), errors.Is(err, auth.ErrInvalidToken):
+		s.fail(w, r, http.StatusUnauthorized, "unauthorized", "missing or invalid token", 0)
+	default:
+		s.log.Error("sse authenticate", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "internal", "could not check credentials", 0)
+	}
+	return nil, false
+}
+
+func (s *handler) failSubscribe(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, hub.ErrTooManyTopics):
+		s.fail(w, r, http.StatusBadRequest, "bad_topic", err.Error(), 0)
+	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		s.fail(w, r, http.StatusServiceUnavailable, "bus_unavailable", "event bus unavailable, retry", busRetryAfter)
+	case errors.Is(err, bus.ErrInvalid):
+		s.fail(w, r, http.StatusBadRequest, "bad_request", err.Error(), 0)
+	default:
+		s.log.Error("sse subscribe", "err", err)
+		s.fail(w, r, http.StatusInternalServerError, "internal", "could not subscribe", 0)
+	}
+}
+
+// parseTopics validates and deduplicates the topic parameters.
+func parseTopics(raw []string) ([]string, error) {
+	if len(raw) == 0 {
+		return nil, errors.New("at least one topic parameter is required")
+	}
+	topics := make([]string, 0, len(raw))
+	for _, t := range raw {
+		if err := event.ValidateTopic(t); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(topics, t) {
+			topics = append(topics, t)
+		}
+	}
+	return topics, nil
+}

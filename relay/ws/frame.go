@@ -1,0 +1,198 @@
+package ws
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/hookrelay/hookrelay/infra/event"
+)
+
+// Error codes of error frames (docs/protocol.md).
+const (
+	codeBadRequest     = "bad_request"
+	codeBadTopic       = "bad_topic"
+	codeBadCursor      = "bad_cursor"
+	codeForbidden      = "forbidden"
+	codeTooLarge       = "too_large"
+	codeRateLimited    = "rate_limited"
+	codeUnknownOp      = "unknown_op"
+	codeBusUnavailable = "bus_unavailable"
+	codeUnauthorized   = "unauthorized"
+	codeTokenExpired   = "token_expired"
+	codeInternal       = "internal"
+)
+
+// maxRefLen bounds the ref a client may have echoed back.
+const maxRefLen = 128
+
+// clientFrame is every client request; fields are used per op.
+type clientFrame struct {
+	Op             string          `json:"op"`
+	Ref            string          `json:"ref"`
+	Topics         []string        `json:"topics"`
+	Topic          string          `json:"topic"`
+	Cursor         string          `json:"cursor"`
+	Type           string          `json:"type"`
+	Data           json.RawMessage `json:"data"`
+	IdempotencyKey string          `json:"idempotency_key"`
+	Token          string          `json:"token"`
+
+	// cursor is Cursor parsed against Topics (subscribe).
+	cursor event.Cursor
+}
+
+// frameError is a request the relay answers with an error frame.
+type frameError struct {
+	Ref     string
+	Code    string
+	Message string
+}
+
+func (e *frameError) Error() string { return e.Code + ": " + e.Message }
+
+func errFrame(ref, code, format string, args ...any) *frameError {
+	return &frameError{Ref: ref, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// parseClientFrame decodes and validates one client frame. Everything a
+// client can get wrong is caught here, so that the op handlers only check
+// grants and talk to the hub and bus. maxTopics bounds a subscribe.
+func parseClientFrame(b []byte, maxTopics int) (*clientFrame, *frameError) {
+	var f clientFrame
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, errFrame(refOf(b), codeBadRequest, "frame is not a JSON object of the protocol: %v", err)
+	}
+	if len(f.Ref) > maxRefLen {
+		return nil, errFrame("", codeBadRequest, "ref longer than %d bytes", maxRefLen)
+	}
+	switch f.Op {
+	case "subscribe":
+		topics, ferr := checkTopics(f.Ref, f.Topics, maxTopics)
+		if ferr != nil {
+			return nil, ferr
+		}
+		f.Topics = topics
+		c, err := event.ParseCursor(f.Cursor, topics)
+		if err != nil {
+			return nil, errFrame(f.Ref, codeBadCursor, "%v", err)
+		}
+		f.cursor = c
+	case "unsubscribe":
+		topics, ferr := checkTopics(f.Ref, f.Topics, maxTopics)
+		if ferr != nil {
+			return nil, ferr
+		}
+		f.Topics = topics
+	case "publish":
+		if err := event.ValidateTopic(f.Topic); err != nil {
+			return nil, errFrame(f.Ref, codeBadTopic, "%v", err)
+		}
+		e := event.Event{Topic: f.Topic, Type: f.Type, Data: f.Data}
+		if err := e.Validate(); err != nil {
+			return nil, errFrame(f.Ref, codeBadRequest, "%v", err)
+		}
+		if len(f.IdempotencyKey) > 200 {
+			return nil, errFrame(f.Ref, codeBadRequest, "idempotency_key longer than 200 bytes")
+		}
+	case "auth":
+		if f.Token == "" {
+			return nil, errFrame(f.Ref, codeBadRequest, "auth needs a token")
+		}
+	case "":
+		return nil, errFrame(f.Ref, codeBadRequest, "frame has no op")
+	default:
+		return nil, errFrame(f.Ref, codeUnknownOp, "unknown op %q (want subscribe, unsubscribe, publish or auth)", truncate(f.Op))
+	}
+	return &f, nil
+}
+
+// checkTopics validates and deduplicates a topics list.
+func checkTopics(ref string, raw []string, maxTopics int) ([]string, *frameError) {
+	if len(raw) == 0 {
+		return nil, errFrame(ref, codeBadTopic, "topics must list at least one topic")
+	}
+	if len(raw) > maxTopics {
+		return nil, errFrame(ref, codeBadRequest, "at most %d topics per connection", maxTopics)
+	}
+	topics := make([]string, 0, len(raw))
+	for _, t := range raw {
+		if err := event.ValidateTopic(t); err != nil {
+			return nil, errFrame(ref, codeBadTopic, "%v", err)
+		}
+		if !slices.Contains(topics, t) {
+			topics = append(topics, t)
+		}
+	}
+	return topics, nil
+}
+
+// refOf digs the ref out of a frame that did not decode as a whole (say a
+// topics field of the wrong type), so the error can still be matched.
+func refOf(b []byte) string {
+	var r struct {
+		Ref json.RawMessage `json:"ref"`
+	}
+	if json.Unmarshal(b, &r) != nil || len(r.Ref) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(r.Ref, &s) != nil || len(s) > maxRefLen {
+		return ""
+	}
+	return s
+}
+
+func truncate(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
+	}
+	return s
+}
+
+// Server frames, encoded once each.
+
+type errorFrame struct {
+	Op      string `json:"op"`
+	Ref     string `json:"ref,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func encodeError(e *frameError) []byte {
+	return mustJSON(errorFrame{Op: "error", Ref: e.Ref, Code: e.Code, Message: e.Message})
+}
+
+// mustJSON marshals values whose types cannot fail to encode (strings,
+// slices of strings, bools).
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte(`{"op":"error","code":"internal","message":"encode failed"}`)
+	}
+	return b
+}
+
+// appendAck appends {"op":"subscribed","ref":..,"topics":[..],"cursor":".."}.
+func appendAck(b []byte, ref string, topics []string, cursor []byte) []byte {
+	b = append(b, `{"op":"subscribed","ref":`...)
+	b = appendString(b, ref)
+	b = append(b, `,"topics":[`...)
+	for i, t := range topics {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, t)
+	}
+	b = append(b, `],"cursor":"`...)
+	b = append(b, cursor...) // ids and base64url need no escaping
+	return append(b, `"}`...)
+}
+
+func appendString(b []byte, s string) []byte {
+	js, err := json.Marshal(s)
+	if err != nil {
+		return append(b, `""`...)
+	}
+	return append(b, js...)
+}

@@ -1,0 +1,193 @@
+// Package ws serves GET /v1/ws: a WebSocket speaking hookrelay's JSON frames
+// (subscribe, unsubscribe, publish, auth; events, acks and errors). It is a
+// thin Sink over relay/hub: the handler goroutine reads client frames, the
+// hub's writer goroutine (alive only while there is something to write) is
+// the one goroutine that writes.
+package ws
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/relay/hub"
+)
+
+// Options configure the handler. Zero values mean the defaults.
+type Options struct {
+	Ping, PongWait, WriteTimeout time.Duration
+	ReadLimit                    int64
+	Compression                  bool
+	// Auth authenticates the upgrade request; nil refuses every request
+	// with 401 (wire auth.AllowAll explicitly for development).
+	Auth auth.Authenticator
+	// Verifier checks tokens of "auth" frames; nil answers them with an
+	// error frame.
+	Verifier auth.TokenVerifier
+	// CheckOrigin allows a browser origin; nil allows only same-origin
+	// requests (and clients that send no Origin, which are not browsers).
+	CheckOrigin func(r *http.Request) bool
+	// PublishLimit, when set, is asked before every publish with the
+	// grants' subject as key; false answers rate_limited.
+	PublishLimit  func(key string) (bool, time.Duration)
+	MaxEventBytes int
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer
+}
+
+// Defaults (docs/protocol.md).
+const (
+	DefaultPing          = 25 * time.Second
+	DefaultPongWait      = 60 * time.Second
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultReadLimit     = 64 << 10
+	DefaultMaxEventBytes = 64 << 10
+	// readBufferSize keeps the per-connection read buffer small: frames
+	// are small requests and larger ones just take more reads.
+	readBufferSize = 512
+	// opTimeout bounds one request's bus calls (subscribe replay, publish).
+	opTimeout     = 30 * time.Second
+	capRetryAfter = 5 * time.Second
+)
+
+type handler struct {
+	h   *hub.Hub
+	o   Options
+	log *slog.Logger
+	m   *metrics
+	up  websocket.Upgrader
+}
+
+// NewHandler returns the GET /v1/ws handler.
+func NewHandler(h *hub.Hub, o Options) http.Handler {
+	if o.Ping <= 0 {
+		o.Ping = DefaultPing
+	}
+	if o.PongWait <= 0 {
+		o.PongWait = DefaultPongWait
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.ReadLimit <= 0 {
+		o.ReadLimit = DefaultReadLimit
+	}
+	if o.MaxEventBytes <= 0 {
+		o.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.CheckOrigin == nil {
+		o.CheckOrigin = sameOrigin
+	}
+	s := &handler{h: h, o: o, log: o.Logger, m: newMetrics(o.Registerer)}
+	s.up = websocket.Upgrader{
+		HandshakeTimeout:  10 * time.Second,
+		ReadBufferSize:    readBufferSize,
+		WriteBufferPool:   &sync.Pool{},
+		EnableCompression: o.Compression,
+		CheckOrigin:       o.CheckOrigin,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			s.fail(w, status, "bad_request", reason.Error(), 0)
+		},
+	}
+	return s
+}
+
+// sameOrigin allows requests without Origin (not a browser) and those whose
+// Origin host is the request's Host.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		s.fail(w, http.StatusBadRequest, "bad_request", "expected a WebSocket upgrade", 0)
+		return
+	}
+	if !s.o.CheckOrigin(r) {
+		s.fail(w, http.StatusForbidden, "forbidden", "origin not allowed", 0)
+		return
+	}
+	grants, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	sk := &sink{writeTimeout: s.o.WriteTimeout}
+	c, err := s.h.Admit("ws", sk)
+	if err != nil {
+		s.fail(w, http.StatusServiceUnavailable, "over_capacity", "relay is at capacity or restarting, try another node", capRetryAfter)
+		return
+	}
+	conn, err := s.up.Upgrade(w, r, nil)
+	if err != nil {
+		// Upgrade answered the request already.
+		c.Close()
+		return
+	}
+	if !sk.attach(conn) {
+		c.Close()
+		return
+	}
+	conn.SetReadLimit(s.o.ReadLimit)
+	conn.EnableWriteCompression(s.o.Compression)
+	c.SetExpiry(grants.ExpiresAt)
+	c.SetHeartbeat(s.o.Ping)
+	s.m.conns.Inc()
+	sess := &session{s: s, c: c, conn: conn, grants: grants, ctx: r.Context()}
+	sess.readLoop()
+	c.Close()
+}
+
+func (s *handler) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Grants, bool) {
+	if s.o.Auth == nil {
+		s.fail(w, http.StatusUnauthorized, "unauthorized", "no authenticator configured", 0)
+		return nil, false
+	}
+	g, err := s.o.Auth.Authenticate(r.Context(), r)
+	switch {
+	case err == nil && g != nil:
+		return g, true
+	case errors.Is(err, auth.ErrExpired):
+		s.fail(w, http.StatusUnauthorized, "token_expired", "token expired", 0)
+	case err == nil, errors.Is(err, auth.ErrNoCredentials), errors.Is(err, auth.ErrInvalidToken):
+		s.fail(w, http.StatusUnauthorized, "unauthorized", "missing or invalid token", 0)
+	default:
+		s.log.Error("ws authenticate", "err", err)
+		s.fail(w, http.StatusInternalServerError, "internal", "could not check credentials", 0)
+	}
+	return nil, false
+}
+
+// fail writes the relay's JSON error shape before the upgrade.
+func (s *handler) fail(w http.ResponseWriter, status int, code, msg string, retryAfter time.Duration) {
+	s.m.rejects.WithLabelValues(code).Inc()
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	if retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
+	}
+	w.WriteHeader(status)
+	body := map[string]any{"error": map[string]any{"code": code, "message": msg, "status": status}}
+	_ = json.NewEncoder(w).Encode(body) // the status line is out; a broken peer is not our error
+}

@@ -1,0 +1,196 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/relay/hub"
+)
+
+// session is one connection's reader side. It runs on the handler
+// goroutine; it never writes to conn (answers are queued on the client).
+type session struct {
+	s      *handler
+	c      *hub.Client
+	conn   *websocket.Conn
+	grants *auth.Grants
+	ctx    context.Context
+}
+
+func (ss *session) readLoop() {
+	pongWait := ss.s.o.PongWait
+	_ = ss.conn.SetReadDeadline(time.Now().Add(pongWait)) // errors surface on the next read
+	ss.conn.SetPongHandler(func(string) error {
+		return ss.conn.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	for {
+		typ, data, err := ss.conn.ReadMessage()
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+				ss.s.log.Debug("ws read ended", "err", err)
+			}
+			return
+		}
+		_ = ss.conn.SetReadDeadline(time.Now().Add(pongWait)) // errors surface on the next read
+		if typ != websocket.TextMessage {
+			ss.fail(errFrame("", codeBadRequest, "binary frames are not part of the protocol"))
+			continue
+		}
+		ss.handle(data)
+	}
+}
+
+func (ss *session) handle(data []byte) {
+	f, ferr := parseClientFrame(data, ss.s.h.Options().MaxTopics)
+	if ferr != nil {
+		ss.fail(ferr)
+		return
+	}
+	ss.s.m.frames.WithLabelValues(f.Op).Inc()
+	ctx, cancel := context.WithTimeout(ss.ctx, opTimeout)
+	defer cancel()
+	switch f.Op {
+	case "subscribe":
+		ss.subscribe(ctx, f)
+	case "unsubscribe":
+		removed := ss.c.Unsubscribe(f.Topics)
+		ss.c.Send(mustJSON(struct {
+			Op     string   `json:"op"`
+			Ref    string   `json:"ref,omitempty"`
+			Topics []string `json:"topics"`
+		}{"unsubscribed", f.Ref, nonNil(removed)}))
+	case "publish":
+		ss.publish(ctx, f)
+	case "auth":
+		ss.auth(ctx, f)
+	}
+}
+
+func (ss *session) fail(e *frameError) {
+	ss.s.m.errors.WithLabelValues(e.Code).Inc()
+	ss.c.Send(encodeError(e))
+}
+
+func (ss *session) subscribe(ctx context.Context, f *clientFrame) {
+	for _, t := range f.Topics {
+		if !ss.grants.CanSubscribe(t) {
+			ss.fail(errFrame(f.Ref, codeForbidden, "no subscribe grant for topic %s", t))
+			return
+		}
+	}
+	plan, err := ss.c.Resolve(ctx, f.Topics, f.cursor)
+	if err == nil {
+		err = ss.c.Subscribe(ctx, plan, &hub.Ack{Ref: f.Ref, Topics: f.Topics})
+	}
+	if err != nil {
+		ss.failOp(f.Ref, "subscribe", err)
+	}
+}
+
+func (ss *session) publish(ctx context.Context, f *clientFrame) {
+	if !ss.grants.CanPublish(f.Topic) {
+		ss.fail(errFrame(f.Ref, codeForbidden, "no publish grant for topic %s", f.Topic))
+		return
+	}
+	if len(f.Data) > ss.s.o.MaxEventBytes {
+		ss.fail(errFrame(f.Ref, codeTooLarge, "data is %d bytes, at most %d", len(f.Data), ss.s.o.MaxEventBytes))
+		return
+	}
+	if lim := ss.s.o.PublishLimit; lim != nil {
+		if ok, wait := lim(ss.grants.Subject); !ok {
+			ss.fail(errFrame(f.Ref, codeRateLimited, "publish rate exceeded, retry in %s", wait.Round(time.Millisecond)))
+			return
+		}
+	}
+	pub, err := ss.s.h.Bus().Publish(ctx, []bus.Message{{
+		Topic: f.Topic, Type: f.Type, Data: f.Data, IdempotencyKey: f.IdempotencyKey,
+	}})
+	if err != nil {
+		ss.failOp(f.Ref, "publish", err)
+		return
+	}
+	type result struct {
+		ID        string `json:"id"`
+		Topic     string `json:"topic"`
+		Duplicate bool   `json:"duplicate"`
+	}
+	res := make([]result, 0, len(pub))
+	for _, p := range pub {
+		res = append(res, result{ID: p.Event.ID, Topic: p.Event.Topic, Duplicate: p.Duplicate})
+	}
+	ss.c.Send(mustJSON(struct {
+		Op     string   `json:"op"`
+		Ref    string   `json:"ref,omitempty"`
+		Events []result `json:"events"`
+	}{"published", f.Ref, res}))
+}
+
+// auth replaces the connection's grants with a fresh token's, moving the
+// expiry. The subject must stay the same and every topic subscribed now
+// must stay granted: a refresh is not a way to change who is connected.
+func (ss *session) auth(ctx context.Context, f *clientFrame) {
+	v := ss.s.o.Verifier
+	if v == nil {
+		ss.fail(errFrame(f.Ref, codeBadRequest, "this relay does not accept token refresh"))
+		return
+	}
+	g, err := v.Verify(ctx, f.Token)
+	switch {
+	case errors.Is(err, auth.ErrExpired):
+		ss.fail(errFrame(f.Ref, codeTokenExpired, "token expired"))
+		return
+	case err != nil || g == nil:
+		ss.fail(errFrame(f.Ref, codeUnauthorized, "token rejected"))
+		return
+	}
+	if ss.grants.Subject != "" && g.Subject != ss.grants.Subject {
+		ss.fail(errFrame(f.Ref, codeForbidden, "token is for another subject"))
+		return
+	}
+	for _, t := range ss.c.Topics() {
+		if !g.CanSubscribe(t) {
+			ss.fail(errFrame(f.Ref, codeForbidden, "new token does not grant subscribed topic %s", t))
+			return
+		}
+	}
+	ss.grants = g
+	ss.c.SetExpiry(g.ExpiresAt)
+	ack := struct {
+		Op        string `json:"op"`
+		Ref       string `json:"ref,omitempty"`
+		ExpiresAt string `json:"expires_at,omitempty"`
+	}{Op: "authed", Ref: f.Ref}
+	if !g.ExpiresAt.IsZero() {
+		ack.ExpiresAt = g.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	ss.c.Send(mustJSON(ack))
+}
+
+// failOp maps a hub or bus error of op to an error frame.
+func (ss *session) failOp(ref, op string, err error) {
+	switch {
+	case errors.Is(err, hub.ErrClientClosed):
+		return // the connection is going away; nobody to tell
+	case errors.Is(err, hub.ErrTooManyTopics), errors.Is(err, hub.ErrAlreadySubscribed):
+		ss.fail(errFrame(ref, codeBadRequest, "%v", err))
+	case errors.Is(err, bus.ErrInvalid):
+		ss.fail(errFrame(ref, codeBadRequest, "%v", err))
+	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		ss.fail(errFrame(ref, codeBusUnavailable, "event bus unavailable, retry"))
+	default:
+		ss.s.log.Error("ws "+op, "err", err)
+		ss.fail(errFrame(ref, codeInternal, "%s failed", op))
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
