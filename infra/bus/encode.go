@@ -39,7 +39,9 @@ func EncodeBody(m Message, now time.Time, maxBytes int) ([]byte, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxEventBytes
 	}
-	e := event.Event{Topic: m.Topic, Type: m.Type, Source: m.Source, Data: m.Data}
+	// Data is left out of Validate: Compact below checks it in the same
+	// pass that copies it, instead of scanning it twice.
+	e := event.Event{Topic: m.Topic, Type: m.Type, Source: m.Source}
 	if err := e.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -64,14 +66,12 @@ func EncodeBody(m Message, now time.Time, maxBytes int) ([]byte, error) {
 		b = appendString(b, m.Source)
 	}
 	b = append(b, `,"data":`...)
-	if len(bytes.TrimSpace(m.Data)) == 0 {
+	if len(m.Data) == 0 {
 		b = append(b, emptyData...)
 	} else {
 		buf := bytes.NewBuffer(b)
-		// Validate already checked the JSON, so Compact cannot fail here;
-		// the check stays so a future change cannot emit broken bytes.
 		if err := json.Compact(buf, m.Data); err != nil {
-			return nil, fmt.Errorf("%w: event data: %v", ErrInvalid, err)
+			return nil, fmt.Errorf("%w: event data: not valid JSON: %v", ErrInvalid, err)
 		}
 		b = buf.Bytes()
 	}

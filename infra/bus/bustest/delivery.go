@@ -122,10 +122,35 @@ func testResume(t *testing.T, newBus NewBus) {
 	more := publishN(t, b, "resume", 10, 3)
 	ds := wait(t, c, 6)
 	sameIDs(t, "replay then live", deliveredIDs(ds), append(slices.Clone(ids[7:]), more...))
-	// A subscription without a position starts live.
+	// A subscription without a position starts live; one at the last id
+	// gets the next event with no truncation notice.
 	live, _ := subscribe(t, b, []string{"resume"}, nil)
+	atLast, _ := subscribe(t, b, []string{"resume"}, event.Cursor{{Topic: "resume", ID: more[2]}})
 	last := publishN(t, b, "resume", 13, 1)
 	sameIDs(t, "live only", deliveredIDs(wait(t, live, 1)), last)
+	sameIDs(t, "from the last id", deliveredIDs(wait(t, atLast, 1)), last)
+	if tr := atLast.Truncations(); len(tr) > 0 {
+		t.Fatalf("unexpected truncation %v", tr)
+	}
+}
+
+// testResumeLostHistory: a cursor whose events the bus no longer has at all
+// (expired, or a restart without persistence): nothing to replay, and the
+// first live event of the topic comes after a Truncated notice, because it
+// does not follow the cursor's id.
+func testResumeLostHistory(t *testing.T, newBus NewBus) {
+	b := newBus(t, bus.Options{})
+	lost := event.ID{MS: 1_600_000_000_000, Seq: 5} // from an earlier life
+	c, _ := subscribe(t, b, []string{"lost"}, event.Cursor{{Topic: "lost", ID: lost}})
+	if n := len(c.Log()); n != 0 {
+		t.Fatalf("%d handler calls before any event", n)
+	}
+	ids := publishN(t, b, "lost", 0, 2)
+	sameIDs(t, "after lost history", deliveredIDs(wait(t, c, 2)), ids)
+	log := c.Log()
+	if !log[0].Truncated || log[0].Topic != "lost" || len(c.Truncations()) != 1 {
+		t.Fatalf("handler calls %+v, want Truncated(lost) then the events", log)
+	}
 }
 
 // testResumeTruncated publishes far more than HistoryLen so that even an

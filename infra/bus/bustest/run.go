@@ -41,6 +41,7 @@ func Run(t *testing.T, newBus func(t *testing.T, opts bus.Options) bus.Bus) {
 		{"MultiTopic", testMultiTopic},
 		{"Resume", testResume},
 		{"ResumeTruncated", testResumeTruncated},
+		{"ResumeLostHistory", testResumeLostHistory},
 		{"Dedup", testDedup},
 		{"ConcurrentPublishers", testConcurrentPublishers},
 		{"Unsubscribe", testUnsubscribe},

@@ -99,7 +99,8 @@ func (b *Bus) publishOne(m bus.Message, body []byte, now time.Time) (bus.Publish
 		ID: id.String(), Topic: m.Topic, Type: m.Type, Time: tm.UTC(), Source: m.Source,
 		Data: dataOf(full),
 	}}
-	t.history.push(stored{id: id, prev: t.last, json: full})
+	prev := t.last
+	t.history.push(stored{id: id, prev: prev, json: full})
 	t.last = id
 	t.lastPub = now
 	if m.IdempotencyKey != "" {
@@ -111,8 +112,15 @@ func (b *Bus) publishOne(m bus.Message, body []byte, now time.Time) (bus.Publish
 		t.dedupQ = append(t.dedupQ, dedupRef{key: m.IdempotencyKey, expires: exp})
 	}
 	d := bus.Delivery{Topic: m.Topic, ID: id, JSON: full}
-	for _, s := range t.subs {
-		s.h.Deliver(d)
+	for i := range t.subs {
+		e := &t.subs[i]
+		if e.check {
+			e.check = false
+			if prev != e.pos {
+				e.s.h.Truncated(m.Topic)
+			}
+		}
+		e.s.h.Deliver(d)
 	}
 	return p, nil
 }

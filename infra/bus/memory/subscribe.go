@@ -51,27 +51,34 @@ func (b *Bus) Subscribe(ctx context.Context, topics []string, from event.Cursor,
 			s.Close()
 			return nil, fmt.Errorf("subscribe: %w", bus.ErrClosed)
 		}
+		e := subEntry{s: s}
 		if pos, ok := from.Get(name); ok {
-			replay(t, pos, h)
+			e.pos = pos
+			e.check = !replay(t, pos, h)
 		}
-		t.subs = append(t.subs, s)
+		t.subs = append(t.subs, e)
 		s.topics = append(s.topics, t)
 		t.mu.Unlock()
 	}
 	return s, nil
 }
 
-// replay delivers t's retained events after pos. t.mu is held.
-func replay(t *topic, pos event.ID, h bus.Handler) {
+// replay delivers t's retained events after pos and reports whether there
+// were any. t.mu is held.
+func replay(t *topic, pos event.ID, h bus.Handler) bool {
 	r := &t.history
 	i := r.after(pos)
-	if i < r.len() && r.at(i).prev != pos {
+	if i == r.len() {
+		return false
+	}
+	if r.at(i).prev != pos {
 		h.Truncated(t.name)
 	}
 	for ; i < r.len(); i++ {
 		e := r.at(i)
 		h.Deliver(bus.Delivery{Topic: t.name, ID: e.id, JSON: e.json})
 	}
+	return true
 }
 
 // Close unregisters from every topic. Taking each topic's lock waits out a

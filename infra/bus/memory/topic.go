@@ -19,11 +19,22 @@ type topic struct {
 	history ring
 	last    event.ID  // last id assigned, even if trimmed since
 	lastPub time.Time // for HistoryTTL
-	subs    []*subscription
+	subs    []subEntry
 	dedup   map[string]dedupEntry
 	dedupQ  []dedupRef // insertion order = expiry order (one TTL)
 	reads   map[string]readEntry
 	dead    bool // removed from the bus's map; look the topic up again
+}
+
+// subEntry is one subscription's registration on the topic. A subscription
+// that resumed from a position but got nothing replayed checks the first
+// live event's prev against that position: if they differ, events after the
+// position were lost (history expired, or the cursor is from before a
+// restart) and Truncated comes first, as it would have on replay.
+type subEntry struct {
+	s     *subscription
+	check bool
+	pos   event.ID
 }
 
 type dedupEntry struct {
@@ -80,10 +91,10 @@ func (t *topic) idle() bool {
 
 func (t *topic) removeSub(s *subscription) {
 	for i, x := range t.subs {
-		if x == s {
+		if x.s == s {
 			last := len(t.subs) - 1
 			t.subs[i] = t.subs[last]
-			t.subs[last] = nil
+			t.subs[last] = subEntry{}
 			t.subs = t.subs[:last]
 			return
 		}
