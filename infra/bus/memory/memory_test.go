@@ -248,9 +248,9 @@ func TestCloseWaitsForHandler(t *testing.T) {
 
 func TestDataOf(t *testing.T) {
 	cases := map[string]string{
-		`{"id":"1-0","topic":"a","type":"t","time":"x","data":{"data":1}}`:                    `{"data":1}`,
+		`{"id":"1-0","topic":"a","type":"t","time":"x","data":{"data":1}}`:                  `{"data":1}`,
 		`{"id":"1-0","topic":"a","type":"data","time":"x","source":"\"data\":","data":[1]}`: `[1]`,
-		`{"id":"1-0","topic":"a","type":"t","time":"x","source":"s\\","data":"data"}`:        `"data"`,
+		`{"id":"1-0","topic":"a","type":"t","time":"x","source":"s\\","data":"data"}`:       `"data"`,
 	}
 	for in, want := range cases {
 		if got := string(dataOf([]byte(in))); got != want {
