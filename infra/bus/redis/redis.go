@@ -194,15 +194,19 @@ func (b *Bus) isClosed() bool {
 	}
 }
 
-// unavailable wraps a Redis failure. Redis error replies (a script error,
-// NOPERM, OOM) are also "unavailable" to the caller: the message was not
-// published and a retry may succeed, but the log says which it was.
+// unavailable wraps a Redis failure with ErrUnavailable and what failed.
+// Redis error replies (a script error, NOPERM, OOM) count too: nothing was
+// done and a retry may succeed. A cancelled context is the caller's doing,
+// not the backend's, and is returned as such.
 func (b *Bus) unavailable(what string, err error) error {
 	if b.isClosed() || errors.Is(err, goredis.ErrClosed) {
 		return fmt.Errorf("redis bus: %s: %w", what, bus.ErrClosed)
 	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("redis bus: %s: %w", what, err)
+	}
 	b.metrics.errors.Add(1)
-	return fmt.Errorf("redis bus: %s: %w: %v", what, bus.ErrUnavailable, err)
+	return fmt.Errorf("redis bus: %s: %w: %w", what, bus.ErrUnavailable, err)
 }
 
 // keys names every key and channel of a topic. The {topic} hash tag keeps

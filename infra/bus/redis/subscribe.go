@@ -26,6 +26,9 @@ func (b *Bus) Subscribe(ctx context.Context, topics []string, from event.Cursor,
 	if b.isClosed() {
 		return nil, fmt.Errorf("redis bus: subscribe: %w", bus.ErrClosed)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("redis bus: subscribe: %w", err)
+	}
 	if h == nil {
 		return nil, fmt.Errorf("subscribe: nil handler: %w", bus.ErrInvalid)
 	}
