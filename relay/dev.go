@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/relay/api"
+)
+
+// NoTokenKeyNotice is printed by relay dev when it runs without a token
+// key (auth.AllowAll). Tests and docs match it.
+const NoTokenKeyNotice = "no token key: anyone on 127.0.0.1 may subscribe"
+
+// bannerTokenTTL bounds the publish token printed in the banner when the
+// relay requires tokens.
+const bannerTokenTTL = time.Hour
+
+// printBanner tells a developer what relay dev serves and how to poke it:
+// demo page URLs, a publish curl and a signed webhook curl.
+func printBanner(w io.Writer, a *app, addr net.Addr) {
+	base := "http://" + displayAddr(addr)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nhookrelay dev: relay, webhooks and demo pages on %s (%s bus)\n\n", base, a.busKind)
+	fmt.Fprintf(&b, "  Demo pages\n")
+	fmt.Fprintf(&b, "    %s/             overview\n", base)
+	fmt.Fprintf(&b, "    %s/orders.html  order 1042 tracking (SSE, history, unread badge)\n", base)
+	fmt.Fprintf(&b, "    %s/alerts.html  on-call alerts (alerts:oncall)\n", base)
+	fmt.Fprintf(&b, "    %s/chat.html    chat rooms (WebSocket, publish from the browser)\n\n", base)
+
+	if a.anyone {
+		fmt.Fprintf(&b, "  %s (set HOOKRELAY_TOKEN_KEY to require tokens).\n\n", NoTokenKeyNotice)
+	} else {
+		fmt.Fprintf(&b, "  Tokens required (HOOKRELAY_TOKEN_KEY); the demo pages get theirs from %s.\n\n", api.DemoTokenPath)
+	}
+
+	authHeader := ""
+	switch {
+	case a.anyone:
+	case a.cfg.SigningKey() != "":
+		tok, err := auth.Mint(a.cfg.SigningKey(), auth.MintClaims{Subject: "dev-banner", Publish: []string{"*"}, TTL: bannerTokenTTL, Audience: a.cfg.TokenAudience})
+		if err == nil {
+			authHeader = " -H 'Authorization: Bearer " + tok + "'"
+		}
+	default:
+		authHeader = " -H 'Authorization: Bearer <an API key from HOOKRELAY_API_KEYS>'"
+	}
+	fmt.Fprintf(&b, "  Publish an event (appears on the orders page):\n")
+	fmt.Fprintf(&b, "    curl -sS -X POST %s%s -H 'Content-Type: application/json'%s \\\n", base, api.PublishPath, authHeader)
+	fmt.Fprintf(&b, "      -d '{\"topic\":\"order:1042\",\"type\":\"order.note\",\"data\":{\"title\":\"Hello from curl\",\"body\":\"published with POST /v1/publish\"}}'\n\n")
+
+	if a.devSources {
+		del := shopifyFulfillment("fulfillments/create", "confirmed", time.Now())
+		fmt.Fprintf(&b, "  Signed Shopify webhook (order 1042 shipped; pasting it twice shows deduplication):\n")
+		fmt.Fprintf(&b, "    curl -sS -X POST %s%s%s", base, api.HooksPrefix, del.source)
+		for _, k := range []string{"Content-Type", "X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Hmac-Sha256"} {
+			fmt.Fprintf(&b, " -H '%s: %s'", k, del.headers[k])
+		}
+		fmt.Fprintf(&b, " \\\n      --data-binary '%s'\n\n", del.body)
+		fmt.Fprintf(&b, "  Alertmanager: POST %s%s%s with Authorization: Bearer %s\n\n", base, api.HooksPrefix, devAlertmanagerSource, devAlertmanagerToken)
+	} else {
+		fmt.Fprintf(&b, "  Webhooks: POST %s%s{source} for the sources of the config file.\n\n", base, api.HooksPrefix)
+	}
+	fmt.Fprintf(&b, "  Ctrl-C drains and stops.\n\n")
+	// A banner that cannot be written (closed stdout) is not a reason to stop.
+	_, _ = io.WriteString(w, b.String())
+}
+
+// displayAddr turns a listener address into one a browser can open: an
+// unspecified host (":8080", "0.0.0.0") becomes 127.0.0.1.
+func displayAddr(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,105 @@
+// Command relay is hookrelay's server binary:
+//
+//	relay dev      everything in one process on 127.0.0.1 (memory bus unless REDIS_URL)
+//	relay serve    production relay behind a load balancer (Redis and a token key required)
+//	relay token    mint a subscriber/publisher token with HOOKRELAY_TOKEN_KEY
+//	relay bench    the load generator (relay/bench)
+//	relay version  print the build's version
+//
+// Every setting is a flag, a HOOKRELAY_* variable and a config file key
+// (docs/configuration.md). main only wires: the packages do the work.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/hookrelay/hookrelay/relay/bench"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+	}))
+}
+
+// env is the process's outside world, passed down instead of read from
+// globals so tests can run commands in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+const usage = `usage: relay <command> [flags]
+
+commands:
+  dev      run everything in one process: relay, webhooks, demo pages (memory bus unless REDIS_URL)
+  serve    run a production relay (requires REDIS_URL and HOOKRELAY_TOKEN_KEY)
+  token    mint a token: relay token --sub S --topics a,b [--publish c] [--ttl 15m]
+  bench    load-test relays (relay bench -h)
+  version  print the version
+
+"relay <command> -h" lists the command's flags. Settings: docs/configuration.md.
+`
+
+// run dispatches a subcommand and returns the exit code.
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "dev", "serve":
+		// SIGTERM (ECS, Kubernetes) and SIGINT (Ctrl-C) start the drain.
+		sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		return runServer(sctx, cmd, rest, e)
+	case "token":
+		return runToken(ctx, rest, e)
+	case "bench":
+		sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		return bench.Main(sctx, rest, e.stdin, e.stdout, e.stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(e.stdout, "relay", version())
+		return 0
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(e.stderr, "relay: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+// version is the module version and VCS revision the binary was built from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	// Go stamps a pseudo-version with the revision in it; only a "(devel)"
+	// build needs the revision spelled out.
+	if (v == "" || v == "(devel)") && rev != "" {
+		v = rev[:min(12, len(rev))] + dirty
+	}
+	return v + " " + bi.GoVersion
+}

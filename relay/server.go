@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookrelay/hookrelay/functions/webhook"
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/config"
+	"github.com/hookrelay/hookrelay/infra/limit"
+	"github.com/hookrelay/hookrelay/relay/api"
+	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/sse"
+	"github.com/hookrelay/hookrelay/relay/web"
+	"github.com/hookrelay/hookrelay/relay/ws"
+)
+
+// HTTP server limits. Streams are long-lived, so there is no read or write
+// timeout on the whole request; the transports set per-write deadlines.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 120 * time.Second
+	// maxHeaderBytes leaves room for a token in a cookie and in the
+	// Authorization header (auth.MaxTokenBytes each) and little else.
+	maxHeaderBytes = 64 << 10
+	// publishLimitIdle forgets a publisher's bucket after this long idle.
+	publishLimitIdle = 10 * time.Minute
+)
+
+// app is one running relay: everything runServer wires together.
+type app struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	bus     bus.Bus
+	busKind string // "memory" or "redis", for the banner and logs
+	hub     *hub.Hub
+	hooks   *webhook.Handler
+	tokens  *auth.TokenAuth // nil without a token key / JWKS
+	anyone  bool            // auth.AllowAll is wired (dev without a token key)
+	// devSources is set when relay dev uses its built-in webhook sources.
+	devSources bool
+	handler    http.Handler
+	srv        *http.Server
+	draining   atomic.Bool
+}
+
+// runServer is `relay dev` and `relay serve`.
+func runServer(ctx context.Context, cmd string, args []string, e env) int {
+	mode := config.ModeServe
+	if cmd == "dev" {
+		mode = config.ModeDev
+	}
+	cfg, err := config.Load(ctx, mode, args, e.getenv, config.WithOutput(e.stderr), config.WithProgramName("relay "+cmd))
+	if errors.Is(err, config.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "relay %s: %v\n", cmd, err)
+		return 1
+	}
+	log, err := telemetry.NewLogger(cfg.LogLevel, cfg.LogFormat, e.stderr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "relay %s: %v\n", cmd, err)
+		return 1
+	}
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		fmt.Fprintf(e.stderr, "relay %s: %v\n", cmd, err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		a.closeBackends()
+		fmt.Fprintf(e.stderr, "relay %s: %s: listen on %s: %v\n", cmd, cfg.Key("addr"), cfg.Addr, err)
+		return 1
+	}
+	log.Info("relay listening", "mode", cmd, "addr", ln.Addr().String(), "bus", a.busKind,
+		"version", version(), "max_connections", cfg.MaxConnections)
+	if mode == config.ModeDev {
+		printBanner(e.stdout, a, ln.Addr())
+	}
+	if err := a.run(ctx, ln); err != nil {
+		log.Error("relay stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// newApp builds the bus, hub, auth, handlers and the http.Server.
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log, reg: telemetry.NewRegistry()}
+	var err error
+	if a.bus, a.busKind, err = openBus(ctx, cfg, log, a.reg); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.closeBackends()
+		}
+	}()
+
+	authn, verifier, err := a.buildAuth()
+	if err != nil {
+		return nil, err
+	}
+	apiKeys := make([]auth.APIKey, len(cfg.APIKeys))
+	for i, k := range cfg.APIKeys {
+		apiKeys[i] = auth.APIKey{Name: k.Name, Key: k.Key}
+	}
+	keys, err := auth.NewAPIKeys(apiKeys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Key("api_keys"), err)
+	}
+	origins, err := auth.NewOrigins(cfg.AllowedOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Key("allowed_origins"), err)
+	}
+
+	a.hub = hub.New(a.bus, hub.Options{
+		QueueSize:      cfg.ClientQueueSize,
+		MaxTopics:      cfg.MaxTopicsPerConnection,
+		MaxConnections: cfg.MaxConnections,
+		WriteTimeout:   cfg.WriteTimeout,
+		Logger:         log,
+		Registerer:     a.reg,
+	})
+
+	sources := cfg.Sources
+	if cfg.Mode == config.ModeDev && len(sources) == 0 {
+		sources, a.devSources = devSources(), true
+	}
+	a.hooks, err = webhook.New(ctx, sources, a.bus, webhook.Options{
+		Resolve:      cfg.Secrets().Resolve,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger:       log,
+		Registerer:   a.reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webhook sources: %w", err)
+	}
+
+	var publishLimit *limit.Keyed
+	if cfg.PublishRate > 0 {
+		publishLimit = limit.NewKeyed(cfg.PublishRate, cfg.PublishBurst, publishLimitIdle)
+	}
+	deps := api.Deps{
+		Bus:          a.bus,
+		Hub:          a.hub,
+		Auth:         authn,
+		APIKeys:      keys,
+		Origins:      origins,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Draining:     a.draining.Load,
+		Logger:       log,
+		Registerer:   a.reg,
+		SSE: sse.NewHandler(a.hub, sse.Options{
+			Heartbeat:    cfg.Heartbeat,
+			WriteTimeout: cfg.WriteTimeout,
+			Auth:         authn,
+			CORS:         origins.CORS,
+			Logger:       log,
+			Registerer:   a.reg,
+		}),
+		WS: ws.NewHandler(a.hub, ws.Options{
+			Ping:          cfg.WSPing,
+			WriteTimeout:  cfg.WriteTimeout,
+			ReadLimit:     cfg.WSReadLimit,
+			Auth:          authn,
+			Verifier:      verifier,
+			CheckOrigin:   origins.Allowed,
+			PublishLimit:  allowFunc(publishLimit),
+			MaxEventBytes: cfg.MaxEventBytes,
+			Logger:        log,
+			Registerer:    a.reg,
+		}),
+		Hooks: a.hooks,
+		Web:   web.Handler(),
+	}
+	if publishLimit != nil {
+		deps.PublishLimit = publishLimit
+	}
+	if cfg.MetricsEnabled {
+		deps.Metrics = telemetry.MetricsHandler(a.reg)
+	}
+	if cfg.Mode == config.ModeDev {
+		deps.Demo = newDemo(cfg, a.hooks, log)
+	}
+	a.handler = api.New(deps)
+	a.srv = &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	ok = true
+	return a, nil
+}
+
+// allowFunc adapts a limiter to ws.Options.PublishLimit (nil: unlimited).
+func allowFunc(l *limit.Keyed) func(string) (bool, time.Duration) {
+	if l == nil {
+		return nil
+	}
+	return l.Allow
+}
+
+// buildAuth picks the authenticator: tokens (HS256 keys and/or JWKS), or in
+// dev without any, auth.AllowAll.
+func (a *app) buildAuth() (auth.Authenticator, auth.TokenVerifier, error) {
+	cfg := a.cfg
+	if len(cfg.TokenKeys) == 0 && cfg.JWKSURL == "" && cfg.JWKSFile == "" {
+		if cfg.Mode != config.ModeDev {
+			return nil, nil, fmt.Errorf("%s: required by relay serve (or HOOKRELAY_JWKS_URL / HOOKRELAY_JWKS_FILE)", cfg.Key("token_key"))
+		}
+		a.anyone = true
+		return auth.AllowAll{}, auth.AllowAll{}, nil
+	}
+	t, err := auth.NewTokenAuth(auth.TokenOptions{
+		HS256Keys: cfg.TokenKeys,
+		Audience:  cfg.TokenAudience,
+		JWKSURL:   cfg.JWKSURL,
+		JWKSFile:  cfg.JWKSFile,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("token auth: %w", err)
+	}
+	a.tokens = t
+	return t, t, nil
+}
+
+// closeBackends releases what newApp opened (after the server stopped).
+func (a *app) closeBackends() {
+	if a.hub != nil {
+		a.hub.Close()
+	}
+	if a.tokens != nil {
+		a.tokens.Close()
+	}
+	if a.bus != nil {
+		if err := a.bus.Close(); err != nil {
+			a.log.Warn("close bus", "err", err)
+		}
+	}
+}
