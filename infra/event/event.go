@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event is the only thing clients ever parse. ID is per topic and strictly
@@ -133,17 +135,28 @@ func (id ID) Compare(other ID) int {
 
 // Next returns the smallest id after id that a clock reading of nowMS allows:
 // nowMS-0 when the clock moved on, else the same ms with seq+1. This keeps ids
-// strictly increasing when the clock stands still or steps back.
+// strictly increasing when the clock stands still or steps back. When seq is
+// exhausted the ms part moves on instead of wrapping (as Redis does).
 func (id ID) Next(nowMS uint64) ID {
 	if nowMS > id.MS {
 		return ID{MS: nowMS}
 	}
+	if id.Seq == math.MaxUint64 {
+		return ID{MS: id.MS + 1}
+	}
 	return ID{MS: id.MS, Seq: id.Seq + 1}
 }
 
+// truncate shortens s for an error message, cutting on a rune boundary so
+// the message stays valid UTF-8 (it ends up in JSON error bodies).
 func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
+	const keep = 64
+	if len(s) <= keep {
+		return s
 	}
-	return s
+	cut := keep
+	for cut > keep-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

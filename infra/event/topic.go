@@ -2,6 +2,7 @@ package event
 
 import (
 	"fmt"
+	"unicode/utf8"
 )
 
 // Topic rules. A topic is one or more segments joined by ':', each segment
@@ -37,13 +38,24 @@ func ValidateTopic(t string) error {
 			continue
 		}
 		if !topicByte(c) {
-			return &TopicError{Topic: t, Rule: fmt.Sprintf("character %q at byte %d is not allowed (segments use A-Z a-z 0-9 _ . @ -)", rune(c), i)}
+			return &TopicError{Topic: t, Rule: badChar(t, i)}
 		}
 	}
 	if segStart == len(t) {
 		return &TopicError{Topic: t, Rule: "empty segment (segments are joined by a single ':' and may not be empty)"}
 	}
 	return nil
+}
+
+// badChar names the character at byte i as the user typed it: the whole
+// UTF-8 sequence ('é', not 'Ã'), or the byte when it is not valid UTF-8.
+func badChar(t string, i int) string {
+	const allowed = " is not allowed (segments use A-Z a-z 0-9 _ . @ -)"
+	r, size := utf8.DecodeRuneInString(t[i:])
+	if r == utf8.RuneError && size <= 1 {
+		return fmt.Sprintf("byte 0x%02x at byte %d%s", t[i], i, allowed)
+	}
+	return fmt.Sprintf("character %q at byte %d%s", r, i, allowed)
 }
 
 func topicByte(c byte) bool {
