@@ -37,6 +37,7 @@ var (
 	errTooLarge     = &apiError{http.StatusRequestEntityTooLarge, "too_large", "body too large"}
 	errUnauthorized = &apiError{http.StatusUnauthorized, "unauthorized", "invalid signature"}
 	errMalformed    = &apiError{http.StatusBadRequest, "bad_request", "body is not valid JSON"}
+	errMediaType    = &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json"}
 	errUnmappable   = &apiError{http.StatusBadRequest, "bad_request", "delivery does not fit the source's rules"}
 	errBus          = &apiError{http.StatusServiceUnavailable, "bus_unavailable", "event bus unavailable, retry later"}
 	errInternal     = &apiError{http.StatusInternalServerError, "internal", "internal error"}
@@ -99,9 +100,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source) int
 		}
 		return writeError(w, errUnauthorized)
 	}
-	d, err := decodeDelivery(src, r, raw)
-	if err != nil {
-		return writeError(w, errMalformed)
+	d, aerr := decodeDelivery(src, r, raw)
+	if aerr != nil {
+		return writeError(w, aerr)
 	}
 	msgs, matched, err := src.mapDelivery(d)
 	if err != nil {
@@ -141,18 +142,27 @@ func (h *Handler) publishError(w http.ResponseWriter, src *source, d *delivery, 
 // decodeDelivery parses the verified body. GitHub may send its JSON as the
 // form field "payload" (content type application/x-www-form-urlencoded);
 // the signature was checked on the raw form body above.
-func decodeDelivery(src *source, r *http.Request, raw []byte) (*delivery, error) {
+// A missing Content-Type is read as JSON (some senders omit it).
+func decodeDelivery(src *source, r *http.Request, raw []byte) (*delivery, *apiError) {
 	doc := raw
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/x-www-form-urlencoded" {
-		form, err := url.ParseQuery(string(raw))
-		if err != nil || !form.Has("payload") {
-			return nil, fmt.Errorf("form body without payload")
+	if h := r.Header.Get("Content-Type"); h != "" {
+		ct, _, err := mime.ParseMediaType(h)
+		switch {
+		case err != nil:
+			return nil, errMediaType
+		case ct == "application/x-www-form-urlencoded":
+			form, err := url.ParseQuery(string(raw))
+			if err != nil || !form.Has("payload") {
+				return nil, errMalformed
+			}
+			doc = []byte(form.Get("payload"))
+		case ct != "application/json" && ct != "text/json" && !strings.HasSuffix(ct, "+json"):
+			return nil, errMediaType
 		}
-		doc = []byte(form.Get("payload"))
 	}
 	body, err := decodeJSON(doc)
 	if err != nil {
-		return nil, err
+		return nil, errMalformed
 	}
 	headers := make(map[string]string, len(r.Header))
 	for k, v := range r.Header {
@@ -200,7 +210,7 @@ func (s *source) mapDelivery(d *delivery) ([]bus.Message, bool, error) {
 			if err != nil {
 				return nil, true, fmt.Errorf("%w: %w", errMapping, err)
 			}
-			msgs = append(msgs, out...)
+			msgs = appendNew(msgs, out)
 		}
 		for i := range msgs {
 			msgs[i].IdempotencyKey = s.name + ":" + d.ID + ":" + strconv.Itoa(i)
@@ -224,4 +234,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) int {
 	// away and will retry, nothing else to do.
 	_ = json.NewEncoder(w).Encode(v)
 	return status
+}
+
+// appendNew appends the messages not already in msgs: two mappers giving
+// the same event (an alert label whose value is the receiver's name) publish
+// it once.
+func appendNew(msgs, add []bus.Message) []bus.Message {
+next:
+	for _, a := range add {
+		for _, m := range msgs {
+			if m.Topic == a.Topic && m.Type == a.Type && bytes.Equal(m.Data, a.Data) {
+				continue next
+			}
+		}
+		msgs = append(msgs, a)
+	}
+	return msgs
 }

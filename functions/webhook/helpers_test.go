@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +114,13 @@ func topicsOf(a answer) []string {
 		out[i] = e.Topic
 	}
 	return out
+}
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func newRequestWithBasic(userPass string) string {
+	r := httptest.NewRequest("POST", "/", nil)
+	user, pass, _ := strings.Cut(userPass, ":")
+	r.SetBasicAuth(user, pass)
+	return r.Header.Get("Authorization")
 }

@@ -30,8 +30,9 @@ func presetRules(src config.WebhookSource) ([]config.WebhookRule, error) {
 // Shopify: orders/* -> order:<id> (+ customer:<customer.id>),
 // fulfillments/* and fulfillment_events/* -> order:<order_id>.
 const (
-	shopifyOrderTopic = `order:{{.Body.id}}{{with get "customer.id" .Body}} customer:{{.}}{{end}}`
-	shopifyOrderData  = `{"order_id":{{json .Body.id}},"name":{{json .Body.name}},"email":{{json .Body.email}},` +
+	shopifyOrderTopic    = `order:{{.Body.id}}`
+	shopifyCustomerTopic = `{{with get "customer.id" .Body}}customer:{{.}}{{end}}`
+	shopifyOrderData     = `{"order_id":{{json .Body.id}},"name":{{json .Body.name}},"email":{{json .Body.email}},` +
 		`"financial_status":{{json .Body.financial_status}},"fulfillment_status":{{json .Body.fulfillment_status}},` +
 		`"total_price":{{json .Body.total_price}},"currency":{{json .Body.currency}},"shopify_topic":{{json .Type}}}`
 	shopifyOrderBody = `{{with .Body.total_price}}{{.}} {{end}}{{.Body.currency}}`
@@ -63,11 +64,11 @@ func shopifyRules() []config.WebhookRule {
 		{"orders/edited", "order.edited", "edited"},
 	}
 	for _, o := range orders {
-		rs = append(rs, config.WebhookRule{
-			Match: config.WebhookMatch{Type: o.topic},
-			Events: []ev{{Topic: shopifyOrderTopic, Type: o.typ, Data: shopifyOrderData,
-				Title: `Order {{.Body.name}} ` + o.verb, Body: shopifyOrderBody, URL: shopifyURL}},
-		})
+		e := ev{Topic: shopifyOrderTopic, Type: o.typ, Data: shopifyOrderData,
+			Title: `Order {{.Body.name}} ` + o.verb, Body: shopifyOrderBody, URL: shopifyURL}
+		c := e
+		c.Topic = shopifyCustomerTopic
+		rs = append(rs, config.WebhookRule{Match: config.WebhookMatch{Type: o.topic}, Events: []ev{e, c}})
 	}
 	// Fulfillment updates carry the carrier's shipment_status.
 	shipment := []struct{ status, typ, title string }{
@@ -112,10 +113,10 @@ func shopifyRules() []config.WebhookRule {
 // Stripe: payment_intent.* and charge.* -> payment:<payment intent id>
 // (+ customer:<id>); the type stays Stripe's (payment_intent.succeeded).
 const (
-	stripePaymentID = `{{with .Body.data.object}}{{if eq (str .object) "charge"}}{{coalesce .payment_intent .id}}{{else}}{{.id}}{{end}}{{end}}`
-	stripeTopic     = `payment:` + stripePaymentID +
-		`{{with get "data.object.customer" .Body}} customer:{{seg (coalesce (get "id" .) .)}}{{end}}`
-	stripeData = `{{with .Body.data.object}}{"id":{{json .id}},"object":{{json .object}},"payment_intent":{{json .payment_intent}},` +
+	stripePaymentID     = `{{with .Body.data.object}}{{if eq (str .object) "charge"}}{{coalesce .payment_intent .id}}{{else}}{{.id}}{{end}}{{end}}`
+	stripeTopic         = `payment:` + stripePaymentID
+	stripeCustomerTopic = `{{with get "data.object.customer" .Body}}customer:{{seg (coalesce (get "id" .) .)}}{{end}}`
+	stripeData          = `{{with .Body.data.object}}{"id":{{json .id}},"object":{{json .object}},"payment_intent":{{json .payment_intent}},` +
 		`"amount":{{json .amount}},"currency":{{json .currency}},"status":{{json .status}},` +
 		`"customer":{{json .customer}},"description":{{json .description}}}{{end}}`
 	stripeTitle = `Payment {{.Type | trimPrefix "payment_intent." | trimPrefix "charge." | replace "payment_" "" | replace "_" " " | replace "." " "}}`
@@ -126,10 +127,10 @@ const (
 func stripeRules() []config.WebhookRule {
 	var rs []config.WebhookRule
 	for _, t := range []string{"payment_intent.*", "charge.*"} {
-		rs = append(rs, config.WebhookRule{
-			Match:  config.WebhookMatch{Type: t},
-			Events: []ev{{Topic: stripeTopic, Data: stripeData, Title: stripeTitle, Body: stripeBody, URL: stripeURL}},
-		})
+		e := ev{Topic: stripeTopic, Data: stripeData, Title: stripeTitle, Body: stripeBody, URL: stripeURL}
+		c := e
+		c.Topic = stripeCustomerTopic
+		rs = append(rs, config.WebhookRule{Match: config.WebhookMatch{Type: t}, Events: []ev{c, e}})
 	}
 	return rs
 }
@@ -177,26 +178,29 @@ func githubRules() []config.WebhookRule {
 // per alert -> alerts:<receiver> plus alerts:<value> for each configured
 // label the alert carries; type alert.firing or alert.resolved.
 func alertRules(preset string, labels []string) []config.WebhookRule {
-	topic := `{{with .Body.receiver}}alerts:{{seg .}}{{end}}`
+	topics := []string{`{{with .Body.receiver}}alerts:{{seg .}}{{end}}`}
 	for _, l := range labels {
-		topic += `{{with get "labels" .Item}}{{with index . ` + strconv.Quote(l) + `}} alerts:{{seg .}}{{end}}{{end}}`
+		topics = append(topics, `{{with get "labels" .Item}}{{with index . `+strconv.Quote(l)+`}}alerts:{{seg .}}{{end}}{{end}}`)
 	}
 	url := `{{coalesce (get "generatorURL" .Item) (get "externalURL" .Body)}}`
 	if preset == "grafana" {
 		url = `{{coalesce (get "panelURL" .Item) (get "dashboardURL" .Item) (get "generatorURL" .Item) (get "externalURL" .Body)}}`
 	}
-	return []config.WebhookRule{{
-		Events: []ev{{
-			Each:  "alerts",
-			Topic: topic,
-			Type:  `{{if eq (str (get "status" .Item)) "resolved"}}alert.resolved{{else}}alert.firing{{end}}`,
-			Data: `{"status":{{json (get "status" .Item)}},"labels":{{json (get "labels" .Item)}},` +
-				`"annotations":{{json (get "annotations" .Item)}},"startsAt":{{json (get "startsAt" .Item)}},` +
-				`"endsAt":{{json (get "endsAt" .Item)}},"fingerprint":{{json (get "fingerprint" .Item)}},` +
-				`"receiver":{{json .Body.receiver}}}`,
-			Title: `[{{upper (get "status" .Item)}}] {{coalesce (get "labels.alertname" .Item) "alert"}}`,
-			Body:  `{{coalesce (get "annotations.summary" .Item) (get "annotations.description" .Item) (get "annotations.message" .Item)}}`,
-			URL:   url,
-		}},
-	}}
+	e := ev{
+		Each: "alerts",
+		Type: `{{if eq (str (get "status" .Item)) "resolved"}}alert.resolved{{else}}alert.firing{{end}}`,
+		Data: `{"status":{{json (get "status" .Item)}},"labels":{{json (get "labels" .Item)}},` +
+			`"annotations":{{json (get "annotations" .Item)}},"startsAt":{{json (get "startsAt" .Item)}},` +
+			`"endsAt":{{json (get "endsAt" .Item)}},"fingerprint":{{json (get "fingerprint" .Item)}},` +
+			`"receiver":{{json .Body.receiver}}}`,
+		Title: `[{{upper (get "status" .Item)}}] {{coalesce (get "labels.alertname" .Item) "alert"}}`,
+		Body:  `{{coalesce (get "annotations.summary" .Item) (get "annotations.description" .Item) (get "annotations.message" .Item)}}`,
+		URL:   url,
+	}
+	events := make([]ev, len(topics))
+	for i, t := range topics {
+		events[i] = e
+		events[i].Topic = t
+	}
+	return []config.WebhookRule{{Events: events}}
 }

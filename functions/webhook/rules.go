@@ -173,9 +173,17 @@ func (m *mapper) renderOne(d *delivery, dot tmplData) ([]bus.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s.topic: %w", m.where, err)
 	}
-	topics := uniqueFields(topicText)
-	if len(topics) == 0 {
+	// The whole output is one topic: splitting it would let a value from
+	// the payload ("1 admin:x") add topics.
+	topic := strings.TrimSpace(topicText)
+	if topic == "" {
 		return nil, nil
+	}
+	if strings.Contains(topic, "<no value>") {
+		return nil, fmt.Errorf("%s.topic: a field it uses is missing (guard it with {{with}})", m.where)
+	}
+	if err := event.ValidateTopic(topic); err != nil {
+		return nil, fmt.Errorf("%s.topic: %w", m.where, err)
 	}
 	typ := d.Type
 	if m.typ != nil {
@@ -191,17 +199,7 @@ func (m *mapper) renderOne(d *delivery, dot tmplData) ([]bus.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs := make([]bus.Message, 0, len(topics))
-	for _, t := range topics {
-		if strings.Contains(t, "<no") {
-			return nil, fmt.Errorf("%s.topic: a field it uses is missing (wrap it in {{with}})", m.where)
-		}
-		if err := event.ValidateTopic(t); err != nil {
-			return nil, fmt.Errorf("%s.topic: %w", m.where, err)
-		}
-		msgs = append(msgs, bus.Message{Topic: t, Type: typ, Source: d.Source, Data: data})
-	}
-	return msgs, nil
+	return []bus.Message{{Topic: topic, Type: typ, Source: d.Source, Data: data}}, nil
 }
 
 // renderData renders the data template (default: the element with Each,
@@ -226,8 +224,9 @@ func (m *mapper) renderData(d *delivery, dot tmplData) (json.RawMessage, error) 
 	if m.title == nil && m.body == nil && m.url == nil {
 		return data, nil
 	}
-	var obj map[string]any
-	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
+	v, err := decodeJSON(data) // json.Number keeps 64-bit ids exact
+	obj, ok := v.(map[string]any)
+	if err != nil || !ok {
 		return nil, fmt.Errorf("%s.data: title/body/url need data to be a JSON object", m.where)
 	}
 	for _, f := range []struct {
@@ -259,23 +258,4 @@ func execute(t *template.Template, dot tmplData) (string, error) {
 		return "", err
 	}
 	return buf.String(), nil
-}
-
-// uniqueFields splits on white space and drops repeats, keeping order.
-func uniqueFields(s string) []string {
-	fs := strings.Fields(s)
-	out := fs[:0]
-	for _, f := range fs {
-		dup := false
-		for _, g := range out {
-			if g == f {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			out = append(out, f)
-		}
-	}
-	return out
 }

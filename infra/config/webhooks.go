@@ -91,8 +91,9 @@ type WebhookEventMapper struct {
 	// Each, when set, is the dotted path of a JSON array in the body: one
 	// event per element, available as {{.Item}}.
 	Each string `yaml:"each"`
-	// Topic renders to one or more topics separated by spaces; an empty
-	// result produces no event.
+	// Topic renders to exactly one topic (never split, so a payload value
+	// cannot add topics); an empty result produces no event. Use several
+	// events for several topics.
 	Topic string `yaml:"topic"`
 	// Type of the event (default: the delivery's type).
 	Type string `yaml:"type"`
