@@ -1,0 +1,341 @@
+package sse_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/relay/client"
+	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/sse"
+)
+
+func TestReceivesPublishedMultiTopic(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{})
+	r := newRecorder()
+	r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"order:1", "order:2"}})
+	r.waitOpen(t)
+	want := e.publish(t, "order:1", 3, `{"n":1}`)
+	want = append(want, e.publish(t, "order:2", 2, `{"n":2}`)...)
+	e.publish(t, "order:3", 2, `{}`) // not subscribed
+	got := r.wait(t, 5)
+	sameEvents(t, got, want)
+	if n := e.hub.Connections(); n != 1 {
+		t.Fatalf("Connections() = %d, want 1", n)
+	}
+}
+
+// TestResumeWithCursor: a new connection with the last cursor gets exactly
+// the events published while it was away, for every topic.
+func TestResumeWithCursor(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{})
+	topics := []string{"a:1", "b:2"}
+	first := newRecorder()
+	sub, stop := first.run(t, client.Options{BaseURL: e.srv.URL, Topics: topics, Once: true})
+	first.waitOpen(t)
+	seen := e.publish(t, "a:1", 2, `{}`)
+	seen = append(seen, e.publish(t, "b:2", 1, `{}`)...)
+	sameEvents(t, first.wait(t, 3), seen)
+	stop()
+	cursor := sub.Cursor()
+	if !strings.HasPrefix(cursor, "v1.") {
+		t.Fatalf("multi-topic cursor %q", cursor)
+	}
+	missed := e.publish(t, "b:2", 3, `{}`)
+	missed = append(missed, e.publish(t, "a:1", 150, `{}`)...) // more than one replay page
+
+	second := newRecorder()
+	second.run(t, client.Options{BaseURL: e.srv.URL, Topics: topics, Cursor: cursor})
+	second.waitOpen(t)
+	got := second.wait(t, len(missed))
+	// Replay is per topic in the order of the request's topics.
+	want := append(slices.Clone(missed[3:]), missed[:3]...)
+	sameEvents(t, got, want)
+	live := e.publish(t, "a:1", 1, `{}`)
+	sameEvents(t, second.wait(t, 1), append(want, live...))
+}
+
+// TestUnpositionedTopicStartsAtLastID: the ready cursor covers a topic
+// subscribed without a position, so events published before the reconnect
+// are not skipped.
+func TestUnpositionedTopicStartsAtLastID(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{})
+	old := e.publish(t, "t:1", 2, `{}`)
+	resp, br := rawGet(t, e, "/v1/sse?topic=t:1", nil)
+	frames := readFrames(t, br, 2)
+	if frames[0] != "retry: 2000" {
+		t.Fatalf("first frame %q", frames[0])
+	}
+	id := strings.TrimPrefix(old[1], "t:1/")
+	if want := "event: ready\nid: " + id + "\ndata: {\"cursor\":\"" + id + "\"}"; frames[1] != want {
+		t.Fatalf("ready frame %q, want %q", frames[1], want)
+	}
+	for h, want := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
+		if got := resp.Header.Get(h); got != want {
+			t.Fatalf("%s = %q, want %q", h, got, want)
+		}
+	}
+	next := e.publish(t, "t:1", 1, `{"x":"y"}`)
+	f := readFrames(t, br, 1)[0]
+	nid := strings.TrimPrefix(next[0], "t:1/")
+	if !strings.HasPrefix(f, "id: "+nid+"\ndata: {\"id\":\""+nid+"\",\"topic\":\"t:1\"") {
+		t.Fatalf("event frame %q", f)
+	}
+}
+
+func TestTruncatedBeforeReplay(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{})
+	first := e.publish(t, "t:1", 1, `{}`)
+	e.publish(t, "t:1", 2500, `{}`) // HistoryLen 2000 trims the start
+	q := url.Values{"topic": {"t:1"}, "cursor": {strings.TrimPrefix(first[0], "t:1/")}}
+	_, br := rawGet(t, e, "/v1/sse?"+q.Encode(), nil)
+	frames := readFrames(t, br, 3)
+	if frames[1] != `event: truncated`+"\n"+`data: {"topic":"t:1"}` {
+		t.Fatalf("want truncated before events, got %q", frames[1])
+	}
+}
+
+func TestLastEventIDWinsOverCursor(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{})
+	ids := e.publish(t, "t:1", 3, `{}`)
+	q := url.Values{"topic": {"t:1"}, "cursor": {"0-0"}}
+	last := strings.TrimPrefix(ids[1], "t:1/")
+	_, br := rawGet(t, e, "/v1/sse?"+q.Encode(), http.Header{"Last-Event-ID": {last}})
+	frames := readFrames(t, br, 2)
+	want := strings.TrimPrefix(ids[2], "t:1/")
+	if !strings.HasPrefix(frames[1], "id: "+want+"\n") {
+		t.Fatalf("replayed %q, want only %s", frames[1], want)
+	}
+}
+
+func TestHeartbeat(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{Heartbeat: 30 * time.Millisecond})
+	_, br := rawGet(t, e, "/v1/sse?topic=t:1", nil)
+	frames := readFrames(t, br, 4)
+	if frames[2] != ": hb" || frames[3] != ": hb" {
+		t.Fatalf("frames %q, want heartbeats after ready", frames)
+	}
+}
+
+func TestTokenExpiryCloses4001(t *testing.T) {
+	g := auth.Grants{Subject: "u", Subscribe: []string{"t:*"}, ExpiresAt: time.Now().Add(300 * time.Millisecond)}
+	e := newEnv(t, hub.Options{}, sse.Options{Auth: grantsAuth{g}, Heartbeat: 20 * time.Millisecond})
+	_, br := rawGet(t, e, "/v1/sse?topic=t:1", nil)
+	for {
+		f := readFrames(t, br, 1)[0]
+		if strings.HasPrefix(f, "event: close") {
+			if f != "event: close\ndata: {\"code\":4001,\"reason\":\"token expired\"}" {
+				t.Fatalf("close frame %q", f)
+			}
+			break
+		}
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("stream did not end after close: %v", err)
+	}
+}
+
+// TestSlowConsumerKickedAndResumes: a client that stops reading is kicked
+// with 4008 once its queue overflows; it resumes from its cursor and ends
+// up with every event exactly once.
+func TestSlowConsumerKickedAndResumes(t *testing.T) {
+	e := newEnv(t, hub.Options{QueueSize: 4}, sse.Options{})
+	r := newRecorder()
+	r.gate = make(chan struct{})
+	r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"big:1"}})
+	r.waitOpen(t)
+	payload := `{"pad":"` + strings.Repeat("x", 32<<10) + `"}`
+	var want []string
+	waitFor(t, "a slow-consumer kick", func() bool {
+		want = append(want, e.publish(t, "big:1", 10, payload)...)
+		return e.metric(t, "hookrelay_kicks_total", "reason", "slow_consumer") > 0
+	})
+	close(r.gate)
+	if code := r.waitClose(t); code != 4008 {
+		t.Fatalf("close code %d, want 4008", code)
+	}
+	sameEvents(t, r.wait(t, len(want)), want)
+}
+
+// TestDrainClosesAndClientsResumeElsewhere drains a node: every client gets
+// retry + close 1012, the node refuses new streams, and the clients resume
+// on another node without losing an event.
+func TestDrainClosesAndClientsResumeElsewhere(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{})
+	var recs []*recorder
+	for i := 0; i < 3; i++ {
+		r := newRecorder()
+		r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"d:1"}})
+		r.waitOpen(t)
+		recs = append(recs, r)
+	}
+	want := e.publish(t, "d:1", 2, `{}`)
+	for _, r := range recs {
+		r.wait(t, 2)
+	}
+	// Raw stream to see the retry hint.
+	_, br := rawGet(t, e, "/v1/sse?topic=d:1", nil)
+	readFrames(t, br, 2)
+
+	old := e.hub
+	h2, _ := e.newNode(hub.Options{}, sse.Options{})
+	t.Cleanup(h2.Close)
+	old.Drain(context.Background(), 100*time.Millisecond)
+	if old.Connections() != 0 {
+		t.Fatalf("%d connections after drain", old.Connections())
+	}
+	// Only the old node refuses, so ask it directly.
+	rec := httptest.NewRecorder()
+	sse.NewHandler(old, sse.Options{Auth: auth.AllowAll{}}).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/sse?topic=d:1", nil))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("after drain: %d %q", rec.Code, rec.Body.String())
+	}
+	frames := readFrames(t, br, 2)
+	if !strings.HasPrefix(frames[0], "retry: ") || frames[1] != "event: close\ndata: {\"code\":1012,\"reason\":\"restart\"}" {
+		t.Fatalf("drain frames %q", frames)
+	}
+	for _, r := range recs {
+		if code := r.waitClose(t); code != 1012 {
+			t.Fatalf("close code %d, want 1012", code)
+		}
+	}
+	want = append(want, e.publish(t, "d:1", 3, `{}`)...)
+	for _, r := range recs {
+		sameEvents(t, r.wait(t, 3), want)
+	}
+}
+
+func TestErrorsBeforeStream(t *testing.T) {
+	g := auth.Grants{Subject: "u", Subscribe: []string{"ok:*"}}
+	e := newEnv(t, hub.Options{MaxConnections: 1, MaxTopics: 2}, sse.Options{Auth: grantsAuth{g}})
+	cases := []struct {
+		name, query string
+		status      int
+		code        string
+	}{
+		{"no topic", "", 400, "bad_topic"},
+		{"bad topic", "topic=a%20b", 400, "bad_topic"},
+		{"forbidden", "topic=ok:1&topic=other:1", 403, "forbidden"},
+		{"bad cursor", "topic=ok:1&cursor=nope", 400, "bad_cursor"},
+		{"bare id for two topics", "topic=ok:1&topic=ok:2&cursor=1-0", 400, "bad_cursor"},
+		{"too many topics", "topic=ok:1&topic=ok:2&topic=ok:3", 400, "bad_topic"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkError(t, e, "/v1/sse?"+c.query, c.status, c.code)
+		})
+	}
+	_, br := rawGet(t, e, "/v1/sse?topic=ok:1", nil)
+	readFrames(t, br, 2)
+	checkError(t, e, "/v1/sse?topic=ok:1", 503, "over_capacity")
+}
+
+func TestUnauthorized(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{Auth: denyAuth{auth.ErrExpired}})
+	checkError(t, e, "/v1/sse?topic=a", 401, "token_expired")
+	e2 := newEnv(t, hub.Options{}, sse.Options{Auth: denyAuth{auth.ErrNoCredentials}})
+	checkError(t, e2, "/v1/sse?topic=a", 401, "unauthorized")
+}
+
+func TestCORSRefused(t *testing.T) {
+	cors := func(w http.ResponseWriter, r *http.Request) bool {
+		return r.Header.Get("Origin") == "https://ok.example"
+	}
+	e := newEnv(t, hub.Options{}, sse.Options{CORS: cors})
+	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/sse?topic=a", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("status %d, want 403", resp.StatusCode)
+	}
+}
+
+type denyAuth struct{ err error }
+
+func (d denyAuth) Authenticate(context.Context, *http.Request) (*auth.Grants, error) {
+	return nil, d.err
+}
+
+func checkError(t *testing.T, e *env, path string, status int, code string) {
+	t.Helper()
+	resp, err := http.Get(e.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Error struct {
+			Code   string `json:"code"`
+			Status int    `json:"status"`
+		} `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("%s: decode error body: %v", path, err)
+	}
+	if resp.StatusCode != status || body.Error.Code != code || body.Error.Status != status {
+		t.Fatalf("%s: %d %+v, want %d %s", path, resp.StatusCode, body.Error, status, code)
+	}
+	if status == 503 && resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("%s: 503 without Retry-After", path)
+	}
+}
+
+// rawGet opens a stream with a plain connection, to see the exact bytes.
+func rawGet(t *testing.T, e *env, path string, h http.Header) (*http.Response, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	return resp, bufio.NewReader(resp.Body)
+}
+
+// readFrames reads n SSE frames (blank-line separated), without the blank line.
+func readFrames(t *testing.T, br *bufio.Reader, n int) []string {
+	t.Helper()
+	var frames []string
+	var cur []string
+	for len(frames) < n {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read frame %d: %v (have %q)", len(frames), err, frames)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			frames = append(frames, strings.Join(cur, "\n"))
+			cur = nil
+			continue
+		}
+		cur = append(cur, line)
+	}
+	return frames
+}
