@@ -95,7 +95,8 @@ func explainable(origin, host string) bool {
 	// Same host: the origin's authority equals the Host header, give or
 	// take case, brackets and a default port.
 	_, authority, _ := strings.Cut(lo, "://")
-	h := strings.ToLower(host)
+	unbracket := strings.NewReplacer("[", "", "]", "")
+	authority, h := unbracket.Replace(authority), unbracket.Replace(strings.ToLower(host))
 	for _, p := range []string{":80", ":443"} {
 		if strings.TrimSuffix(h, p) == strings.TrimSuffix(authority, p) {
 			return true

@@ -389,3 +389,39 @@ func TestMint(t *testing.T) {
 		t.Fatalf("old token: %v", err)
 	}
 }
+
+// TestVerifyConcurrent runs verifications on several goroutines while the
+// JWKS refreshes in the background (run with -race).
+func TestVerifyConcurrent(t *testing.T) {
+	keys := newTestKeys(t)
+	srv := newJWKSServer(t, keys.jwks(t))
+	a, err := NewTokenAuth(TokenOptions{HS256Keys: []string{keyA}, JWKSURL: srv.URL, JWKSRefresh: 5 * time.Millisecond, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	toks := []string{
+		sign(t, jwt.SigningMethodHS256, []byte(keyA), "", claimsAt("42", nil)),
+		sign(t, jwt.SigningMethodRS256, keys.rsa, "rsa1", claimsAt("42", nil)),
+		sign(t, jwt.SigningMethodES256, keys.ec, "ec1", claimsAt("42", nil)),
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 100; j++ {
+				if _, err := a.Verify(context.Background(), toks[(i+j)%len(toks)]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
