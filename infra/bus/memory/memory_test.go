@@ -274,3 +274,24 @@ func mustParse(t *testing.T, s string) event.ID {
 	}
 	return id
 }
+
+// FuzzDataOf: the data the bus hands back in Published is exactly the data
+// of the delivered JSON, whatever the strings before it contain.
+func FuzzDataOf(f *testing.F) {
+	f.Add("data", `"data":`, []byte(`{"data":{"data":1}}`))
+	f.Add("t", "", []byte(`"x\"data\":"`))
+	f.Fuzz(func(t *testing.T, typ, source string, data []byte) {
+		body, err := bus.EncodeBody(bus.Message{Topic: "a", Type: typ, Source: source, Data: data}, time.Unix(0, 0), 0)
+		if err != nil {
+			return
+		}
+		full := bus.AttachID(body, event.ID{MS: 1, Seq: 2})
+		var e event.Event
+		if err := json.Unmarshal(full, &e); err != nil {
+			t.Fatal(err)
+		}
+		if got := dataOf(full); string(got) != string(e.Data) {
+			t.Fatalf("dataOf = %s, want %s (event %s)", got, e.Data, full)
+		}
+	})
+}
