@@ -65,9 +65,34 @@ func testIDs(t *testing.T, newBus NewBus) {
 	for topic, ids := range perTopic {
 		increasing(t, topic, ids)
 	}
-	got := byTopic(wait(t, c, 200))
+	ds := wait(t, c, 200)
+	got := byTopic(ds)
 	for topic, ids := range perTopic {
 		sameIDs(t, "delivered "+topic, deliveredIDs(got[topic]), ids)
+	}
+	// What Publish returns is what subscribers get.
+	byID := make(map[string]event.Event, len(ps))
+	for _, p := range ps {
+		byID[p.Event.Topic+" "+p.Event.ID] = p.Event
+	}
+	for _, d := range ds {
+		e, err := d.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := byID[d.Topic+" "+e.ID]
+		if p.Type != e.Type || p.Source != e.Source || !p.Time.Equal(e.Time) || !jsonEqual(p.Data, e.Data) {
+			t.Fatalf("published %+v, delivered %+v", p, e)
+		}
+	}
+	// Absent data arrives as an empty object.
+	empty, _ := subscribe(t, b, []string{"ids:empty"}, nil)
+	if _, err := b.Publish(context.Background(), []bus.Message{{Topic: "ids:empty", Type: "t"}}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := wait(t, empty, 1)[0].Decode()
+	if err != nil || string(e.Data) != "{}" {
+		t.Fatalf("absent data delivered as %s, %v; want {}", e.Data, err)
 	}
 }
 

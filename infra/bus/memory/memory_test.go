@@ -295,3 +295,57 @@ func FuzzDataOf(f *testing.F) {
 		}
 	})
 }
+
+// closeFlagHandler fails the test if it is called after its subscription's
+// Close returned.
+type closeFlagHandler struct {
+	t      *testing.T
+	closed atomic.Bool
+}
+
+func (h *closeFlagHandler) Deliver(bus.Delivery) {
+	if h.closed.Load() {
+		h.t.Error("Deliver after Close returned")
+	}
+}
+
+func (h *closeFlagHandler) Truncated(string) {}
+
+func TestCloseRacesPublish(t *testing.T) {
+	b := New(bus.Options{HistoryLen: 50})
+	defer b.Close()
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				m := bus.Message{Topic: fmt.Sprintf("hot:%d", i%3), Type: "t"}
+				if _, err := b.Publish(ctx, []bus.Message{m}); err != nil {
+					t.Errorf("publisher %d: %v", g, err)
+					return
+				}
+			}
+		})
+	}
+	for range 300 {
+		h := &closeFlagHandler{t: t}
+		last := event.Cursor{{Topic: "hot:0", ID: event.ID{}}}
+		sub, err := b.Subscribe(ctx, []string{"hot:0", "hot:1", "hot:2"}, last, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.Close()
+		h.closed.Store(true)
+	}
+	close(stop)
+	wg.Wait()
+	if got := b.SubscribedTopics(); len(got) != 0 {
+		t.Fatalf("subscriptions left: %v", got)
+	}
+}
