@@ -1,0 +1,75 @@
+package ws
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/hookrelay/hookrelay/infra/event"
+)
+
+// FuzzClientFrame: whatever a client sends, the parser does not panic, an
+// accepted frame satisfies what the op handlers rely on, and a rejected one
+// becomes a valid error frame.
+func FuzzClientFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"op":"subscribe","ref":"1","topics":["a","b"],"cursor":"v1.YSAxLTA7YiAyLTA"}`,
+		`{"op":"subscribe","ref":"1","topics":["order:1"],"cursor":"1700000000000-3"}`,
+		`{"op":"unsubscribe","ref":"2","topics":["a"]}`,
+		`{"op":"publish","ref":"3","topic":"room:lobby","type":"chat.message","data":{"text":"hi"},"idempotency_key":"k"}`,
+		`{"op":"auth","ref":"4","token":"x.y.z"}`,
+		`{"op":"subscribe","topics":"a"}`,
+		`{"op":7}`,
+		`[]`,
+		`{"ref":{"a":1}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr, ferr := parseClientFrame(b, 10)
+		if ferr != nil {
+			if fr != nil {
+				t.Fatal("both frame and error")
+			}
+			var back errorFrame
+			if err := json.Unmarshal(encodeError(ferr), &back); err != nil || back.Op != "error" || back.Code == "" {
+				t.Fatalf("error frame %q does not decode: %v", encodeError(ferr), err)
+			}
+			if len(back.Ref) > maxRefLen {
+				t.Fatalf("echoed ref of %d bytes", len(back.Ref))
+			}
+			return
+		}
+		switch fr.Op {
+		case "subscribe", "unsubscribe":
+			if len(fr.Topics) == 0 || len(fr.Topics) > 10 {
+				t.Fatalf("%d topics accepted", len(fr.Topics))
+			}
+			for i, tp := range fr.Topics {
+				if event.ValidateTopic(tp) != nil || slices.Index(fr.Topics, tp) != i {
+					t.Fatalf("topic %q accepted", tp)
+				}
+			}
+			for _, p := range fr.cursor {
+				if !slices.Contains(fr.Topics, p.Topic) {
+					t.Fatalf("cursor position for unsubscribed topic %q", p.Topic)
+				}
+			}
+			ack := appendAck(nil, fr.Ref, fr.Topics, fr.cursor.AppendTo(nil))
+			if !json.Valid(ack) {
+				t.Fatalf("ack %q is not JSON", ack)
+			}
+		case "publish":
+			e := event.Event{Topic: fr.Topic, Type: fr.Type, Data: fr.Data}
+			if e.Validate() != nil {
+				t.Fatalf("invalid publish accepted: %+v", e)
+			}
+		case "auth":
+			if fr.Token == "" {
+				t.Fatal("empty token accepted")
+			}
+		default:
+			t.Fatalf("op %q accepted", fr.Op)
+		}
+	})
+}

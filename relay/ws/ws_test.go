@@ -1,0 +1,358 @@
+package ws_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/relay/client"
+	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/ws"
+)
+
+func TestReceivesPublishedMultiTopic(t *testing.T) {
+	e := newEnv(t, hub.Options{}, ws.Options{})
+	r := newRecorder()
+	r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"order:1", "order:2"}, Transport: client.WebSocket})
+	r.waitOpen(t)
+	want := e.publish(t, "order:1", 3, `{"n":1}`)
+	e.publish(t, "order:3", 2, `{}`) // not subscribed
+	want = append(want, e.publish(t, "order:2", 2, `{"n":2}`)...)
+	sameEvents(t, r.wait(t, 5), want)
+}
+
+// frame is any server frame.
+type frame struct {
+	Op      string            `json:"op"`
+	Ref     string            `json:"ref"`
+	Topic   string            `json:"topic"`
+	Topics  []string          `json:"topics"`
+	Cursor  string            `json:"cursor"`
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Events  []json.RawMessage `json:"events"`
+	Expires string            `json:"expires_at"`
+}
+
+func dial(t *testing.T, e *env, h http.Header) *websocket.Conn {
+	t.Helper()
+	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/v1/ws", h)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial: %v (status %d)", err, status)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func send(t *testing.T, c *websocket.Conn, raw string) {
+	t.Helper()
+	if err := c.WriteMessage(websocket.TextMessage, []byte(raw)); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+}
+
+func read(t *testing.T, c *websocket.Conn) frame {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var f frame
+	_, data, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("decode %s: %v", data, err)
+	}
+	return f
+}
+
+// expectClose reads until the connection closes and returns the code.
+func expectClose(t *testing.T, c *websocket.Conn) int {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		if ce, ok := err.(*websocket.CloseError); ok {
+			return ce.Code
+		}
+		if err != nil {
+			t.Fatalf("read ended without close frame: %v", err)
+		}
+	}
+}
+
+func eventIDs(t *testing.T, f frame) []string {
+	t.Helper()
+	var ids []string
+	for _, raw := range f.Events {
+		var ev struct{ ID, Topic string }
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatalf("event %s: %v", raw, err)
+		}
+		ids = append(ids, ev.Topic+"/"+ev.ID)
+	}
+	return ids
+}
+
+// readEvents reads events frames until n events arrived.
+func readEvents(t *testing.T, c *websocket.Conn, n int) []string {
+	t.Helper()
+	var ids []string
+	for len(ids) < n {
+		f := read(t, c)
+		if f.Op != "events" {
+			t.Fatalf("want events, got %+v", f)
+		}
+		ids = append(ids, eventIDs(t, f)...)
+	}
+	return ids
+}
+
+func TestSubscribeWithCursorReplaysExactlyMissed(t *testing.T) {
+	e := newEnv(t, hub.Options{}, ws.Options{})
+	ids := e.publish(t, "a:1", 5, `{}`)
+	c := dial(t, e, nil)
+	send(t, c, `{"op":"subscribe","ref":"1","topics":["a:1"],"cursor":"`+strings.TrimPrefix(ids[1], "a:1/")+`"}`)
+	got := readEvents(t, c, 3)
+	sameEvents(t, got, ids[2:])
+	ack := read(t, c)
+	if ack.Op != "subscribed" || ack.Ref != "1" || ack.Cursor != strings.TrimPrefix(ids[4], "a:1/") || len(ack.Topics) != 1 {
+		t.Fatalf("ack %+v", ack)
+	}
+	// A second topic without cursor starts at its last id, acked as such.
+	bIDs := e.publish(t, "b:1", 2, `{}`)
+	send(t, c, `{"op":"subscribe","ref":"2","topics":["b:1"]}`)
+	if ack := read(t, c); ack.Op != "subscribed" || ack.Cursor != strings.TrimPrefix(bIDs[1], "b:1/") {
+		t.Fatalf("ack %+v", ack)
+	}
+	send(t, c, `{"op":"subscribe","ref":"3","topics":["b:1"]}`)
+	if f := read(t, c); f.Op != "error" || f.Code != "bad_request" || f.Ref != "3" {
+		t.Fatalf("double subscribe: %+v", f)
+	}
+	live := e.publish(t, "b:1", 1, `{}`)
+	sameEvents(t, readEvents(t, c, 1), live)
+}
+
+func TestUnsubscribe(t *testing.T) {
+	e := newEnv(t, hub.Options{}, ws.Options{})
+	c := dial(t, e, nil)
+	send(t, c, `{"op":"subscribe","ref":"1","topics":["a:1","b:1"]}`)
+	if f := read(t, c); f.Op != "subscribed" || !strings.HasPrefix(f.Cursor, "v1.") {
+		t.Fatalf("ack %+v", f)
+	}
+	send(t, c, `{"op":"unsubscribe","ref":"2","topics":["a:1","zz:1"]}`)
+	if f := read(t, c); f.Op != "unsubscribed" || f.Ref != "2" || len(f.Topics) != 1 || f.Topics[0] != "a:1" {
+		t.Fatalf("unsubscribe ack %+v", f)
+	}
+	e.publish(t, "a:1", 2, `{}`)
+	want := e.publish(t, "b:1", 1, `{}`)
+	sameEvents(t, readEvents(t, c, 1), want)
+	// Resubscribing works and does not duplicate deliveries.
+	send(t, c, `{"op":"subscribe","ref":"3","topics":["a:1"]}`)
+	if f := read(t, c); f.Op != "subscribed" {
+		t.Fatalf("ack %+v", f)
+	}
+	want = e.publish(t, "a:1", 1, `{}`)
+	sameEvents(t, readEvents(t, c, 1), want)
+}
+
+func TestBadFramesKeepConnection(t *testing.T) {
+	g := auth.Grants{Subject: "u", Subscribe: []string{"ok:*"}, Publish: []string{"ok:*"}}
+	e := newEnv(t, hub.Options{MaxTopics: 3}, ws.Options{Auth: grantsAuth{g}, MaxEventBytes: 100})
+	c := dial(t, e, nil)
+	cases := []struct{ in, ref, code string }{
+		{`not json`, "", "bad_request"},
+		{`{"op":"subscribe","ref":"1","topics":"ok:1"}`, "1", "bad_request"},
+		{`{"ref":"2"}`, "2", "bad_request"},
+		{`{"op":"dance","ref":"3"}`, "3", "unknown_op"},
+		{`{"op":"subscribe","ref":"4","topics":["bad topic"]}`, "4", "bad_topic"},
+		{`{"op":"subscribe","ref":"5","topics":[]}`, "5", "bad_topic"},
+		{`{"op":"subscribe","ref":"6","topics":["ok:1","no:1"]}`, "6", "forbidden"},
+		{`{"op":"subscribe","ref":"7","topics":["ok:1"],"cursor":"garbage"}`, "7", "bad_cursor"},
+		{`{"op":"subscribe","ref":"8","topics":["ok:1","ok:2","ok:3","ok:4"]}`, "8", "bad_request"},
+		{`{"op":"publish","ref":"9","topic":"no:1","type":"x","data":{}}`, "9", "forbidden"},
+		{`{"op":"publish","ref":"10","topic":"ok:1","type":"","data":{}}`, "10", "bad_request"},
+		{`{"op":"publish","ref":"11","topic":"ok:1","type":"x","data":{"pad":"` + strings.Repeat("x", 200) + `"}}`, "11", "too_large"},
+		{`{"op":"auth","ref":"12"}`, "12", "bad_request"},
+	}
+	for _, tc := range cases {
+		send(t, c, tc.in)
+		f := read(t, c)
+		if f.Op != "error" || f.Ref != tc.ref || f.Code != tc.code || f.Message == "" {
+			t.Fatalf("%s: got %+v, want error %s ref %q", tc.in, f, tc.code, tc.ref)
+		}
+	}
+	if err := c.WriteMessage(websocket.BinaryMessage, []byte{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if f := read(t, c); f.Op != "error" || f.Code != "bad_request" {
+		t.Fatalf("binary frame: %+v", f)
+	}
+	// Still usable.
+	send(t, c, `{"op":"subscribe","ref":"s","topics":["ok:1"]}`)
+	if f := read(t, c); f.Op != "subscribed" {
+		t.Fatalf("subscribe after errors: %+v", f)
+	}
+	send(t, c, `{"op":"publish","ref":"p","topic":"ok:1","type":"chat.message","data":{"text":"hi"},"idempotency_key":"k1"}`)
+	var pub frame
+	var evs []string
+	for pub.Op == "" || evs == nil {
+		f := read(t, c)
+		switch f.Op {
+		case "published":
+			pub = f
+		case "events":
+			evs = eventIDs(t, f)
+		default:
+			t.Fatalf("unexpected %+v", f)
+		}
+	}
+	var res struct {
+		Events []struct {
+			ID, Topic string
+			Duplicate bool
+		}
+	}
+	if pub.Ref != "p" || len(evs) != 1 {
+		t.Fatalf("published %+v events %v", pub, evs)
+	}
+	send(t, c, `{"op":"publish","ref":"q","topic":"ok:1","type":"chat.message","data":{"text":"hi"},"idempotency_key":"k1"}`)
+	_, data, err := c.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &res); err != nil || len(res.Events) != 1 || !res.Events[0].Duplicate || "ok:1/"+res.Events[0].ID != evs[0] {
+		t.Fatalf("duplicate publish answer %s (%v)", data, err)
+	}
+}
+
+func TestOversizedFrameCloses1009(t *testing.T) {
+	e := newEnv(t, hub.Options{}, ws.Options{ReadLimit: 1024})
+	c := dial(t, e, nil)
+	send(t, c, `{"op":"subscribe","ref":"1","topics":["a:1"],"pad":"`+strings.Repeat("x", 2000)+`"}`)
+	if code := expectClose(t, c); code != websocket.CloseMessageTooBig {
+		t.Fatalf("close %d, want 1009", code)
+	}
+	waitFor(t, "the hub to forget the connection", func() bool { return e.hub.Connections() == 0 })
+}
+
+func TestPublishRateLimited(t *testing.T) {
+	var keys []string
+	limit := func(key string) (bool, time.Duration) {
+		keys = append(keys, key)
+		return len(keys) <= 1, time.Second
+	}
+	g := auth.Grants{Subject: "alice", Subscribe: []string{"*"}, Publish: []string{"*"}}
+	e := newEnv(t, hub.Options{}, ws.Options{Auth: grantsAuth{g}, PublishLimit: limit})
+	c := dial(t, e, nil)
+	send(t, c, `{"op":"publish","ref":"1","topic":"a:1","type":"x"}`)
+	if f := read(t, c); f.Op != "published" {
+		t.Fatalf("first publish %+v", f)
+	}
+	send(t, c, `{"op":"publish","ref":"2","topic":"a:1","type":"x"}`)
+	if f := read(t, c); f.Op != "error" || f.Code != "rate_limited" {
+		t.Fatalf("second publish %+v", f)
+	}
+	if keys[0] != "alice" {
+		t.Fatalf("limit key %q, want the subject", keys[0])
+	}
+}
+
+func TestOriginRejected(t *testing.T) {
+	e := newEnv(t, hub.Options{}, ws.Options{})
+	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v1/ws"
+	_, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {"https://evil.example"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin dial: err %v resp %v, want 403", err, resp)
+	}
+	// Same origin passes by default.
+	dial(t, e, http.Header{"Origin": {e.srv.URL}})
+	allow := func(r *http.Request) bool { return r.Header.Get("Origin") == "https://app.example" }
+	e2 := newEnv(t, hub.Options{}, ws.Options{CheckOrigin: allow})
+	dial(t, e2, http.Header{"Origin": {"https://app.example"}})
+}
+
+func TestTokenExpiryCloses4001UnlessRefreshed(t *testing.T) {
+	g := auth.Grants{Subject: "u", Subscribe: []string{"*"}, ExpiresAt: time.Now().Add(300 * time.Millisecond)}
+	fresh := auth.Grants{Subject: "u", Subscribe: []string{"*"}, ExpiresAt: time.Now().Add(time.Hour)}
+	e := newEnv(t, hub.Options{}, ws.Options{Auth: grantsAuth{g}, Verifier: verifier{fresh}, Ping: 20 * time.Millisecond})
+	expiring := dial(t, e, nil)
+	refreshed := dial(t, e, nil)
+	send(t, refreshed, `{"op":"auth","ref":"a","token":"t"}`)
+	if f := read(t, refreshed); f.Op != "authed" || f.Ref != "a" || f.Expires == "" {
+		t.Fatalf("auth ack %+v", f)
+	}
+	if code := expectClose(t, expiring); code != 4001 {
+		t.Fatalf("close %d, want 4001", code)
+	}
+	send(t, refreshed, `{"op":"subscribe","ref":"s","topics":["a:1"]}`)
+	if f := read(t, refreshed); f.Op != "subscribed" {
+		t.Fatalf("refreshed connection after the old expiry: %+v", f)
+	}
+}
+
+func TestSlowConsumerKickedAndResumes(t *testing.T) {
+	e := newEnv(t, hub.Options{QueueSize: 4}, ws.Options{})
+	r := newRecorder()
+	r.gate = make(chan struct{})
+	r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"big:1"}, Transport: client.WebSocket})
+	r.waitOpen(t)
+	payload := `{"pad":"` + strings.Repeat("x", 32<<10) + `"}`
+	var want []string
+	waitFor(t, "a slow-consumer kick", func() bool {
+		want = append(want, e.publish(t, "big:1", 10, payload)...)
+		return e.metric(t, "hookrelay_kicks_total", "reason", "slow_consumer") > 0
+	})
+	close(r.gate)
+	if code := r.waitClose(t); code != 4008 {
+		t.Fatalf("close code %d, want 4008", code)
+	}
+	sameEvents(t, r.wait(t, len(want)), want)
+}
+
+func TestDrainCloses1012AndClientsResume(t *testing.T) {
+	e := newEnv(t, hub.Options{}, ws.Options{})
+	var recs []*recorder
+	for i := 0; i < 3; i++ {
+		r := newRecorder()
+		r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"d:1", "d:2"}, Transport: client.WebSocket})
+		r.waitOpen(t)
+		recs = append(recs, r)
+	}
+	want := e.publish(t, "d:1", 2, `{}`)
+	for _, r := range recs {
+		r.wait(t, 2)
+	}
+	old := e.hub
+	h2, _ := e.newNode(hub.Options{}, ws.Options{})
+	t.Cleanup(h2.Close)
+	old.Drain(context.Background(), 100*time.Millisecond)
+	for _, r := range recs {
+		if code := r.waitClose(t); code != 1012 {
+			t.Fatalf("close %d, want 1012", code)
+		}
+	}
+	want = append(want, e.publish(t, "d:2", 3, `{}`)...)
+	for _, r := range recs {
+		sameEvents(t, r.wait(t, 3), want)
+	}
+	if _, err := old.Admit("ws", nil); err == nil {
+		t.Fatal("drained hub admitted a connection")
+	}
+}
+
+type verifier struct{ g auth.Grants }
+
+func (v verifier) Verify(context.Context, string) (*auth.Grants, error) {
+	g := v.g
+	return &g, nil
+}
