@@ -1,0 +1,206 @@
+package terraform
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
+)
+
+// deployment is the module as the example instantiates it: variable values
+// are the module defaults overridden by the literal inputs the example
+// passes, so the timing checks judge what would really be deployed.
+type deployment struct {
+	module, example *config
+	vars            map[string]cty.Value
+	ctx             *hcl.EvalContext
+}
+
+func newDeployment(module, example *config) *deployment {
+	d := &deployment{module: module, example: example}
+	d.vars = variableDefaults(module)
+	exCtx := evalContext(variableDefaults(example), example)
+	for _, mb := range example.blocks("module") {
+		for name, attr := range mb.Body.Attributes {
+			if name == "source" {
+				continue
+			}
+			if v, diags := attr.Expr.Value(exCtx); !diags.HasErrors() && v.IsWhollyKnown() {
+				d.vars[name] = v
+			}
+		}
+	}
+	d.ctx = evalContext(d.vars, module)
+	return d
+}
+
+// variableDefaults maps each declared variable to its default; variables
+// without one are unknown.
+func variableDefaults(c *config) map[string]cty.Value {
+	out := map[string]cty.Value{}
+	for _, b := range c.blocks("variable") {
+		out[b.Labels[0]] = cty.DynamicVal
+		if def, ok := b.Body.Attributes["default"]; ok {
+			if v, diags := def.Expr.Value(nil); !diags.HasErrors() {
+				out[b.Labels[0]] = v
+			}
+		}
+	}
+	return out
+}
+
+// evalContext offers var.*, path.* and the locals that evaluate from
+// variables alone (no functions, no resources); the rest are unknown.
+func evalContext(vars map[string]cty.Value, c *config) *hcl.EvalContext {
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{
+		"var":  objectOf(vars),
+		"path": cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal("."), "module": cty.StringVal(".")}),
+	}}
+	locals := map[string]cty.Value{}
+	for _, b := range c.blocks("locals") {
+		for name := range b.Body.Attributes {
+			locals[name] = cty.DynamicVal
+		}
+	}
+	// Two passes let locals refer to locals.
+	for pass := 0; pass < 2; pass++ {
+		ctx.Variables["local"] = objectOf(locals)
+		for _, b := range c.blocks("locals") {
+			for name, attr := range b.Body.Attributes {
+				if v, diags := attr.Expr.Value(ctx); !diags.HasErrors() {
+					locals[name] = v
+				}
+			}
+		}
+	}
+	ctx.Variables["local"] = objectOf(locals)
+	return ctx
+}
+
+func objectOf(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(m)
+}
+
+// number evaluates an expression that must be a known whole number.
+func (d *deployment) number(expr hcl.Expression, what string) (int64, error) {
+	if expr == nil {
+		return 0, fmt.Errorf("%s: not set", what)
+	}
+	v, diags := expr.Value(d.ctx)
+	if diags.HasErrors() {
+		return 0, fmt.Errorf("%s: cannot evaluate: %s", what, diags.Error())
+	}
+	var n int64
+	if !v.IsWhollyKnown() || v.IsNull() {
+		return 0, fmt.Errorf("%s: not a known number", what)
+	}
+	if err := gocty.FromCtyValue(v, &n); err != nil {
+		return 0, fmt.Errorf("%s: %v", what, err)
+	}
+	return n, nil
+}
+
+// seconds evaluates a whole number of seconds.
+func (d *deployment) seconds(expr hcl.Expression, what string) (time.Duration, error) {
+	n, err := d.number(expr, what)
+	return time.Duration(n) * time.Second, err
+}
+
+// str evaluates an expression that must be a known string.
+func (d *deployment) str(expr hcl.Expression, what string) (string, error) {
+	if expr == nil {
+		return "", fmt.Errorf("%s: not set", what)
+	}
+	v, diags := expr.Value(d.ctx)
+	if diags.HasErrors() {
+		return "", fmt.Errorf("%s: cannot evaluate: %s", what, diags.Error())
+	}
+	if !v.IsWhollyKnown() || v.IsNull() || v.Type() != cty.String {
+		return "", fmt.Errorf("%s: not a known string", what)
+	}
+	return v.AsString(), nil
+}
+
+// objectItems finds every object constructor under expr and returns, for
+// each, its literal keys mapped to their value expressions.
+func objectItems(expr hclsyntax.Expression) []map[string]hclsyntax.Expression {
+	var out []map[string]hclsyntax.Expression
+	hclsyntax.VisitAll(expr, func(n hclsyntax.Node) hcl.Diagnostics {
+		obj, ok := n.(*hclsyntax.ObjectConsExpr)
+		if !ok {
+			return nil
+		}
+		items := map[string]hclsyntax.Expression{}
+		for _, it := range obj.Items {
+			if k := hcl.ExprAsKeyword(it.KeyExpr); k != "" {
+				items[k] = it.ValueExpr
+			} else if v, diags := it.KeyExpr.Value(nil); !diags.HasErrors() && v.Type() == cty.String {
+				items[v.AsString()] = it.ValueExpr
+			}
+		}
+		out = append(out, items)
+		return nil
+	})
+	return out
+}
+
+// localExpr returns the expression of local.name.
+func (c *config) localExpr(t testing.TB, name string) hclsyntax.Expression {
+	t.Helper()
+	for _, b := range c.blocks("locals") {
+		if a, ok := b.Body.Attributes[name]; ok {
+			return a.Expr
+		}
+	}
+	t.Fatalf("%s: no local %q", c.dir, name)
+	return nil
+}
+
+// relayEnv is the relay container's environment as name -> value, from the
+// name/value objects of local.relay_environment (and what it concatenates).
+func (d *deployment) relayEnv(t testing.TB) (map[string]string, []error) {
+	t.Helper()
+	env := map[string]string{}
+	var errs []error
+	for _, local := range []string{"relay_environment", "redis_client_environment"} {
+		for _, obj := range objectItems(d.module.localExpr(t, local)) {
+			nameExpr, ok := obj["name"]
+			valueExpr, ok2 := obj["value"]
+			if !ok || !ok2 {
+				continue
+			}
+			name, err := d.str(nameExpr, "env name")
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if value, err := d.str(valueExpr, name); err == nil {
+				env[name] = value
+			} else if strings.HasPrefix(name, "HOOKRELAY_DRAIN") || name == "HOOKRELAY_DEREGISTRATION_DELAY" || name == "HOOKRELAY_HEARTBEAT" {
+				errs = append(errs, err) // timing values must be known to be checked
+			}
+		}
+	}
+	return env, errs
+}
+
+// envDuration parses one duration setting of the relay environment.
+func envDuration(env map[string]string, name string) (time.Duration, error) {
+	v, ok := env[name]
+	if !ok {
+		return 0, fmt.Errorf("the relay task does not set %s", name)
+	}
+	dur, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a Go duration: %v", name, v, err)
+	}
+	return dur, nil
+}

@@ -1,0 +1,65 @@
+package terraform
+
+import (
+	"strings"
+	"testing"
+)
+
+// Each mutation breaks one promise in a copy of the HCL (in memory) and the
+// matching check must report it: proof the contract tests can fail.
+func TestContractCatchesMutations(t *testing.T) {
+	module, example := loadConfig(t, moduleDir), loadConfig(t, exampleDir)
+	cases := []struct {
+		name      string
+		example   bool // mutate the example instead of the module
+		file      string
+		old, new  string
+		check     func(testing.TB, *deployment) []error
+		wantError string
+	}{
+		{"health path", false, "alb.tf", `path                = "/readyz"`, `path                = "/healthz"`, checkHealthCheck, "api.ReadyzPath"},
+		{"slow health check", false, "alb.tf", "interval            = 5", "interval            = 30", checkHealthCheck, "HOOKRELAY_DRAIN_GRACE"},
+		{"idle timeout", false, "alb.tf", "idle_timeout               = var.alb_idle_timeout", "idle_timeout               = 30", checkIdleTimeout, "idle_timeout 30s"},
+		{"example idle timeout", true, "main.tf", "alb_idle_timeout            = 120", "alb_idle_timeout            = 45", checkIdleTimeout, "idle_timeout 45s"},
+		{"drain too long for Fargate", true, "main.tf", "relay_drain_timeout_seconds = 100", "relay_drain_timeout_seconds = 240", checkDrainWindows, "stopTimeout 2m0s <"},
+		{"short deregistration", true, "main.tf", "deregistration_delay        = 300", "deregistration_delay        = 60", checkDrainWindows, "deregistration_delay 1m0s <"},
+		{"relay told wrong delay", false, "ecs.tf", `value = "${var.deregistration_delay}s"`, `value = "999s"`, checkDrainWindows, "HOOKRELAY_DEREGISTRATION_DELAY 16m39s != "},
+		{"stop timeout over Fargate max", false, "ecs.tf", "stopTimeout = var.relay_stop_timeout", "stopTimeout = 180", checkDrainWindows, "Fargate's maximum"},
+		{"app cookie", false, "alb.tf", `type            = "lb_cookie"`, `type            = "app_cookie"`, checkStickiness, "lb_cookie"},
+		{"x86 relay", false, "ecs.tf", `cpu_architecture        = "ARM64"`, `cpu_architecture        = "X86_64"`, checkRelayContainer, "ARM64"},
+		{"token key in plain env", false, "ecs.tf", `{ name = "HOOKRELAY_TOKEN_KEY", valueFrom`, `{ name = "HOOKRELAY_TOKEN_KEYS", valueFrom`, checkRelayContainer, "HOOKRELAY_TOKEN_KEY with valueFrom"},
+		{"handler", false, "lambda.tf", `handler          = "bootstrap"`, `handler          = "main"`, checkLambdas, `handler = "main"`},
+		{"runtime", false, "lambda.tf", `runtime          = "provided.al2023"`, `runtime          = "go1.x"`, checkLambdas, "provided.al2023"},
+		{"zip name", false, "main.tf", `ingest_zip  = "${var.lambda_zip_dir}/ingest-arm64.zip"`, `ingest_zip  = "${var.lambda_zip_dir}/ingest.zip"`, checkLambdas, "ingest-arm64.zip"},
+		{"stale hash", false, "lambda.tf", "source_code_hash = filebase64sha256(local.publish_zip)", "source_code_hash = filebase64sha256(local.ingest_zip)", checkLambdas, "source_code_hash"},
+		{"no batch failures", false, "lambda.tf", `function_response_types = ["ReportBatchItemFailures"]`, `function_response_types = []`, checkLambdas, "batch item failures"},
+		{"env typo", false, "ecs.tf", `"HOOKRELAY_MAX_CONNECTIONS"`, `"HOOKRELAY_MAX_CONNECTION"`, checkEnvNames, "HOOKRELAY_MAX_CONNECTION is not a hookrelay setting"},
+		{"undeclared var", false, "alb.tf", "var.alb_deletion_protection", "var.alb_deletion_protect", checkVariables, "var.alb_deletion_protect is referenced but not declared"},
+		{"unused var", false, "alb.tf", "enable_deletion_protection = var.alb_deletion_protection", "enable_deletion_protection = true", checkVariables, `variable "alb_deletion_protection" is declared but never used`},
+		{"unknown module input", true, "main.tf", "relay_min_count       = 2", "relay_min_tasks       = 2", checkModuleInputs, "relay_min_tasks, which the module does not declare"},
+		{"unpinned provider", false, "versions.tf", `version = ">= 5.40, < 6.0"`, `version = ">= 5.40"`, checkProviders, "not pinned"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, ex := module, example
+			if tc.example {
+				ex = example.withFile(t, tc.file, tc.old, tc.new)
+			} else {
+				m = module.withFile(t, tc.file, tc.old, tc.new)
+			}
+			if errs := tc.check(t, newDeployment(module, example)); len(errs) > 0 {
+				t.Fatalf("the unmutated configuration already fails: %v", errs)
+			}
+			errs := tc.check(t, newDeployment(m, ex))
+			if len(errs) == 0 {
+				t.Fatalf("mutation %q -> %q went unnoticed", tc.old, tc.new)
+			}
+			for _, err := range errs {
+				if strings.Contains(err.Error(), tc.wantError) {
+					return
+				}
+			}
+			t.Fatalf("mutation caught, but no error mentions %q: %v", tc.wantError, errs)
+		})
+	}
+}
