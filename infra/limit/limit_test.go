@@ -174,3 +174,13 @@ func TestClientIP(t *testing.T) {
 		t.Errorf("IPKey v4 = %q", got)
 	}
 }
+
+func BenchmarkKeyedAllow(b *testing.B) {
+	k := NewKeyed(1e9, 1000, time.Minute)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			k.Allow("10.0.0.1")
+		}
+	})
+}
