@@ -58,8 +58,8 @@ func TestPresets(t *testing.T) {
 		},
 		{
 			name: "shopify delivered event", file: "shopify_fulfillment_event.json",
-			src: config.WebhookSource{Name: "shop", Provider: "shopify", Secrets: []string{"shpss_1"}, Preset: "shopify"},
-			hdr: shopifyHeaders("fulfillment_events/create"),
+			src:    config.WebhookSource{Name: "shop", Provider: "shopify", Secrets: []string{"shpss_1"}, Preset: "shopify"},
+			hdr:    shopifyHeaders("fulfillment_events/create"),
 			events: []wantEvent{{"order:820982911946154508", "order.delivered", "Your order is delivered", "Delivered, left at front door", ""}},
 		},
 		{
@@ -101,7 +101,7 @@ func TestPresets(t *testing.T) {
 		},
 		{
 			name: "grafana", file: "grafana.json",
-			src:  config.WebhookSource{Name: "grafana", Provider: "bearer", Secrets: []string{"gf-token"}, Preset: "grafana"},
+			src: config.WebhookSource{Name: "grafana", Provider: "bearer", Secrets: []string{"gf-token"}, Preset: "grafana"},
 			hdr: func(s string, _ []byte) map[string]string {
 				return map[string]string{"Authorization": "Bearer " + s}
 			},

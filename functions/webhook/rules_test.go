@@ -119,7 +119,9 @@ func TestNewErrors(t *testing.T) {
 		{"template", func(s *config.WebhookSource) {
 			s.Rules = []config.WebhookRule{{Events: []config.WebhookEventMapper{{Topic: "x:{{.Body.id"}}}}
 		}, `rules[0].events[0].topic`},
-		{"no topic", func(s *config.WebhookSource) { s.Rules = []config.WebhookRule{{Events: []config.WebhookEventMapper{{Type: "x"}}}} }, `rules[0].events[0].topic: required`},
+		{"no topic", func(s *config.WebhookSource) {
+			s.Rules = []config.WebhookRule{{Events: []config.WebhookEventMapper{{Type: "x"}}}}
+		}, `rules[0].events[0].topic: required`},
 		{"no events", func(s *config.WebhookSource) { s.Rules = []config.WebhookRule{{}} }, `rules[0].events`},
 		{"glob", func(s *config.WebhookSource) {
 			s.Rules = []config.WebhookRule{{Match: config.WebhookMatch{Type: "[x"}, Events: []config.WebhookEventMapper{{Topic: "a"}}}}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,6 +91,16 @@ func New(ctx context.Context, sources []config.WebhookSource, b bus.Bus, opts Op
 	}
 	h.metrics = m
 	return h, nil
+}
+
+// Sources returns the configured source names, sorted (for start banners).
+func (h *Handler) Sources() []string {
+	names := make([]string, 0, len(h.sources))
+	for n := range h.sources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func compileSource(ctx context.Context, sc config.WebhookSource, maxBody int64, resolve func(context.Context, string) (string, error)) (*source, error) {
