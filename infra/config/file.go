@@ -26,7 +26,13 @@ type fileSources struct {
 func (c *Config) applyFile(table []*setting, path string, data []byte) error {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if rest, ok := strings.CutPrefix(msg, "line "); ok {
+			if line, text, ok := strings.Cut(rest, ": "); ok {
+				return fmt.Errorf("%s:%s: %s", path, line, text)
+			}
+		}
+		return fmt.Errorf("%s: %s", path, msg)
 	}
 	if len(root.Content) == 0 {
 		return nil // empty file: nothing to override
