@@ -10,7 +10,16 @@
 // publisher's goroutine with the topic locked, so they must not block and
 // must not call back into the Bus (queue the delivery and return; close a
 // Subscription from another goroutine). Topics are independent: handler
-// calls for different topics may run concurrently.
+// calls for different topics may run concurrently. Replay runs inside
+// Subscribe, so a handler may get up to HistoryLen events in one burst.
+//
+// Invariants and the tests that guard them: replay-then-live without gap or
+// duplicate (bustest PublishWhileSubscribing, Resume); no handler call after
+// Subscription.Close returns (TestCloseWaitsForHandler,
+// TestCloseRacesPublish); Truncated before the first event after a lost
+// position (bustest ResumeTruncated, ResumeLostHistory, TestHistoryTTL);
+// memory of idle topics is given back (TestSweepForgetsUntouchedTopics,
+// TestSubscribedTopicsReleased).
 package memory
 
 import (
