@@ -34,7 +34,7 @@ type env struct {
 	node atomic.Pointer[http.Handler]
 }
 
-func newEnv(t *testing.T, ho hub.Options, so sse.Options) *env {
+func newEnv(t testing.TB, ho hub.Options, so sse.Options) *env {
 	t.Helper()
 	e := &env{bus: memory.New(bus.Options{HistoryLen: 2000}), reg: prometheus.NewRegistry()}
 	e.hub, _ = e.newNode(ho, so)

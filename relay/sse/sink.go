@@ -56,7 +56,10 @@ func (s *sink) start(w http.ResponseWriter, r *http.Request) error {
 		if err == nil {
 			// Anything still buffered from the request is a pipelined
 			// request we will never answer: this connection only streams.
+			// Dropping w and rc lets net/http's request, response and
+			// bufio buffers go (they are most of an idle stream's cost).
 			s.conn = conn
+			s.w, s.rc = nil, nil
 			return s.startRaw(h)
 		}
 	}
