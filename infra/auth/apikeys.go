@@ -51,7 +51,12 @@ func NewAPIKeys(keys []APIKey) (*APIKeys, error) {
 }
 
 // Len is the number of configured keys.
-func (a *APIKeys) Len() int { return len(a.names) }
+func (a *APIKeys) Len() int {
+	if a == nil {
+		return 0
+	}
+	return len(a.names)
+}
 
 // Check returns the name of the key the request presents in
 // "Authorization: Bearer <key>" or "X-API-Key: <key>".

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -54,7 +55,17 @@ func newJWKS(opts TokenOptions) (keyfunc.Keyfunc, context.CancelFunc, error) {
 	ctx, cancel := context.WithCancel(parent)
 	client := opts.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = &http.Client{
+			Timeout:   10 * time.Second,
+			Transport: limitedBody{http.DefaultTransport},
+			// A redirect must not downgrade the key source to plain http.
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if len(via) >= 5 {
+					return errors.New("too many redirects")
+				}
+				return checkJWKSURL(req.URL.String())
+			},
+		}
 	}
 	refresh := opts.JWKSRefresh
 	if refresh <= 0 {
@@ -104,6 +115,25 @@ func checkJWKSURL(raw string) error {
 		return fmt.Errorf("JWKS URL %q: must be https (http only on loopback)", raw)
 	}
 	return fmt.Errorf("JWKS URL %q: scheme must be https", raw)
+}
+
+// maxJWKSBytes bounds a JWK Set response: real sets are a few KiB.
+const maxJWKSBytes = 1 << 20
+
+// limitedBody cuts JWKS responses at maxJWKSBytes; the JSON decoder then
+// fails on the truncated set and the previous keys stay in use.
+type limitedBody struct{ next http.RoundTripper }
+
+func (l limitedBody) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(resp.Body, maxJWKSBytes), resp.Body}
+	return resp, nil
 }
 
 func requireKeys(kf keyfunc.Keyfunc) error {

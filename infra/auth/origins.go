@@ -73,6 +73,9 @@ func (o *Origins) Allowed(r *http.Request) bool {
 // (cookies) may accompany it: not when only "*" matched, or any site could
 // read a visitor's streams with the visitor's cookie.
 func (o *Origins) check(r *http.Request) (ok, credentials bool) {
+	if o == nil { // a nil allowlist behaves as an empty one
+		o = &Origins{}
+	}
 	vals := r.Header.Values("Origin")
 	if len(vals) == 0 {
 		return true, false

@@ -75,6 +75,10 @@ func TestOriginsStar(t *testing.T) {
 	if none.Allowed(r) {
 		t.Error("empty list allowed a foreign origin")
 	}
+	var nilOrigins *Origins
+	if nilOrigins.Allowed(r) || !nilOrigins.Allowed(httptest.NewRequest("GET", "/", nil)) {
+		t.Error("nil *Origins must behave as an empty list")
+	}
 	if !star.Allowed(r) {
 		t.Error("explicit * refused")
 	}

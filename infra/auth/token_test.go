@@ -425,3 +425,21 @@ func TestVerifyConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestJWKSLimits(t *testing.T) {
+	keys := newTestKeys(t)
+	big := append([]byte(`{"keys":[`), keys.jwks(t)[len(`{"keys":[`):]...)
+	big = append(big[:len(big)-2], []byte(`,`+strings.Repeat(`{"kty":"oct","k":"AAAA"},`, maxJWKSBytes/24)+`{"kty":"oct","k":"AAAA"}]}`)...)
+	huge := newJWKSServer(t, big)
+	if a, err := NewTokenAuth(TokenOptions{JWKSURL: huge.URL}); err == nil {
+		a.Close()
+		t.Error("JWKS over 1 MiB accepted")
+	}
+	// A redirect to a plain-http, non-loopback URL is refused.
+	redir := httptest.NewServer(http.RedirectHandler("http://issuer.example.com/jwks.json", http.StatusFound))
+	defer redir.Close()
+	if a, err := NewTokenAuth(TokenOptions{JWKSURL: redir.URL}); err == nil {
+		a.Close()
+		t.Error("redirect to plain http followed")
+	}
+}
