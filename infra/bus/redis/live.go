@@ -31,9 +31,16 @@ func parseLive(payload string) (prev, id event.ID, js []byte, err error) {
 	if end < 0 {
 		return prev, id, nil, errors.New("live message: unterminated id")
 	}
-	id, err = event.ParseID(rest[len(idPrefix) : len(idPrefix)+end])
+	text := rest[len(idPrefix) : len(idPrefix)+end]
+	id, err = event.ParseID(text)
 	if err != nil {
 		return prev, id, nil, fmt.Errorf("live message: id: %w", err)
+	}
+	// The script writes canonical ids; anything else ("0-01") would make
+	// Delivery.ID disagree with the JSON subscribers parse.
+	var buf [41]byte
+	if string(id.AppendTo(buf[:0])) != text {
+		return prev, id, nil, fmt.Errorf("live message: id %q is not canonical", text)
 	}
 	if id.Compare(prev) <= 0 {
 		return prev, id, nil, fmt.Errorf("live message: id %s not after prev %s", id, prev)

@@ -143,6 +143,9 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 	// run, and running it again would publish twice. Callers retry with
 	// their idempotency key instead.
 	ro.MaxRetries = -1
+	// One dial attempt: go-redis's default of five multiplies a dead
+	// server's dial timeout by five before anyone hears about it.
+	ro.DialerRetries = 1
 	if o.PoolSize > 0 {
 		ro.PoolSize = o.PoolSize
 	}
