@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 )
@@ -159,6 +160,11 @@ func decodeDelivery(src *source, r *http.Request, raw []byte) (*delivery, *apiEr
 		case ct != "application/json" && ct != "text/json" && !strings.HasSuffix(ct, "+json"):
 			return nil, errMediaType
 		}
+	}
+	if !utf8.Valid(doc) {
+		// JSON is UTF-8 (RFC 8259); passing other bytes on would reach
+		// every subscriber's JSON parser.
+		return nil, errMalformed
 	}
 	body, err := decodeJSON(doc)
 	if err != nil {

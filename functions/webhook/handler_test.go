@@ -41,6 +41,7 @@ func TestStatusCodes(t *testing.T) {
 		{"bad signature", "POST", "/hooks/gh", push, githubHeaders([]byte("x"), "push", "d3"), 401, "unauthorized"},
 		{"malformed", "POST", "/hooks/gh", []byte(`{"ref":`), githubHeaders([]byte(`{"ref":`), "push", "d4"), 400, "bad_request"},
 		{"trailing data", "POST", "/hooks/gh", []byte(`{} {}`), githubHeaders([]byte(`{} {}`), "push", "d5"), 400, "bad_request"},
+		{"invalid utf-8", "POST", "/hooks/gh", []byte("{\"ref\":\"\xff\"}"), githubHeaders([]byte("{\"ref\":\"\xff\"}"), "push", "d9"), 400, "bad_request"},
 		{"deep nesting", "POST", "/hooks/gh", deep(), githubHeaders(deep(), "push", "d6"), 400, "bad_request"},
 		{"no rule (ping)", "POST", "/hooks/gh", ping, githubHeaders(ping, "ping", "d7"), 202, ""},
 		{"unmappable", "POST", "/hooks/gh", []byte(`{"repository":{"full_name":"a b/c"}}`),

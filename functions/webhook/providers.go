@@ -203,14 +203,23 @@ type standard struct {
 	typ       genericType
 }
 
+// standardHeader reads webhook-<name>, or svix-<name> as sent by Svix-based
+// senders (Clerk, Resend, ...) whose scheme is the same.
+func standardHeader(h http.Header, name string) string {
+	if v := h.Get("webhook-" + name); v != "" {
+		return v
+	}
+	return h.Get("svix-" + name)
+}
+
 func (p *standard) verify(h http.Header, body []byte, now time.Time) bool {
-	id, tsText := h.Get("webhook-id"), h.Get("webhook-timestamp")
+	id, tsText := standardHeader(h, "id"), standardHeader(h, "timestamp")
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if id == "" || err != nil || !withinTolerance(ts, now, p.tolerance) {
 		return false
 	}
 	match := false
-	for _, sig := range parseStandardSignatures(h.Get("webhook-signature")) {
+	for _, sig := range parseStandardSignatures(standardHeader(h, "signature")) {
 		if anyMAC(sig, func(k []byte) []byte { return standardMAC(k, id, tsText, body) }, p.keys) {
 			match = true
 		}
@@ -219,7 +228,7 @@ func (p *standard) verify(h http.Header, body []byte, now time.Time) bool {
 }
 
 func (p *standard) identify(h http.Header, body any) (string, string) {
-	return p.typ.of(h, body), h.Get("webhook-id")
+	return p.typ.of(h, body), standardHeader(h, "id")
 }
 
 // parseStandardSignatures returns the decoded v1 signatures of a

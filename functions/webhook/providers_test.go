@@ -148,3 +148,17 @@ func TestStandardSkipsOtherVersions(t *testing.T) {
 	hdr["webhook-id"] = "msg_2"
 	expect401(t, f, "std", body, hdr)
 }
+
+// Svix-based senders name the same headers svix-*.
+func TestStandardSvixHeaders(t *testing.T) {
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	f := newFixture(t, config.WebhookSource{Name: "clerk", Provider: "standard", Secrets: []string{secret}, Rules: catchAll})
+	body := []byte(`{"type":"user.created","data":{"id":"user_1"}}`)
+	hdr := map[string]string{"svix-id": "msg_svix", "svix-timestamp": strconv.FormatInt(testNow.Unix(), 10),
+		"svix-signature": SignStandard(secret, "msg_svix", testNow, body)}
+	if a := f.post(t, "clerk", body, hdr); a.Status != 200 {
+		t.Fatalf("%d %s", a.Status, a.Raw)
+	}
+	hdr["svix-signature"] = SignStandard(secret, "msg_other", testNow, body)
+	expect401(t, f, "clerk", body, hdr)
+}
