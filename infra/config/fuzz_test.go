@@ -1,0 +1,71 @@
+package config
+
+import "testing"
+
+// FuzzParseRef: never panics; every accepted reference prints back to a
+// string that parses to the same Ref; literals never print their value.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"env:KEY", "file:/run/secrets/k", "file:///x", "aws-sm://a/b#k", "aws-ssm:///p/q", "literal", "aws-x://y", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ref, err := ParseRef(s)
+		if err != nil {
+			return
+		}
+		if ref.Kind == RefLiteral {
+			if ref.Name != s {
+				t.Fatalf("literal %q became %q", s, ref.Name)
+			}
+			if ref.String() != "(literal)" {
+				t.Fatalf("literal %q printed as %q", s, ref.String())
+			}
+			return
+		}
+		again, err := ParseRef(ref.String())
+		if err != nil || again != ref {
+			t.Fatalf("%q -> %+v -> %q -> %+v, %v", s, ref, ref.String(), again, err)
+		}
+	})
+}
+
+// FuzzParseBytes: never panics, never negative, and formatBytes round-trips.
+func FuzzParseBytes(f *testing.F) {
+	for _, s := range []string{"65536", "64KiB", "1 MiB", "2GiB", "10B", "-1", "+5", "9223372036854775807", "8589934592GiB", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseBytes(s)
+		if err != nil {
+			return
+		}
+		if n < 0 {
+			t.Fatalf("%q parsed to negative %d", s, n)
+		}
+		back, err := parseBytes(formatBytes(n))
+		if err != nil || back != n {
+			t.Fatalf("%q -> %d -> %q -> %d, %v", s, n, formatBytes(n), back, err)
+		}
+	})
+}
+
+// FuzzParseAPIKeys: never panics; names are unique and valid, keys
+// non-empty, and errors never contain a key.
+func FuzzParseAPIKeys(f *testing.F) {
+	for _, s := range []string{"ci:k", "a:b,c:d", "a:b,a:c", "nokey", "x:env:KEY", " , "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		keys, err := ParseAPIKeys(s)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, k := range keys {
+			if !validKeyName(k.Name) || k.Key == "" || seen[k.Name] {
+				t.Fatalf("%q gave bad entry %+v", s, k)
+			}
+			seen[k.Name] = true
+		}
+	})
+}
