@@ -23,6 +23,11 @@ import (
 // every provider retries a failed delivery later anyway.
 const RetryAfter = 5
 
+// MaxEventsPerDelivery bounds what one delivery may publish (an
+// Alertmanager group with thousands of alerts would otherwise become one
+// huge publish); configure the sender to split (Alertmanager max_alerts).
+const MaxEventsPerDelivery = 1000
+
 // apiError is an answer other than success, rendered in exactly one place.
 type apiError struct {
 	status  int
@@ -217,6 +222,9 @@ func (s *source) mapDelivery(d *delivery) ([]bus.Message, bool, error) {
 				return nil, true, fmt.Errorf("%w: %w", errMapping, err)
 			}
 			msgs = appendNew(msgs, out)
+			if len(msgs) > MaxEventsPerDelivery {
+				return nil, true, fmt.Errorf("%w: %s: more than %d events", errMapping, r.where, MaxEventsPerDelivery)
+			}
 		}
 		for i := range msgs {
 			msgs[i].IdempotencyKey = s.name + ":" + d.ID + ":" + strconv.Itoa(i)

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -158,5 +159,22 @@ func TestFuncs(t *testing.T) {
 	}
 	if lookup(map[string]any{"a": []any{map[string]any{"b": "c"}}}, "a.0.b") != "c" || lookup(nil, "a") != nil {
 		t.Error("lookup")
+	}
+}
+
+func TestMaxEventsPerDelivery(t *testing.T) {
+	f := newFixture(t, config.WebhookSource{Name: "am", Provider: "bearer", Secrets: []string{"t"}, Preset: "alertmanager"})
+	var b strings.Builder
+	b.WriteString(`{"receiver":"r","alerts":[`)
+	for i := 0; i <= MaxEventsPerDelivery; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"status":"firing","fingerprint":"%d"}`, i)
+	}
+	b.WriteString("]}")
+	a := f.post(t, "am", []byte(b.String()), map[string]string{"Authorization": "Bearer t"})
+	if a.Status != 400 || len(f.history(t, "alerts:r")) != 0 {
+		t.Fatalf("%d %s", a.Status, a.Raw)
 	}
 }
