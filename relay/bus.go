@@ -33,13 +33,13 @@ func openBus(ctx context.Context, cfg *config.Config, log *slog.Logger, _ promet
 		Bus:      cfg.BusOptions(),
 		Logger:   log,
 	}
-	if cfg.RedisIAMAuth {
-		creds, err := iamCredentials(ctx, cfg)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", cfg.Key("redis_iam_auth"), err)
-		}
-		o.CredentialsProvider = creds
+	// ElastiCache IAM auth: a fresh SigV4 token for every connection (nil
+	// when HOOKRELAY_REDIS_IAM_AUTH is off).
+	creds, err := cfg.RedisCredentialsProvider(ctx)
+	if err != nil {
+		return nil, "", err
 	}
+	o.CredentialsProvider = creds
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	b, err := redis.New(cctx, o)
