@@ -1,0 +1,67 @@
+// Package telemetry is the logging and metrics setup shared by every
+// hookrelay binary: slog with the configured level and format, and one
+// Prometheus registry per process with consistent metric names.
+package telemetry
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// ParseLevel reads a log level: debug, info, warn (or warning), error,
+// case-insensitive.
+func ParseLevel(level string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+}
+
+// NewLogger returns a logger writing to w at level in format "json" (one
+// object per line, for CloudWatch and friends) or "text" (logfmt, for a
+// terminal). Attributes whose key names a credential (token,
+// authorization, password, secret, api_key, cookie, ...) are replaced by
+// "[redacted]": a defence in depth, callers should not log them at all.
+func NewLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	lvl, err := ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: redact}
+	switch strings.ToLower(strings.TrimSpace(format)) {
+	case "json", "":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want json or text", format)
+}
+
+// Redacted is what a credential attribute's value is replaced by.
+const Redacted = "[redacted]"
+
+// redact hides values of attributes named like credentials.
+func redact(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindGroup || !isSecretKey(a.Key) {
+		return a
+	}
+	return slog.String(a.Key, Redacted)
+}
+
+func isSecretKey(key string) bool {
+	k := strings.ToLower(key)
+	switch k {
+	case "token", "authorization", "password", "secret", "api_key", "apikey", "cookie", "set-cookie", "signature", "token_key":
+		return true
+	}
+	return strings.HasSuffix(k, "_token") || strings.HasSuffix(k, "_secret") || strings.HasSuffix(k, "_password")
+}
