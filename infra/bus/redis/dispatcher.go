@@ -156,11 +156,14 @@ func (d *dispatcher) drainQueue() {
 // shutdown fails waiting Subscribe calls and closes the connection.
 func (d *dispatcher) shutdown() {
 	d.drainQueue()
+	waiting := make(map[*subReq]bool)
 	for _, t := range d.topics {
 		for req := range t.pending {
-			req.done <- bus.ErrClosed
-			delete(t.pending, req)
+			waiting[req] = true
 		}
+	}
+	for req := range waiting { // once each: done has room for one answer
+		req.done <- bus.ErrClosed
 	}
 	d.conn.close()
 }

@@ -58,6 +58,8 @@ func (b *Bus) Subscribe(ctx context.Context, topics []string, from event.Cursor,
 			return nil, err
 		}
 		return sub, nil
+	case <-b.closed:
+		return nil, fmt.Errorf("redis bus: subscribe: %w", bus.ErrClosed)
 	case <-ctx.Done():
 	}
 	if !req.cancel() {

@@ -1,0 +1,158 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/internal/redistest"
+)
+
+// Benchmarks run against a local redis-server on loopback, so they measure
+// the bus's own cost plus one round trip, not a network.
+
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkPublish: one message per call, as webhooks publish.
+func BenchmarkPublish(b *testing.B) {
+	srv := redistest.Start(b)
+	bs := newTestBus(b, srv, nil)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		if _, err := bs.Publish(ctx, []bus.Message{msg("bench:pub", i)}); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportLatency(b, lat)
+	reportScriptCost(b, bs)
+}
+
+// BenchmarkPublishBatch100: one pipelined batch of 100 per call.
+func BenchmarkPublishBatch100(b *testing.B) {
+	srv := redistest.Start(b)
+	bs := newTestBus(b, srv, nil)
+	ctx := context.Background()
+	msgs := make([]bus.Message, 100)
+	for i := range msgs {
+		msgs[i] = msg(fmt.Sprint("bench:batch:", i%10), i)
+	}
+	for b.Loop() {
+		if _, err := bs.Publish(ctx, msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+	reportScriptCost(b, bs)
+}
+
+// reportScriptCost reports Redis's own time per publish script (INFO
+// commandstats), which bounds one topic's publish rate: scripts run one at
+// a time.
+func reportScriptCost(b *testing.B, bs *Bus) {
+	info, err := bs.client.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if !strings.HasPrefix(line, "cmdstat_evalsha:") {
+			continue
+		}
+		for _, f := range strings.Split(strings.TrimSpace(strings.TrimPrefix(line, "cmdstat_evalsha:")), ",") {
+			if v, ok := strings.CutPrefix(f, "usec_per_call="); ok {
+				us, _ := strconv.ParseFloat(v, 64) // a missing figure reports as 0
+				b.ReportMetric(us, "redis-µs/script")
+			}
+		}
+	}
+}
+
+// BenchmarkPublishToDeliver: latency from Publish to the handler call of a
+// subscriber on another Bus (another relay node).
+func BenchmarkPublishToDeliver(b *testing.B) {
+	srv := redistest.Start(b)
+	pub := newTestBus(b, srv, nil)
+	subBus := newTestBus(b, srv, nil)
+	got := make(chan struct{}, 1)
+	sub, err := subBus.Subscribe(context.Background(), []string{"bench:e2e"}, nil, signal(got))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sub.Close()
+	lat := make([]time.Duration, 0, b.N)
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		if _, err := pub.Publish(context.Background(), []bus.Message{msg("bench:e2e", i)}); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+		lat = append(lat, time.Since(start))
+	}
+	reportLatency(b, lat)
+}
+
+type signal chan struct{}
+
+func (s signal) Deliver(bus.Delivery) { s <- struct{}{} }
+func (s signal) Truncated(string)     {}
+
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) Deliver(bus.Delivery) { c.n.Add(1) }
+func (c *counter) Truncated(string)     {}
+
+// BenchmarkFanout: 1000 local subscriptions on one topic (one SUBSCRIBE);
+// reports handler calls per second through the dispatcher.
+func BenchmarkFanout(b *testing.B) {
+	const subs = 1000
+	srv := redistest.Start(b)
+	pub := newTestBus(b, srv, nil)
+	subBus := newTestBus(b, srv, nil)
+	cs := make([]*counter, subs)
+	for i := range cs {
+		cs[i] = &counter{}
+		s, err := subBus.Subscribe(context.Background(), []string{"bench:fan"}, nil, cs[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+	}
+	msgs := make([]bus.Message, 100)
+	for i := range msgs {
+		msgs[i] = msg("bench:fan", i)
+	}
+	b.ResetTimer()
+	sent := 0
+	for b.Loop() {
+		if _, err := pub.Publish(context.Background(), msgs); err != nil {
+			b.Fatal(err)
+		}
+		sent += len(msgs)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for cs[subs-1].n.Load() < int64(sent) || cs[0].n.Load() < int64(sent) {
+		if time.Now().After(deadline) {
+			b.Fatalf("delivered %d of %d", cs[0].n.Load(), sent)
+		}
+		time.Sleep(time.Millisecond) // benchmark drain, not a test wait
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(sent*subs)/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "events/s")
+}
