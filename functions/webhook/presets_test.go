@@ -199,3 +199,36 @@ func TestPresetData(t *testing.T) {
 		t.Errorf("order id lost digits: %s", raw)
 	}
 }
+
+func TestPresetsMore(t *testing.T) {
+	gh := config.WebhookSource{Name: "gh", Provider: "github", Secrets: []string{"g"}, Preset: "github"}
+	st := config.WebhookSource{Name: "st", Provider: "stripe", Secrets: []string{"whsec_s"}, Preset: "stripe"}
+	f := newFixture(t, gh, st)
+	ghPost := func(event, body string) answer {
+		return f.post(t, "gh", []byte(body), map[string]string{"X-Hub-Signature-256": SignGitHub("g", []byte(body)), "X-GitHub-Event": event, "X-GitHub-Delivery": event})
+	}
+	a := ghPost("pull_request", `{"action":"opened","number":7,"pull_request":{"number":7,"title":"Add retries","state":"open","merged":false,"html_url":"https://github.com/acme/web/pull/7","user":{"login":"ann"}},"repository":{"full_name":"acme/web"}}`)
+	if a.Status != 200 || a.Events[0].Topic != "repo:acme:web" {
+		t.Fatalf("pull_request: %d %s", a.Status, a.Raw)
+	}
+	checkEvent(t, 0, f.history(t, "repo:acme:web")[0], "gh", wantEvent{typ: "pull_request.opened", title: "PR #7 opened: Add retries", body: "ann", url: "https://github.com/acme/web/pull/7"})
+	a = ghPost("workflow_run", `{"action":"completed","workflow_run":{"name":"CI","status":"completed","conclusion":"failure","head_branch":"main","display_title":"Add retries","run_number":12,"html_url":"https://github.com/acme/web/actions/runs/1"},"repository":{"full_name":"acme/web"}}`)
+	if a.Status != 200 {
+		t.Fatalf("workflow_run: %d %s", a.Status, a.Raw)
+	}
+	checkEvent(t, 0, f.history(t, "repo:acme:web")[1], "gh", wantEvent{typ: "workflow_run.completed", title: "CI failure", body: "main · Add retries", url: "https://github.com/acme/web/actions/runs/1"})
+
+	// A charge shares the payment topic of its intent; an expanded customer
+	// object works like an id; JPY has no minor unit.
+	body := `{"id":"evt_c","type":"charge.refunded","livemode":true,"data":{"object":{"id":"ch_1","object":"charge","payment_intent":"pi_9","amount":500,"currency":"jpy","customer":{"id":"cus_9","object":"customer"}}}}`
+	a = f.post(t, "st", []byte(body), map[string]string{"Stripe-Signature": SignStripe("whsec_s", testNow, []byte(body))})
+	if got := strings.Join(topicsOf(a), " "); a.Status != 200 || got != "customer:cus_9 payment:pi_9" {
+		t.Fatalf("charge: %d %s", a.Status, a.Raw)
+	}
+	checkEvent(t, 0, f.history(t, "payment:pi_9")[0], "st", wantEvent{typ: "charge.refunded", title: "Payment refunded", body: "500 JPY", url: "https://dashboard.stripe.com/payments/pi_9"})
+	// Other Stripe events are ignored by the preset.
+	body = `{"id":"evt_d","type":"customer.created","data":{"object":{"id":"cus_1"}}}`
+	if a = f.post(t, "st", []byte(body), map[string]string{"Stripe-Signature": SignStripe("whsec_s", testNow, []byte(body))}); a.Status != 202 {
+		t.Fatalf("customer.created: %d %s", a.Status, a.Raw)
+	}
+}
