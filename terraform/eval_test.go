@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 	"github.com/zclconf/go-cty/cty/gocty"
 )
 
@@ -57,10 +59,29 @@ func variableDefaults(c *config) map[string]cty.Value {
 // evalContext offers var.*, path.* and the locals that evaluate from
 // variables alone (no functions, no resources); the rest are unknown.
 func evalContext(vars map[string]cty.Value, c *config) *hcl.EvalContext {
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{
-		"var":  objectOf(vars),
-		"path": cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal("."), "module": cty.StringVal(".")}),
-	}}
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{
+			"var":  objectOf(vars),
+			"path": cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal("."), "module": cty.StringVal(".")}),
+		},
+		// The pure Terraform functions the checked expressions use.
+		Functions: map[string]function.Function{
+			"concat":     stdlib.ConcatFunc,
+			"format":     stdlib.FormatFunc,
+			"join":       stdlib.JoinFunc,
+			"max":        stdlib.MaxFunc,
+			"merge":      stdlib.MergeFunc,
+			"min":        stdlib.MinFunc,
+			"tostring":   stdlib.MakeToFunc(cty.String),
+			"trimsuffix": stdlib.TrimSuffixFunc,
+		},
+	}
+	// Resources, data sources and modules are only known at apply.
+	for _, b := range c.blocks("resource") {
+		ctx.Variables[b.Labels[0]] = cty.DynamicVal
+	}
+	ctx.Variables["data"] = cty.DynamicVal
+	ctx.Variables["module"] = cty.DynamicVal
 	locals := map[string]cty.Value{}
 	for _, b := range c.blocks("locals") {
 		for name := range b.Body.Attributes {
@@ -164,29 +185,59 @@ func (c *config) localExpr(t testing.TB, name string) hclsyntax.Expression {
 	return nil
 }
 
-// relayEnv is the relay container's environment as name -> value, from the
-// name/value objects of local.relay_environment (and what it concatenates).
+// envVar is one entry of an ECS environment or secrets list.
+type envVar struct {
+	name, value string
+	known       bool // value known before apply (false: resource attribute or secret)
+}
+
+// envList evaluates a local holding an ECS name/value (or name/valueFrom)
+// list, conditionals and concatenations included.
+func (d *deployment) envList(t testing.TB, local string) ([]envVar, error) {
+	t.Helper()
+	v, diags := d.module.localExpr(t, local).Value(d.ctx)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("local.%s: cannot evaluate: %s", local, diags.Error())
+	}
+	if !v.IsKnown() || v.IsNull() || !v.CanIterateElements() {
+		return nil, fmt.Errorf("local.%s: the list itself is only known at apply; keep its shape static", local)
+	}
+	var out []envVar
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if !e.Type().IsObjectType() || !e.Type().HasAttribute("name") {
+			return nil, fmt.Errorf("local.%s: an entry is not a {name, value} object", local)
+		}
+		name := e.GetAttr("name")
+		if !name.IsKnown() || name.Type() != cty.String {
+			return nil, fmt.Errorf("local.%s: an entry's name is not a known string", local)
+		}
+		ev := envVar{name: name.AsString()}
+		if e.Type().HasAttribute("value") {
+			if val := e.GetAttr("value"); val.IsWhollyKnown() && !val.IsNull() && val.Type() == cty.String {
+				ev.value, ev.known = val.AsString(), true
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// relayEnv is the relay container's plain environment as name -> value
+// (values known before apply only).
 func (d *deployment) relayEnv(t testing.TB) (map[string]string, []error) {
 	t.Helper()
+	list, err := d.envList(t, "relay_environment")
+	if err != nil {
+		return nil, []error{err}
+	}
 	env := map[string]string{}
 	var errs []error
-	for _, local := range []string{"relay_environment", "redis_client_environment"} {
-		for _, obj := range objectItems(d.module.localExpr(t, local)) {
-			nameExpr, ok := obj["name"]
-			valueExpr, ok2 := obj["value"]
-			if !ok || !ok2 {
-				continue
-			}
-			name, err := d.str(nameExpr, "env name")
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if value, err := d.str(valueExpr, name); err == nil {
-				env[name] = value
-			} else if strings.HasPrefix(name, "HOOKRELAY_DRAIN") || name == "HOOKRELAY_DEREGISTRATION_DELAY" || name == "HOOKRELAY_HEARTBEAT" {
-				errs = append(errs, err) // timing values must be known to be checked
-			}
+	for _, e := range list {
+		if e.known {
+			env[e.name] = e.value
+		} else if strings.HasPrefix(e.name, "HOOKRELAY_DRAIN") || e.name == "HOOKRELAY_DEREGISTRATION_DELAY" || e.name == "HOOKRELAY_HEARTBEAT" {
+			errs = append(errs, fmt.Errorf("%s: value must be known before apply to be checked", e.name))
 		}
 	}
 	return env, errs

@@ -68,9 +68,9 @@ resource "aws_lb_target_group" "relay" {
 
   tags = local.tags
 
+  # No create_before_destroy: the name is fixed, so a replacement must go
+  # away first (changing port, protocol or target type is a maintenance).
   lifecycle {
-    create_before_destroy = true
-
     precondition {
       condition     = var.deregistration_delay >= var.relay_drain_grace_seconds + var.relay_drain_timeout_seconds
       error_message = "deregistration_delay must be >= relay_drain_grace_seconds + relay_drain_timeout_seconds, or the ALB cuts clients before the relay has closed them."

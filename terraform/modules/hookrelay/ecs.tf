@@ -152,5 +152,6 @@ resource "aws_ecs_service" "relay" {
     ignore_changes = [desired_count]
   }
 
-  depends_on = [aws_lb_listener.https]
+  # The target group must be attached to the ALB (through the rule) first.
+  depends_on = [aws_lb_listener_rule.relay]
 }

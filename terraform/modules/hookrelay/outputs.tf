@@ -69,8 +69,8 @@ output "ecs_service_name" {
 }
 
 output "mint_token_command" {
-  description = "Shell command that mints a subscriber token with the deployed key (`relay token`); edit --sub and --topic."
-  value       = "HOOKRELAY_TOKEN_KEY=\"$(aws secretsmanager get-secret-value --region ${local.region} --secret-id ${aws_secretsmanager_secret.token_key.arn} --query SecretString --output text)\" relay token --sub alice --topic 'order:1042' --ttl 1h"
+  description = "Shell command that mints a subscriber token with the deployed key (`relay token`); edit the subject and topics (relay token -h lists the flags)."
+  value       = "HOOKRELAY_TOKEN_KEY=\"$(aws secretsmanager get-secret-value --region ${local.region} --secret-id ${aws_secretsmanager_secret.token_key.arn} --query SecretString --output text)\" relay token --sub alice --topics 'order:1042' --ttl 1h"
 }
 
 locals {

@@ -308,6 +308,11 @@ variable "ingest_timeout" {
   description = "Ingest Lambda timeout in seconds (providers give up after ~10-30 s)."
   type        = number
   default     = 10
+
+  validation {
+    condition     = var.ingest_timeout >= 1 && var.ingest_timeout <= 29
+    error_message = "ingest_timeout must be 1-29 seconds: API Gateway HTTP API integrations time out at 30 s."
+  }
 }
 
 variable "publish_timeout" {
