@@ -19,7 +19,7 @@ import (
 const connectTimeout = 15 * time.Second
 
 // openBus returns the memory bus (dev without REDIS_URL) or the Redis bus.
-func openBus(ctx context.Context, cfg *config.Config, log *slog.Logger, _ prometheus.Registerer) (bus.Bus, string, error) {
+func openBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (bus.Bus, string, error) {
 	if cfg.RedisURL == "" {
 		if cfg.Mode != config.ModeDev {
 			return nil, "", fmt.Errorf("%s: required by relay %s", cfg.Key("redis_url"), cfg.Mode)
@@ -46,5 +46,27 @@ func openBus(ctx context.Context, cfg *config.Config, log *slog.Logger, _ promet
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: connect to Redis: %w", cfg.Key("redis_url"), err)
 	}
+	registerRedisStats(reg, b)
 	return b, "redis", nil
+}
+
+// registerRedisStats exports the Redis bus's counters (the bus package
+// keeps plain counters so infra stays free of a metrics library).
+func registerRedisStats(reg prometheus.Registerer, b *redis.Bus) {
+	counter := func(name, help string, get func(redis.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(get(b.Stats())) })
+	}
+	reg.MustRegister(
+		counter("hookrelay_bus_published_total", "Messages appended by the Redis publish script.",
+			func(s redis.Stats) uint64 { return s.Published }),
+		counter("hookrelay_bus_duplicates_total", "Publishes answered with the original event (idempotency key seen).",
+			func(s redis.Stats) uint64 { return s.Duplicates }),
+		counter("hookrelay_bus_errors_total", "Failed Redis operations (publish, read, subscribe).",
+			func(s redis.Stats) uint64 { return s.Errors }),
+		counter("hookrelay_bus_resubscribes_total", "Pub/sub connection losses or replacements after which topics were re-read from their streams.",
+			func(s redis.Stats) uint64 { return s.Resubscribes }),
+		counter("hookrelay_bus_truncations_total", "Truncated signals given to subscriptions (history trimmed past a cursor).",
+			func(s redis.Stats) uint64 { return s.Truncations }),
+	)
 }
