@@ -15,6 +15,7 @@ type Sink interface {
 	// Write writes items in one frame or one flush, with the hub's write
 	// timeout. For each KindEvent item it calls c.Advance before encoding
 	// so that c.AppendCursor reflects the position after that event.
+	// items is recycled once Write returns: do not keep it.
 	Write(c *Client, items []Item) error
 	// Close ends the connection, first telling the peer why when r has a
 	// code (WS close frame; SSE close event, preceded by `retry:` for a
@@ -36,8 +37,8 @@ type Client struct {
 	lastWrite atomic.Int64
 
 	mu       sync.Mutex
-	q        []Item
-	live     int // items in q that count against QueueSize
+	q        *[]Item // nil while idle; boxed so it recycles without allocating
+	live     int     // items in q that count against QueueSize
 	writing  bool
 	closing  bool
 	finished bool
@@ -111,7 +112,7 @@ func (c *Client) Send(frame []byte) {
 func (c *Client) heartbeat() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.q) == 0 && !c.writing {
+	if c.queued() == 0 && !c.writing {
 		c.enqueueLocked(Item{Kind: KindBeat}, false)
 	}
 }
@@ -131,8 +132,18 @@ func (c *Client) enqueueLocked(it Item, counted bool) {
 		c.live++
 		it.counted = true
 	}
-	c.q = append(c.q, it)
+	if c.q == nil {
+		c.q = c.h.getItems()
+	}
+	*c.q = append(*c.q, it)
 	c.startWriterLocked()
+}
+
+func (c *Client) queued() int {
+	if c.q == nil {
+		return 0
+	}
+	return len(*c.q)
 }
 
 func (c *Client) startWriterLocked() {
@@ -170,8 +181,12 @@ func (c *Client) kickLocked(r Reason, retry time.Duration) {
 func (c *Client) writeLoop() {
 	for {
 		c.mu.Lock()
-		items := c.q
+		box := c.q
 		c.q = nil
+		var items []Item
+		if box != nil {
+			items = *box
+		}
 		c.live = 0
 		closing, reason := c.closing, c.reason
 		drained := c.drained
@@ -197,7 +212,7 @@ func (c *Client) writeLoop() {
 				}
 				return
 			}
-			clear(items) // drop references to event bytes early
+			c.h.putItems(box)
 		}
 		if drained != nil {
 			close(drained)
@@ -240,7 +255,7 @@ func (c *Client) waitDrained(n int, done <-chan struct{}) bool {
 			c.mu.Unlock()
 			return false
 		}
-		if len(c.q) < n {
+		if c.queued() < n {
 			c.mu.Unlock()
 			return true
 		}

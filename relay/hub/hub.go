@@ -67,6 +67,10 @@ type Hub struct {
 	empty    chan struct{} // closed when clients empties during a drain
 	period   time.Duration // current sweep period, guarded by mu
 
+	// items recycles queue slices: an idle client holds none, a busy one
+	// does not allocate a new one per burst.
+	items sync.Pool
+
 	n         atomic.Int64
 	resweep   chan time.Duration
 	stop      chan struct{}
@@ -100,6 +104,26 @@ func New(b bus.Bus, o Options) *Hub {
 	h.sweeperWG.Add(1)
 	go h.sweeper()
 	return h
+}
+
+// maxPooledItems keeps a huge replay burst's slice out of the pool.
+const maxPooledItems = 512
+
+func (h *Hub) getItems() *[]Item {
+	if p, ok := h.items.Get().(*[]Item); ok {
+		return p
+	}
+	q := make([]Item, 0, 8)
+	return &q
+}
+
+func (h *Hub) putItems(p *[]Item) {
+	if cap(*p) > maxPooledItems {
+		return
+	}
+	clear(*p) // drop references to event bytes
+	*p = (*p)[:0]
+	h.items.Put(p)
 }
 
 // Bus returns the bus the hub subscribes to (transports publish through it).
