@@ -18,6 +18,10 @@ const (
 	// idleTimeoutHeartbeats is the margin: the ALB idle timeout must cover
 	// this many heartbeats, so a late or lost heartbeat never cuts a stream.
 	idleTimeoutHeartbeats = 4
+	// minFailoverRide is how long /readyz may fail before ECS (through the
+	// ALB health check) replaces the relay: long enough for a typical
+	// ElastiCache Multi-AZ failover.
+	minFailoverRide = 30 * time.Second
 )
 
 func loadDeployment(t testing.TB) *deployment {
@@ -73,19 +77,26 @@ func checkHealthCheck(t testing.TB, d *deployment) []error {
 	if ready := apiConst(t, "ReadyzPath"); path != ready {
 		errs = append(errs, fmt.Errorf("aws_lb_target_group.relay health_check.path = %q, want api.ReadyzPath %q: the ALB must stop routing to a draining relay", path, ready))
 	}
-	// The relay fails /readyz for the drain grace before closing clients;
-	// the ALB must notice within it.
+	// When SIGTERM comes first (Spot interruption, stop-task), the relay
+	// fails /readyz, then closes clients over the drain: the ALB must have
+	// noticed before the drain ends, or it routes reconnects to a relay that
+	// is gone. (It is not required within the grace: a twitchy check would
+	// let ECS kill every relay during a Redis failover.)
 	interval, err1 := d.seconds(attrExpr(hc, "interval"), "health_check.interval")
 	unhealthy, err2 := d.number(attrExpr(hc, "unhealthy_threshold"), "health_check.unhealthy_threshold")
 	env, envErrs := d.relayEnv(t)
 	grace, err3 := envDuration(env, "HOOKRELAY_DRAIN_GRACE")
-	for _, e := range []error{err1, err2, err3} {
+	drain, err4 := envDuration(env, "HOOKRELAY_DRAIN_TIMEOUT")
+	for _, e := range []error{err1, err2, err3, err4} {
 		if e != nil {
 			return append(append(errs, envErrs...), e)
 		}
 	}
-	if notice := interval * time.Duration(unhealthy); notice > grace {
-		errs = append(errs, fmt.Errorf("the ALB needs %v (interval x unhealthy_threshold) to see /readyz fail, longer than HOOKRELAY_DRAIN_GRACE %v", notice, grace))
+	if notice := interval * time.Duration(unhealthy); notice > grace+drain {
+		errs = append(errs, fmt.Errorf("the ALB needs %v (interval x unhealthy_threshold) to see /readyz fail, longer than the whole drain (HOOKRELAY_DRAIN_GRACE %v + HOOKRELAY_DRAIN_TIMEOUT %v)", notice, grace, drain))
+	}
+	if notice := interval * time.Duration(unhealthy); notice < minFailoverRide {
+		errs = append(errs, fmt.Errorf("the ALB marks a relay unhealthy after %v of failing /readyz; ECS would then replace it. Keep it >= %v so a Redis failover does not restart every relay", notice, minFailoverRide))
 	}
 	return errs
 }

@@ -18,7 +18,8 @@ func TestContractCatchesMutations(t *testing.T) {
 		wantError string
 	}{
 		{"health path", false, "alb.tf", `path                = "/readyz"`, `path                = "/healthz"`, checkHealthCheck, "api.ReadyzPath"},
-		{"slow health check", false, "alb.tf", "interval            = 5", "interval            = 30", checkHealthCheck, "HOOKRELAY_DRAIN_GRACE"},
+		{"slow health check", false, "alb.tf", "interval            = var.health_check_interval", "interval            = 60", checkHealthCheck, "longer than the whole drain"},
+		{"twitchy health check", true, "main.tf", "alb_idle_timeout            = 120", "alb_idle_timeout            = 120\n  health_check_interval       = 5", checkHealthCheck, "Redis failover"},
 		{"idle timeout", false, "alb.tf", "idle_timeout               = var.alb_idle_timeout", "idle_timeout               = 30", checkIdleTimeout, "idle_timeout 30s"},
 		{"example idle timeout", true, "main.tf", "alb_idle_timeout            = 120", "alb_idle_timeout            = 45", checkIdleTimeout, "idle_timeout 45s"},
 		{"drain too long for Fargate", true, "main.tf", "relay_drain_timeout_seconds = 100", "relay_drain_timeout_seconds = 240", checkDrainWindows, "stopTimeout 2m0s <"},

@@ -48,15 +48,19 @@ resource "aws_lb_target_group" "relay" {
   # meaningless for balancing.
   load_balancing_algorithm_type = "least_outstanding_requests"
 
+  # ECS replaces tasks this check reports unhealthy, and /readyz also fails
+  # while Redis is unreachable or the relay is at HOOKRELAY_MAX_CONNECTIONS:
+  # the threshold must ride out a Redis failover rather than kill every
+  # relay (and drop every client) during one. See docs/deploy.md.
   health_check {
     enabled             = true
     path                = "/readyz"
     protocol            = "HTTP"
     matcher             = "200"
-    interval            = 5
-    timeout             = 3
+    interval            = var.health_check_interval
+    timeout             = 5
     healthy_threshold   = 2
-    unhealthy_threshold = 2
+    unhealthy_threshold = var.health_check_unhealthy_threshold
   }
 
   # An optimisation only: resume works on any relay.

@@ -87,6 +87,18 @@ variable "deregistration_delay" {
   }
 }
 
+variable "health_check_interval" {
+  description = "Seconds between ALB health checks of /readyz."
+  type        = number
+  default     = 10
+}
+
+variable "health_check_unhealthy_threshold" {
+  description = "Failed /readyz checks before a relay is unhealthy. ECS replaces unhealthy tasks, and /readyz fails while Redis is unreachable, so interval x threshold (30 s) should outlast a typical ElastiCache failover."
+  type        = number
+  default     = 3
+}
+
 variable "alb_deletion_protection" {
   description = "Protect the ALB from deletion (turn off before terraform destroy)."
   type        = bool
