@@ -76,7 +76,11 @@ func writeUsage(w io.Writer, program string, mode Mode, table []*setting, fs *fl
 		if len(s.aliases) > 0 {
 			env += ", " + strings.Join(s.aliases, ", ")
 		}
-		fmt.Fprintf(&b, "  --%s %s\n        %s  [%s]", s.flagName(), s.kind, s.usage, env)
+		usage := s.usage
+		if s.secret {
+			usage += "; secret reference allowed"
+		}
+		fmt.Fprintf(&b, "  --%s %s\n        %s  [%s]", s.flagName(), s.kind, usage, env)
 		if d := s.get(def); d != "" {
 			fmt.Fprintf(&b, " (default %s)", d)
 		}

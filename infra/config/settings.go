@@ -63,7 +63,7 @@ func settings() []*setting {
 			kind:  "url", get: func(c *Config) string { return c.RedisURL },
 			set: func(c *Config, v string) error { c.RedisURL = strings.TrimSpace(v); return nil }},
 		str("redis_username", "Redis ACL user (overrides the URL's)", func(c *Config) *string { return &c.RedisUsername }),
-		{name: "redis_password", secret: true, usage: "Redis password (secret reference allowed; overrides the URL's)",
+		{name: "redis_password", secret: true, usage: "Redis password (overrides the URL's)",
 			kind: "secret", get: func(c *Config) string { return c.RedisPassword },
 			set: func(c *Config, v string) error { c.RedisPassword = strings.TrimSpace(v); return nil }},
 		boolean("redis_iam_auth", "authenticate to ElastiCache with IAM auth tokens", func(c *Config) *bool { return &c.RedisIAMAuth }),
@@ -71,14 +71,14 @@ func settings() []*setting {
 		str("redis_iam_user", "ElastiCache user id (IAM auth)", func(c *Config) *string { return &c.RedisIAMUser }),
 		str("redis_iam_region", "AWS region of the cache (IAM auth; default AWS_REGION)", func(c *Config) *string { return &c.RedisIAMRegion }),
 		boolean("redis_iam_serverless", "the cache is ElastiCache Serverless (IAM auth)", func(c *Config) *bool { return &c.RedisIAMServerless }),
-		{name: "api_keys", secret: true, usage: "publish API keys name:key,name2:key2 (keys may be secret references)",
+		{name: "api_keys", secret: true, usage: "publish API keys name:key,name2:key2 (for POST /v1/publish)",
 			kind: "list", get: func(c *Config) string { return joinAPIKeyNames(c.APIKeys) },
 			list: func(c *Config, items []string) error {
 				keys, err := parseAPIKeyItems(items)
 				c.APIKeys = keys
 				return err
 			}},
-		{name: "token_key", secret: true, usage: "HS256 token keys (>= 32 bytes), comma-separated: the first signs, all verify (secret references allowed)",
+		{name: "token_key", secret: true, usage: "HS256 token keys (>= 32 bytes), comma-separated: the first signs, all verify",
 			kind: "list", get: func(c *Config) string { return strings.Join(c.TokenKeys, ",") },
 			list: func(c *Config, items []string) error { c.TokenKeys = items; return nil }},
 		str("token_audience", "audience (aud) of subscriber tokens", func(c *Config) *string { return &c.TokenAudience }),
