@@ -104,9 +104,14 @@ func (d *dispatcher) enqueue(cmd any) {
 	}
 }
 
+// stop ends the dispatcher and waits for it, except when called from a
+// handler (Bus.Close inside Deliver): the dispatcher cannot wait for itself,
+// and ends as soon as that handler returns.
 func (d *dispatcher) stop() {
 	close(d.stopc)
-	<-d.done
+	if goroutineID() != d.goid.Load() {
+		<-d.done
+	}
 }
 
 func (d *dispatcher) run(started chan<- struct{}) {
@@ -395,10 +400,16 @@ func (d *dispatcher) live(t *topic, prev, id event.ID, js []byte) {
 	t.last = id
 }
 
+// retryDirty re-reads topics whose last read failed. It stops at the first
+// topic still failing: Redis is probably down, and trying every topic would
+// hold the dispatcher for a timeout each.
 func (d *dispatcher) retryDirty() {
 	for _, t := range d.topics {
-		if t.dirty && t.confirmed {
-			d.settle(t)
+		if !t.dirty || !t.confirmed {
+			continue
+		}
+		if d.settle(t); t.dirty {
+			return
 		}
 	}
 }

@@ -284,3 +284,37 @@ func TestKeysAreHashTagged(t *testing.T) {
 		t.Fatalf("stream TTL %v, %v", ttl, err)
 	}
 }
+
+// busClosingHandler closes the whole Bus from inside Deliver.
+type busClosingHandler struct {
+	b    *Bus
+	done chan error
+}
+
+func (h *busClosingHandler) Deliver(bus.Delivery) { h.done <- h.b.Close() }
+func (h *busClosingHandler) Truncated(string)     {}
+
+func TestBusCloseFromInsideHandler(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newTestBus(t, srv, nil)
+	h := &busClosingHandler{b: b, done: make(chan error, 1)}
+	sub, err := b.Subscribe(context.Background(), []string{"closeall"}, nil, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	publishN(t, b, "closeall", 0, 1)
+	select {
+	case err := <-h.done:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close from a handler did not return")
+	}
+	select {
+	case <-b.disp.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("dispatcher still running after Close")
+	}
+}
