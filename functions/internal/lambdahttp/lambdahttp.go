@@ -24,11 +24,11 @@ type Shape int
 // The event shapes, told apart by their requestContext: "http" for payload
 // 2.0 (HTTP API and Function URL), "elb" for an ALB target, else REST v1.
 const (
-	ShapeUnknown Shape = iota
-	ShapeHTTPAPI       // API Gateway HTTP API, payload format 2.0
-	ShapeFunctionURL   // Lambda Function URL (payload 2.0 without a stage)
-	ShapeALB           // Application Load Balancer target group
-	ShapeREST          // API Gateway REST API, payload format 1.0
+	ShapeUnknown     Shape = iota
+	ShapeHTTPAPI           // API Gateway HTTP API, payload format 2.0
+	ShapeFunctionURL       // Lambda Function URL (payload 2.0 without a stage)
+	ShapeALB               // Application Load Balancer target group
+	ShapeREST              // API Gateway REST API, payload format 1.0
 )
 
 func (s Shape) String() string {
