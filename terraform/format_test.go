@@ -6,17 +6,17 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2/hclparse"
-	"github.com/hookrelay/hookrelay/terraform/internal/tffmt"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 )
 
-// TestFormat is `terraform fmt -check`: terraform fmt is tffmt.Format.
+// TestFormat is `terraform fmt -check`: terraform fmt is hclwrite.Format.
 func TestFormat(t *testing.T) {
 	for _, path := range tfFiles(t, ".") {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatalf("read %s: %v", path, err)
 		}
-		if got := tffmt.Format(src); !bytes.Equal(got, src) {
+		if got := hclwrite.Format(src); !bytes.Equal(got, src) {
 			t.Errorf("%s is not formatted like `terraform fmt` would; first difference at line %d", path, firstDiffLine(src, got))
 		}
 	}
@@ -43,8 +43,8 @@ func TestParse(t *testing.T) {
 // TestFormatCatchesMisformatting proves TestFormat can fail.
 func TestFormatCatchesMisformatting(t *testing.T) {
 	bad := []byte("variable \"x\" {\n  type = string\n  default     = \"y\"\n}\n")
-	if bytes.Equal(tffmt.Format(bad), bad) {
-		t.Fatal("tffmt.Format accepted misaligned attributes; the format check would miss them")
+	if bytes.Equal(hclwrite.Format(bad), bad) {
+		t.Fatal("hclwrite.Format accepted misaligned attributes; the format check would miss them")
 	}
 	if _, diags := hclparse.NewParser().ParseHCL([]byte("resource \"a\" {"), "bad.tf"); !diags.HasErrors() {
 		t.Fatal("an unclosed block parsed without errors; the parse check would miss it")
