@@ -140,6 +140,9 @@ type Config struct {
 	// Warnings are non-fatal findings of Validate (dev-only settings, short
 	// dev keys); the binary logs them at start.
 	Warnings []string
+	// loadWarnings are Load's own findings (unknown variables), kept
+	// across Validate calls.
+	loadWarnings []string
 
 	// secrets resolved the references at load; kept for later references
 	// (webhook source secrets) and its AWS configuration.

@@ -63,7 +63,7 @@ func (c *Config) applyFile(table []*setting, path string, data []byte) error {
 		}
 		s := settingByName(table, key)
 		if s == nil {
-			errs = append(errs, fmt.Errorf("%s:%d: unknown key %q%s", path, k.Line, key, suggest(table, key)))
+			errs = append(errs, fmt.Errorf("%s:%d: unknown key %q%s", path, k.Line, key, suggest(table, key, func(s *setting) string { return s.name })))
 			continue
 		}
 		c.origin[s.name] = label
@@ -166,17 +166,18 @@ func applyNode(c *Config, s *setting, v *yaml.Node) error {
 }
 
 // suggest offers the setting an unknown key was probably meant to be:
-// dashes for underscores, an env or flag spelling, or a one-edit typo.
-func suggest(table []*setting, key string) string {
+// dashes for underscores, an env or flag spelling, or a two-edit typo,
+// spelled by spell (YAML key or env name).
+func suggest(table []*setting, key string, spell func(*setting) string) string {
 	norm := strings.ToLower(strings.TrimPrefix(strings.TrimLeft(key, "-"), "HOOKRELAY_"))
 	norm = strings.ReplaceAll(strings.TrimPrefix(norm, "hookrelay_"), "-", "_")
 	var close []string
 	for _, s := range table {
 		if s.name == norm {
-			return fmt.Sprintf(" (did you mean %s?)", s.name)
+			return fmt.Sprintf(" (did you mean %s?)", spell(s))
 		}
 		if editDistance(s.name, norm) <= 2 {
-			close = append(close, s.name)
+			close = append(close, spell(s))
 		}
 	}
 	sort.Strings(close)

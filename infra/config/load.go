@@ -25,6 +25,7 @@ type loadOptions struct {
 	resolveTimeout time.Duration
 	readFile       func(string) ([]byte, error)
 	flags          func(*flag.FlagSet)
+	environ        []string
 }
 
 // WithOutput sets where -h writes the usage (default os.Stderr).
@@ -55,6 +56,13 @@ func WithConfigFileReader(fn func(string) ([]byte, error)) LoadOption {
 // both. Values land wherever fn's flag definitions point.
 func WithFlags(fn func(fs *flag.FlagSet)) LoadOption {
 	return func(o *loadOptions) { o.flags = fn }
+}
+
+// WithEnviron gives Load the whole environment (os.Environ()) so it can
+// warn about HOOKRELAY_* variables that are no setting (typos such as
+// HOOKRELAY_HEARTBEET). Values are still read through getenv.
+func WithEnviron(environ []string) LoadOption {
+	return func(o *loadOptions) { o.environ = environ }
 }
 
 // Load builds the configuration of a binary: Defaults(mode), overridden by
@@ -103,6 +111,7 @@ func Load(ctx context.Context, mode Mode, args []string, getenv func(string) str
 	if err := c.applyEnv(table, getenv); err != nil {
 		return nil, err
 	}
+	c.loadWarnings = unknownEnv(table, o.environ)
 	if err := c.applyFlags(table, fl); err != nil {
 		return nil, err
 	}
@@ -219,6 +228,24 @@ func (c *Config) Secrets() *Resolver {
 		c.secrets = NewResolver(os.Getenv)
 	}
 	return c.secrets
+}
+
+// unknownEnv warns about HOOKRELAY_ variables no setting reads.
+func unknownEnv(table []*setting, environ []string) []string {
+	known := make(map[string]bool)
+	for _, v := range EnvVars() {
+		known[v] = true
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "HOOKRELAY_") || known[name] {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: unknown setting, ignored%s", name,
+			suggest(table, name, func(s *setting) string { return s.envName() })))
+	}
+	return out
 }
 
 func firstNonEmpty(vs ...string) string {

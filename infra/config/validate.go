@@ -32,7 +32,7 @@ func (c *Config) Validate() error {
 	v.limits()
 	v.telemetry()
 	v.apiKeys()
-	c.Warnings = append(c.Warnings[:0:0], v.warnings...)
+	c.Warnings = append(append([]string(nil), c.loadWarnings...), v.warnings...)
 	return errors.Join(v.errs...)
 }
 

@@ -184,3 +184,11 @@ func TestValidateByHand(t *testing.T) {
 		t.Fatalf("dev defaults invalid: %v", err)
 	}
 }
+
+func TestUnknownEnvWarning(t *testing.T) {
+	env := map[string]string{"HOOKRELAY_HEARTBEET": "10s", "HOOKRELAY_ADDR": ":1", "PATH": "/bin"}
+	c := mustLoad(t, ModeDev, nil, env, WithEnviron([]string{"HOOKRELAY_HEARTBEET=10s", "HOOKRELAY_ADDR=:1", "PATH=/bin", "HOOKRELAY_CONFIG="}))
+	if len(c.Warnings) != 1 || c.Warnings[0] != "HOOKRELAY_HEARTBEET: unknown setting, ignored (did you mean HOOKRELAY_HEARTBEAT?)" {
+		t.Fatalf("warnings %q", c.Warnings)
+	}
+}
