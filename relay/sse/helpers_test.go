@@ -63,7 +63,7 @@ func (e *env) newNode(ho hub.Options, so sse.Options) (*hub.Hub, http.Handler) {
 	return h, hd
 }
 
-func (e *env) publish(t *testing.T, topic string, n int, data string) []string {
+func (e *env) publish(t testing.TB, topic string, n int, data string) []string {
 	t.Helper()
 	msgs := make([]bus.Message, n)
 	for i := range msgs {

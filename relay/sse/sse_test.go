@@ -339,3 +339,36 @@ func readFrames(t *testing.T, br *bufio.Reader, n int) []string {
 	}
 	return frames
 }
+
+// TestHTTP2StreamsWithoutHijack: HTTP/2 cannot be hijacked, so the stream
+// is written through the ResponseWriter; drain still ends it properly.
+func TestHTTP2StreamsWithoutHijack(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{})
+	srv := httptest.NewUnstartedServer(*e.node.Load())
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/v1/sse?topic=h2:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("proto %s, content type %q", resp.Proto, resp.Header.Get("Content-Type"))
+	}
+	br := bufio.NewReader(resp.Body)
+	if f := readFrames(t, br, 2); f[0] != "retry: 2000" || !strings.HasPrefix(f[1], "event: ready") {
+		t.Fatalf("frames %q", f)
+	}
+	ids := e.publish(t, "h2:1", 1, `{}`)
+	if f := readFrames(t, br, 1)[0]; !strings.HasPrefix(f, "id: "+strings.TrimPrefix(ids[0], "h2:1/")+"\n") {
+		t.Fatalf("event frame %q", f)
+	}
+	e.hub.Drain(context.Background(), 0)
+	if f := readFrames(t, br, 2); !strings.HasPrefix(f[0], "retry: ") || !strings.Contains(f[1], `"code":1012`) {
+		t.Fatalf("drain frames %q", f)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("stream did not end: %v", err)
+	}
+}

@@ -1,0 +1,56 @@
+package sse_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/bus/redis"
+	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/relay/client"
+	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/sse"
+)
+
+// TestRedisBusEndToEnd runs the stream over the production bus: live
+// events on two topics, then a reconnect with the cursor that gets exactly
+// what was missed (replayed from the Redis streams).
+func TestRedisBusEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts redis-server")
+	}
+	srv := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rb, err := redis.New(ctx, redis.Options{URL: srv.URL(), Prefix: "t-" + t.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rb.Close() })
+	h := hub.New(rb, hub.Options{Registerer: prometheus.NewRegistry()})
+	t.Cleanup(h.Close)
+	hs := httptest.NewServer(sse.NewHandler(h, sse.Options{Auth: auth.AllowAll{}}))
+	t.Cleanup(hs.Close)
+	e := &env{bus: rb, hub: h}
+
+	topics := []string{"order:1", "order:2"}
+	first := newRecorder()
+	sub, stop := first.run(t, client.Options{BaseURL: hs.URL, Topics: topics, Once: true})
+	first.waitOpen(t)
+	want := e.publish(t, "order:1", 2, `{}`)
+	want = append(want, e.publish(t, "order:2", 2, `{}`)...)
+	sameEvents(t, first.wait(t, 4), want)
+	stop()
+
+	missed := e.publish(t, "order:2", 2, `{}`)
+	second := newRecorder()
+	second.run(t, client.Options{BaseURL: hs.URL, Topics: topics, Cursor: sub.Cursor()})
+	second.waitOpen(t)
+	sameEvents(t, second.wait(t, 2), missed)
+	live := e.publish(t, "order:1", 1, `{}`)
+	sameEvents(t, second.wait(t, 1), append(missed, live...))
+}
