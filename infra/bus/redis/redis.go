@@ -2,13 +2,32 @@
 // bounded, expiring history) plus a pub/sub channel (live notification).
 // One Lua script per message does dedup, id assignment, append and notify
 // atomically, so a crash never leaves half an event. Keys carry a hash tag of
-// the topic so every key a script touches lives in one cluster slot.
+// the topic ("hr:{order:1}:s" stream, ":d:<key>" dedup, ":r" read cursors,
+// channel "hr:{order:1}") so every key a script touches is in one cluster
+// slot.
 //
 // A Bus holds one pub/sub connection, SUBSCRIBEs a topic's channel while at
 // least one local subscription wants it, and feeds every subscription from a
-// single dispatcher goroutine. Delivery is gap-free: live messages carry the
-// id of their predecessor, and any hole (subscribe race, dropped connection,
-// reconnect) is filled from the stream before the next live event.
+// single dispatcher goroutine. Delivery is gap-free: a live message carries
+// its predecessor's id, and any hole (subscribe race, dropped connection,
+// reconnect) is filled from the stream before the next live event. Every
+// SUBSCRIBE confirmation, including the ones after go-redis reconnects by
+// itself, re-reads the topic's stream from the last id delivered.
+//
+// Handlers run on the dispatcher goroutine: they must not block, nor call
+// Subscribe (which waits for the dispatcher); they may call Close.
+//
+// Failure behaviour, as the tests show it: while Redis is down, Publish,
+// History, SetRead, Unread and new Subscribes fail with ErrUnavailable;
+// existing subscriptions stay and resume by themselves. If Redis comes back
+// empty (no persistence) or a topic's stream expired (HistoryTTL without a
+// publish), the next event names 0-0 as its predecessor and subscribers get
+// Truncated before it: events accepted just before a crash may be lost with
+// the server, and the signal says so.
+//
+// A Redis ACL user needs: keys ~<prefix>:*, channels &<prefix>:*, commands
+// +@scripting +@stream +@pubsub +@string +@hash +@keyspace +ping +time
+// (see TestACLUser).
 package redis
 
 import (

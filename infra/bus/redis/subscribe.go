@@ -130,7 +130,6 @@ type subscription struct {
 	mu     sync.Mutex
 	closed atomic.Bool
 	once   sync.Once
-	waited bool // set under mu by Close; gives the critical section a body
 }
 
 // Close stops delivery. After it returns no handler call is in progress or
@@ -138,11 +137,14 @@ type subscription struct {
 // cannot wait for the call it is part of, and does not need to.
 func (s *subscription) Close() {
 	s.once.Do(func() {
-		s.closed.Store(true)
-		if goroutineID() != s.d.goid.Load() {
+		if goroutineID() == s.d.goid.Load() {
+			// On the dispatcher goroutine no call to this subscription
+			// can be in progress but the one (if any) we are inside.
+			s.closed.Store(true)
+		} else {
 			// Taking the lock waits for the handler call in progress.
 			s.mu.Lock()
-			s.waited = true
+			s.closed.Store(true)
 			s.mu.Unlock()
 		}
 		s.d.enqueue(closeCmd{s})
