@@ -109,7 +109,8 @@ func TestDocsExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the documented example does not load: %v", err)
 	}
-	if c.SigningKey() != key || len(c.APIKeys) != 2 || c.APIKeys[0].Key != "ci-key" || !strings.HasPrefix(c.RedisURL, "rediss://") {
+	if c.SigningKey() != key || len(c.APIKeys) != 2 || c.APIKeys[0].Key != "ci-key" || !strings.HasPrefix(c.RedisURL, "rediss://") ||
+		len(c.Sources) != 1 || c.Sources[0].Name != "shop" {
 		t.Fatalf("example loaded wrong values: %+v", c)
 	}
 }
