@@ -17,6 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/config"
 	"github.com/hookrelay/hookrelay/infra/limit"
+	"github.com/hookrelay/hookrelay/infra/telemetry"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
 	"github.com/hookrelay/hookrelay/relay/sse"
