@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // FuzzParseRef: never panics; every accepted reference prints back to a
 // string that parses to the same Ref; literals never print their value.
@@ -67,5 +70,33 @@ func FuzzParseAPIKeys(f *testing.F) {
 			}
 			seen[k.Name] = true
 		}
+	})
+}
+
+// FuzzConfigFile: any bytes as the YAML file never panic the decoder or
+// Validate; errors always name the file.
+func FuzzConfigFile(f *testing.F) {
+	for _, s := range []string{
+		"addr: :8080\nheartbeat: 15s\n",
+		"api_keys:\n  ci: k\n",
+		"allowed_origins: [https://a.example]\n",
+		"sources:\n  - name: shop\n    provider: shopify\n",
+		"a: &x 1\nb: *x\n",
+		"- 1\n",
+		"heartbeat: [\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := Defaults(ModeDev)
+		c.origin = make(map[string]string)
+		if err := c.applyFile(settings(), "f.yaml", data); err != nil {
+			if !strings.Contains(err.Error(), "f.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		// Validate must cope with anything the file could set.
+		_ = c.Validate() // only panics matter here
 	})
 }
