@@ -10,7 +10,7 @@ import (
 // TestConcurrentUse: the Resolver and the IAM token provider are shared
 // by goroutines (webhook sources, go-redis connection pool); run with -race.
 func TestConcurrentUse(t *testing.T) {
-	_, awsCfg := newFakeAWS(t, map[string]string{"s": "v"}, map[string]string{"/p": "w"})
+	fake, awsCfg := newFakeAWS(t, map[string]string{"s": "v"}, map[string]string{"/p": "w"})
 	r := NewResolver(nil, WithAWSConfig(awsCfg))
 	tokens := testTokens(false, "", &fixedClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)})
 	var wg sync.WaitGroup
@@ -33,5 +33,8 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	if calls := fake.Calls(); len(calls) != 2 {
+		t.Errorf("AWS called %d times for 2 references: %q", len(calls), calls)
 	}
 }

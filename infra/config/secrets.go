@@ -13,6 +13,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"golang.org/x/sync/singleflight"
 )
 
 // RefKind says where a secret reference points.
@@ -127,6 +128,7 @@ type Resolver struct {
 	sm        *secretsmanager.Client
 	ssmClient *ssm.Client
 
+	group singleflight.Group
 	mu    sync.Mutex
 	cache map[string]string
 }
@@ -182,14 +184,22 @@ func (r *Resolver) Resolve(ctx context.Context, s string) (string, error) {
 	if ok {
 		return v, nil
 	}
-	v, err = r.fetch(ctx, ref)
+	// Concurrent callers of the same reference share one fetch, so a
+	// secret is read from AWS once even when sources resolve in parallel.
+	res, err, _ := r.group.Do(s, func() (any, error) {
+		v, err := r.fetch(ctx, ref)
+		if err != nil {
+			return "", err
+		}
+		r.mu.Lock()
+		r.cache[s] = v
+		r.mu.Unlock()
+		return v, nil
+	})
 	if err != nil {
 		return "", fmt.Errorf("resolve %s: %w", ref, err)
 	}
-	r.mu.Lock()
-	r.cache[s] = v
-	r.mu.Unlock()
-	return v, nil
+	return res.(string), nil
 }
 
 func (r *Resolver) fetch(ctx context.Context, ref Ref) (string, error) {
