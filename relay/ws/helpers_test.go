@@ -34,7 +34,7 @@ type env struct {
 	node atomic.Pointer[http.Handler]
 }
 
-func newEnv(t *testing.T, ho hub.Options, so ws.Options) *env {
+func newEnv(t testing.TB, ho hub.Options, so ws.Options) *env {
 	t.Helper()
 	e := &env{bus: memory.New(bus.Options{HistoryLen: 2000}), reg: prometheus.NewRegistry()}
 	e.hub, _ = e.newNode(ho, so)
@@ -66,7 +66,7 @@ func (e *env) newNode(ho hub.Options, so ws.Options) (*hub.Hub, http.Handler) {
 	return h, hd
 }
 
-func (e *env) publish(t *testing.T, topic string, n int, data string) []string {
+func (e *env) publish(t testing.TB, topic string, n int, data string) []string {
 	t.Helper()
 	msgs := make([]bus.Message, n)
 	for i := range msgs {

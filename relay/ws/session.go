@@ -19,7 +19,16 @@ type session struct {
 	c      *hub.Client
 	conn   *websocket.Conn
 	grants *auth.Grants
-	ctx    context.Context
+	// ctx ends with the connection; requests derive their timeouts from it.
+	ctx context.Context
+}
+
+func (ss *session) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ss.ctx = ctx
+	ss.readLoop()
+	ss.c.Close()
 }
 
 func (ss *session) readLoop() {
@@ -41,8 +50,22 @@ func (ss *session) readLoop() {
 			ss.fail(errFrame("", codeBadRequest, "binary frames are not part of the protocol"))
 			continue
 		}
-		ss.handle(data)
+		ss.handleOffStack(data)
 	}
+}
+
+// handleOffStack handles a frame on a short-lived goroutine and waits for
+// it. Decoding, subscribing and publishing grow a stack to 8 KiB, and the
+// runtime never shrinks a stack that uses a quarter of it, so handling on
+// the reader would leave every idle connection holding 8 KiB of stack; the
+// reader itself only ever needs the read path.
+func (ss *session) handleOffStack(data []byte) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ss.handle(data)
+	}()
+	<-done
 }
 
 func (ss *session) handle(data []byte) {
