@@ -2,9 +2,9 @@ package ws_test
 
 import (
 	"fmt"
-	"os"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
