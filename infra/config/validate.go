@@ -256,6 +256,14 @@ func (v *validator) limits() {
 	if c.PublishRate < 0 {
 		v.fail("publish_rate", "%g must not be negative (0 = unlimited)", c.PublishRate)
 	}
+	if c.MaxEventBytes > 0 && c.MaxBodyBytes > 0 && int64(c.MaxEventBytes) > c.MaxBodyBytes {
+		v.warn("max_event_bytes", "%s is above %s %s: no request can carry such an event",
+			formatBytes(int64(c.MaxEventBytes)), c.Key("max_body_bytes"), formatBytes(c.MaxBodyBytes))
+	}
+	if c.MaxEventBytes > 0 && c.WSReadLimit > 0 && int64(c.MaxEventBytes) > c.WSReadLimit {
+		v.warn("ws_read_limit", "%s is below %s %s: WebSocket clients cannot publish the largest events",
+			formatBytes(c.WSReadLimit), c.Key("max_event_bytes"), formatBytes(int64(c.MaxEventBytes)))
+	}
 	if c.PublishRate > 0 && c.PublishBurst < 1 {
 		v.fail("publish_burst", "%d must be at least 1 when %s is set", c.PublishBurst, c.Key("publish_rate"))
 	}

@@ -192,3 +192,13 @@ func TestUnknownEnvWarning(t *testing.T) {
 		t.Fatalf("warnings %q", c.Warnings)
 	}
 }
+
+func TestSizeWarnings(t *testing.T) {
+	c := mustLoad(t, ModeDev, []string{"--max-event-bytes", "2MiB", "--ws-read-limit", "1MiB"}, nil)
+	got := strings.Join(c.Warnings, "\n")
+	for _, want := range []string{"--max-event-bytes: 2MiB is above HOOKRELAY_MAX_BODY_BYTES 1MiB", "--ws-read-limit: 1MiB is below --max-event-bytes 2MiB"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("warnings %q miss %q", got, want)
+		}
+	}
+}
