@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -80,4 +82,17 @@ func displayAddr(addr net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// loopbackOnly is relay dev's authenticator without a token key: everyone
+// on this machine gets every grant (auth.AllowAll), nobody else gets in.
+// It keeps the banner's promise even when --addr binds a public interface.
+type loopbackOnly struct{ auth.AllowAll }
+
+func (l loopbackOnly) Authenticate(ctx context.Context, r *http.Request) (*auth.Grants, error) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("%w: relay dev without a token key only admits clients on 127.0.0.1", auth.ErrNoCredentials)
+	}
+	return l.AllowAll.Authenticate(ctx, r)
 }

@@ -227,7 +227,7 @@ func (a *app) buildAuth() (auth.Authenticator, auth.TokenVerifier, error) {
 			return nil, nil, fmt.Errorf("%s: required by relay serve (or HOOKRELAY_JWKS_URL / HOOKRELAY_JWKS_FILE)", cfg.Key("token_key"))
 		}
 		a.anyone = true
-		return auth.AllowAll{}, auth.AllowAll{}, nil
+		return loopbackOnly{}, auth.AllowAll{}, nil
 	}
 	t, err := auth.NewTokenAuth(auth.TokenOptions{
 		HS256Keys: cfg.TokenKeys,
