@@ -33,6 +33,19 @@ func TestServePublishSSEAndWS(t *testing.T) {
 	}
 	checkSequence(t, "sse", sse.waitEvents(t, n, 10*time.Second), n)
 	checkSequence(t, "ws", ws.waitEvents(t, n, 10*time.Second), n)
+	_, _, metrics := call(t, "GET", r.URL+api.MetricsPath, "", "", "")
+	for _, m := range []string{
+		"hookrelay_api_publish_duration_seconds_count{outcome=\"ok\"} 20",
+		"hookrelay_api_published_events_total 20",
+		"hookrelay_bus_published_total 20",
+		"hookrelay_connections{transport=\"sse\"} 1",
+		"hookrelay_connections{transport=\"ws\"} 1",
+		"hookrelay_deliveries_total 40",
+	} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("metrics lack %q", m)
+		}
+	}
 	if code := r.Stop(t); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM", code)
 	}
