@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/event"
 	"github.com/hookrelay/hookrelay/internal/redistest"
 )
 
@@ -155,4 +156,39 @@ func BenchmarkFanout(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(sent*subs)/b.Elapsed().Seconds(), "deliveries/s")
 	b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkSubscribeReplay: clients resuming from a cursor 10 events back,
+// 8 at a time (a reconnect storm after a relay restart). Replays are read
+// on the dispatcher goroutine, so this is the rate a node can take them.
+func BenchmarkSubscribeReplay(b *testing.B) {
+	srv := redistest.Start(b)
+	bs := newTestBus(b, srv, nil)
+	ids := publishN(b, bs, "bench:replay", 0, 20)
+	from, err := event.ParseID(ids[9])
+	if err != nil {
+		b.Fatal(err)
+	}
+	keep, err := bs.Subscribe(context.Background(), []string{"bench:replay"}, nil, &counter{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer keep.Close()
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := &counter{}
+			s, err := bs.Subscribe(context.Background(), []string{"bench:replay"}, event.Cursor{{Topic: "bench:replay", ID: from}}, c)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if c.n.Load() != 10 {
+				b.Errorf("replayed %d, want 10", c.n.Load())
+			}
+			s.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "subscribes/s")
 }

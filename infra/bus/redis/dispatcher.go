@@ -53,6 +53,9 @@ type dispatcher struct {
 	byChannel    map[string]*topic
 	unsubPending map[string]int
 	healthy      bool
+	// startable: Subscribe calls whose topics are all ready, started
+	// together (one pipelined replay read) at the end of a loop turn.
+	startable []*subReq
 }
 
 // topic is the dispatcher's view of one subscribed topic.
@@ -138,6 +141,7 @@ func (d *dispatcher) run(started chan<- struct{}) {
 			d.log.Info("replacing pub/sub connection to re-authenticate")
 			d.replaceConn()
 		}
+		d.startReady()
 	}
 }
 
@@ -177,75 +181,6 @@ func (d *dispatcher) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d.b.opt.ReadTimeout+d.b.opt.DialTimeout)
 }
 
-func (d *dispatcher) handleSubscribe(req *subReq) {
-	for _, name := range req.sub.topics {
-		t := d.topics[name]
-		if t == nil {
-			t = &topic{
-				name:    name,
-				channel: d.b.keys.channel(name),
-				subs:    make(map[*subscription]struct{}),
-				pending: make(map[*subReq]struct{}),
-			}
-			d.topics[name] = t
-			d.byChannel[t.channel] = t
-		}
-		t.pending[req] = struct{}{}
-		if !t.confirmed {
-			// Also for a topic already waiting: SUBSCRIBE is idempotent
-			// and each one is confirmed, so a lost confirmation cannot
-			// leave this request waiting forever.
-			d.conn.subscribe(t.channel)
-		}
-	}
-	d.tryStart(req)
-}
-
-// tryStart replays and attaches req once all its topics are ready. Every
-// replay is read before anything is delivered, so a failed read leaves the
-// handler untouched and Subscribe can report the error.
-func (d *dispatcher) tryStart(req *subReq) {
-	for _, name := range req.sub.topics {
-		if !d.topics[name].ready() {
-			return
-		}
-	}
-	if !req.start() {
-		d.detachReq(req)
-		return
-	}
-	replays := make(map[string][]entry)
-	for _, name := range req.sub.topics {
-		pos, ok := req.from.Get(name)
-		if !ok {
-			continue
-		}
-		es, err := d.readAll(name, pos)
-		if err != nil {
-			d.detachReq(req)
-			req.done <- err
-			return
-		}
-		replays[name] = es
-	}
-	sub := req.sub
-	for _, name := range sub.topics {
-		t := d.topics[name]
-		delete(t.pending, req)
-		t.subs[sub] = struct{}{}
-		pos, ok := req.from.Get(name)
-		if !ok {
-			sub.last[name] = t.last
-			continue
-		}
-		sub.last[name] = pos
-		for _, e := range replays[name] {
-			d.deliverEntry(t, sub, e)
-		}
-	}
-	req.done <- nil
-}
-
 // deliverEntry hands e to sub unless sub already has it. An entry that does
 // not name sub's last id as its predecessor means events in between are
 // gone (trimmed, expired, Redis restarted empty): sub hears Truncated first.
@@ -260,55 +195,6 @@ func (d *dispatcher) deliverEntry(t *topic, sub *subscription, e entry) {
 	}
 	sub.deliver(e.delivery(t.name))
 	sub.last[t.name] = e.id
-}
-
-// readAll reads every entry after pos, page by page.
-func (d *dispatcher) readAll(name string, pos event.ID) ([]entry, error) {
-	var all []entry
-	for {
-		ctx, cancel := d.ctx()
-		es, err := d.b.readAfter(ctx, name, pos, fillPage)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, es...)
-		if len(es) < fillPage {
-			return all, nil
-		}
-		pos = es[len(es)-1].id
-	}
-}
-
-// detachReq forgets a Subscribe call that failed or was cancelled.
-func (d *dispatcher) detachReq(req *subReq) {
-	for _, name := range req.sub.topics {
-		if t := d.topics[name]; t != nil {
-			delete(t.pending, req)
-			d.release(t)
-		}
-	}
-}
-
-func (d *dispatcher) detachSub(sub *subscription) {
-	for _, name := range sub.topics {
-		if t := d.topics[name]; t != nil {
-			delete(t.subs, sub)
-			d.release(t)
-		}
-	}
-}
-
-// release UNSUBSCRIBEs a topic nobody wants any more.
-func (d *dispatcher) release(t *topic) {
-	if t.refs() > 0 {
-		return
-	}
-	delete(d.topics, t.name)
-	delete(d.byChannel, t.channel)
-	if d.conn.unsubscribe(t.channel) {
-		d.unsubPending[t.channel]++
-	}
 }
 
 // confirmed handles a SUBSCRIBE confirmation: from here on every publish on

@@ -83,6 +83,8 @@ type subReq struct {
 	from event.Cursor
 	done chan error // buffered: the dispatcher never blocks on it
 
+	queued bool // in the dispatcher's startable list; dispatcher-owned
+
 	mu    sync.Mutex
 	state reqState
 }
