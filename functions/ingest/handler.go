@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
+	"github.com/hookrelay/hookrelay/functions/internal/lambdahttp"
+	"github.com/hookrelay/hookrelay/functions/webhook"
+	"github.com/hookrelay/hookrelay/infra/config"
+)
+
+// handlerFunc is what lambda.Start runs for every invocation.
+type handlerFunc = func(ctx context.Context, event json.RawMessage) (json.RawMessage, error)
+
+// newHandler loads the configuration (ModeLambda: REDIS_URL required,
+// sources from HOOKRELAY_CONFIG), connects the Redis bus and compiles the
+// webhook sources. Every error names the setting at fault.
+func newHandler(ctx context.Context, getenv func(string) string, logOut io.Writer) (handlerFunc, error) {
+	cfg, err := config.Load(ctx, config.ModeLambda, nil, getenv, config.WithProgramName("ingest"))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	log := lambdaenv.Logger(cfg, logOut)
+	for _, w := range cfg.Warnings {
+		log.Warn("config", "warning", w)
+	}
+	b, err := lambdaenv.OpenBus(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := webhook.New(ctx, cfg.Sources, b, webhook.Options{
+		Resolve:      cfg.Secrets().Resolve,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger:       log,
+	})
+	if err != nil {
+		// The bus connection dies with the process; nothing else holds it.
+		b.Close()
+		return nil, fmt.Errorf("webhook sources: %w", err)
+	}
+	log.Info("ingest ready", "sources", hooks.Sources())
+	return lambdahttp.Handler(hooksOnly(hooks), lambdahttp.Options{Logger: log}), nil
+}
+
+// hooksOnly serves /hooks/{source} wherever the route puts it: an HTTP API
+// stage or a REST API base path may precede it ("/prod/hooks/shopify").
+func hooksOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := strings.Index(r.URL.Path, "/hooks/")
+		if i < 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"error":{"code":"not_found","message":"use POST /hooks/{source}","status":404}}`+"\n")
+			return
+		}
+		if i > 0 {
+			r.URL.Path = r.URL.Path[i:]
+			r.URL.RawPath = ""
+		}
+		h.ServeHTTP(w, r)
+	})
+}
