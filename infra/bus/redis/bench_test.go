@@ -192,3 +192,26 @@ func BenchmarkSubscribeReplay(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "subscribes/s")
 }
+
+// BenchmarkSubscribeNewTopics: every Subscribe is for a topic this node has
+// not subscribed yet (one browser per order page): SUBSCRIBE, confirmation,
+// settle and replay for each, 8 callers at a time.
+func BenchmarkSubscribeNewTopics(b *testing.B) {
+	srv := redistest.Start(b)
+	bs := newTestBus(b, srv, nil)
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			topic := fmt.Sprint("bench:new:", n.Add(1))
+			s, err := bs.Subscribe(context.Background(), []string{topic}, event.Cursor{{Topic: topic}}, &counter{})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			s.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "subscribes/s")
+}

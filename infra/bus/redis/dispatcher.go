@@ -56,6 +56,9 @@ type dispatcher struct {
 	// startable: Subscribe calls whose topics are all ready, started
 	// together (one pipelined replay read) at the end of a loop turn.
 	startable []*subReq
+	// settling: topics confirmed (or to retry) this turn, read together
+	// in one pipeline at the end of the turn.
+	settling []*topic
 }
 
 // topic is the dispatcher's view of one subscribed topic.
@@ -72,6 +75,8 @@ type topic struct {
 	last  event.ID
 	// dirty: a stream read failed; the topic is re-read from last.
 	dirty bool
+	// queued: in the dispatcher's settling list.
+	queued bool
 }
 
 func (t *topic) ready() bool { return t.confirmed && t.known && !t.dirty }
@@ -135,13 +140,32 @@ func (d *dispatcher) run(started chan<- struct{}) {
 			d.drainQueue()
 		case it := <-d.in:
 			d.handleRead(it)
+			d.drainReads()
 		case <-retry.C:
 			d.retryDirty()
 		case <-reauth.C:
 			d.log.Info("replacing pub/sub connection to re-authenticate")
 			d.replaceConn()
 		}
+		d.settleQueued()
 		d.startReady()
+	}
+}
+
+// readBurst bounds how many pub/sub items one dispatcher turn handles, so
+// control commands are not starved under a flood of live events.
+const readBurst = 256
+
+// drainReads handles what the reader has already queued, so confirmations
+// arriving together (a resubscribe, a subscribe storm) settle together.
+func (d *dispatcher) drainReads() {
+	for range readBurst {
+		select {
+		case it := <-d.in:
+			d.handleRead(it)
+		default:
+			return
+		}
 	}
 }
 
@@ -208,41 +232,7 @@ func (d *dispatcher) confirmed(channel string) {
 		return
 	}
 	t.confirmed = true
-	d.settle(t)
-}
-
-// settle brings t.last up to date: the stream's tail for a new topic, a gap
-// fill for a known one. Then waiting Subscribe calls may start.
-func (d *dispatcher) settle(t *topic) {
-	if !t.known {
-		ctx, cancel := d.ctx()
-		xs, err := d.b.client.XRevRangeN(ctx, d.b.keys.stream(t.name), "+", "-", 1).Result()
-		cancel()
-		if err != nil {
-			d.b.metrics.errors.Add(1)
-			t.dirty = true
-			return
-		}
-		t.last = event.ID{}
-		if len(xs) > 0 {
-			id, err := event.ParseID(xs[0].ID)
-			if err != nil {
-				t.dirty = true
-				return
-			}
-			t.last = id
-		}
-		t.known = true
-		t.dirty = false
-	} else {
-		d.fill(t)
-	}
-	if !t.ready() {
-		return
-	}
-	for req := range t.pending {
-		d.tryStart(req)
-	}
+	d.queueSettle(t)
 }
 
 // fill reads the stream after t.last and delivers what subscribers missed.
@@ -255,18 +245,24 @@ func (d *dispatcher) fill(t *topic) {
 			t.dirty = true
 			return
 		}
-		for _, e := range es {
-			for sub := range t.subs {
-				d.deliverEntry(t, sub, e)
-			}
-		}
-		if len(es) > 0 {
-			t.last = es[len(es)-1].id
-		}
+		d.deliverFilled(t, es)
 		if len(es) < fillPage {
 			t.dirty = false
 			return
 		}
+	}
+}
+
+// deliverFilled hands entries read from the stream after t.last to every
+// subscription of t and moves t.last.
+func (d *dispatcher) deliverFilled(t *topic, es []entry) {
+	for _, e := range es {
+		for sub := range t.subs {
+			d.deliverEntry(t, sub, e)
+		}
+	}
+	if len(es) > 0 {
+		t.last = es[len(es)-1].id
 	}
 }
 
@@ -286,16 +282,11 @@ func (d *dispatcher) live(t *topic, prev, id event.ID, js []byte) {
 	t.last = id
 }
 
-// retryDirty re-reads topics whose last read failed. It stops at the first
-// topic still failing: Redis is probably down, and trying every topic would
-// hold the dispatcher for a timeout each.
+// retryDirty queues topics whose last read failed for another settle.
 func (d *dispatcher) retryDirty() {
 	for _, t := range d.topics {
-		if !t.dirty || !t.confirmed {
-			continue
-		}
-		if d.settle(t); t.dirty {
-			return
+		if t.dirty && t.confirmed {
+			d.queueSettle(t)
 		}
 	}
 }
