@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -63,5 +64,17 @@ func TestIdempotencyKeyReturnsOriginal(t *testing.T) {
 	}
 	if again[1].Duplicate {
 		t.Fatal("second message marked duplicate")
+	}
+}
+
+func TestNewRejectsBadURLWithoutEchoingPassword(t *testing.T) {
+	for _, u := range []string{"", "http://x", "redis://user:hunter2@host:notaport"} {
+		_, err := New(context.Background(), Options{URL: u})
+		if !errors.Is(err, bus.ErrInvalid) {
+			t.Fatalf("New(%q): err = %v, want ErrInvalid", u, err)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Fatalf("error repeats the password: %v", err)
+		}
 	}
 }

@@ -316,6 +316,10 @@ func (d *dispatcher) handleRead(it readItem) {
 	case it.err != nil:
 		d.connectionLost(it.err)
 	default:
+		if !d.healthy {
+			d.log.Info("pub/sub connection back")
+			d.healthy = true
+		}
 		d.handleMessage(it.msg)
 	}
 }
@@ -323,10 +327,6 @@ func (d *dispatcher) handleRead(it readItem) {
 func (d *dispatcher) handleMessage(msg any) {
 	switch m := msg.(type) {
 	case *goredis.Subscription:
-		if !d.healthy {
-			d.log.Info("pub/sub connection back")
-			d.healthy = true
-		}
 		switch m.Kind {
 		case "subscribe":
 			d.confirmed(m.Channel)

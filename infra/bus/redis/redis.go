@@ -36,6 +36,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -142,7 +143,13 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 	}
 	ro, err := goredis.ParseURL(o.URL)
 	if err != nil {
-		return nil, fmt.Errorf("redis bus: parse URL: %w", bus.ErrInvalid)
+		// url.Error repeats the whole URL, password included: keep only
+		// what is wrong with it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("redis bus: parse URL: %w: %v", bus.ErrInvalid, err)
 	}
 	if o.Username != "" {
 		ro.Username = o.Username
