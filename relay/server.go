@@ -152,6 +152,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, fmt.Errorf("webhook sources: %w", err)
 	}
 
+	if cfg.ConnectionsPerIP > 0 {
+		// The transports hijack their connections and behind the load
+		// balancer the client address is only in X-Forwarded-For, so this
+		// needs per-key admission in the hub; until then say so loudly.
+		log.Warn("connections_per_ip is not enforced by this version; rely on max_connections and the load balancer",
+			"connections_per_ip", cfg.ConnectionsPerIP)
+	}
 	var publishLimit *limit.Keyed
 	if cfg.PublishRate > 0 {
 		publishLimit = limit.NewKeyed(cfg.PublishRate, cfg.PublishBurst, publishLimitIdle)

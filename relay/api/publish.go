@@ -110,7 +110,9 @@ func (s *server) publisher(r *http.Request) (*publisher, error) {
 	if len(g.Publish) == 0 {
 		return nil, forbidden("these credentials carry no publish grant")
 	}
-	return &publisher{key: "sub:" + g.Subject, grants: g}, nil
+	// The subject is the bucket key, as for WebSocket publishes, so one
+	// budget covers both transports.
+	return &publisher{key: g.Subject, grants: g}, nil
 }
 
 // requireJSON answers 415 unless the body is declared JSON.
