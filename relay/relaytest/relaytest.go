@@ -13,6 +13,15 @@
 //
 // Processes are killed at test cleanup; when the test failed their logs
 // are written to t.Log.
+//
+// API: Start(t, Options) *Relay; Relay.{URL, Addr}; WaitReady, Readyz, Term
+// (SIGTERM, no wait), Stop (SIGTERM + wait, exit code), Kill (SIGKILL +
+// wait), Restart (same address), Signal, PID, Wait, Done, Stdout (banner),
+// Stderr (JSON log lines), WaitLog, Publisher, Publish, Token, TokenKey;
+// Binary(t) (the built binary, for running other subcommands); Main(m)
+// (TestMain: removes the binary); FreeAddr; NewProxy(t, target) with
+// SetTarget, CloseConns, Close (a load balancer stand-in). Constants:
+// TokenKey, APIKeyName, APIKey, DrainGrace, DrainTimeout, ReadyTimeout.
 package relaytest
 
 import (
@@ -249,6 +258,16 @@ func (r *Relay) Restart(t testing.TB) {
 		r.WaitReady(t, ReadyTimeout)
 	}
 }
+
+// Signal sends sig to the process (SIGSTOP/SIGCONT pause and resume it:
+// a frozen node whose sockets stay open).
+func (r *Relay) Signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	r.signal(t, sig)
+}
+
+// PID is the process id of the current process.
+func (r *Relay) PID() int { return r.cmd.Process.Pid }
 
 func (r *Relay) signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()
