@@ -29,6 +29,10 @@ type Client struct {
 	sink      Sink
 	transport string
 	beat      atomic.Int64 // heartbeat interval in ns, 0 = none
+	// pingEvery: beats are due every interval even while events flow
+	// (WS pings drive the peer's pongs, which keep the read deadline).
+	pingEvery atomic.Bool
+	lastBeat  atomic.Int64
 
 	// expires is the token expiry in Unix ns (0 = never); lastWrite the
 	// writer's last write, for heartbeats. Both are read by the sweeper
@@ -54,7 +58,9 @@ type Client struct {
 
 func newClient(h *Hub, transport string, sink Sink) *Client {
 	c := &Client{h: h, sink: sink, transport: transport, done: make(chan struct{})}
-	c.lastWrite.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	c.lastWrite.Store(now)
+	c.lastBeat.Store(now)
 	return c
 }
 
@@ -75,13 +81,22 @@ func (c *Client) Retry() time.Duration {
 }
 
 // SetHeartbeat makes the shared ticker queue a KindBeat item whenever
-// nothing was written for d. Call it once, right after Admit.
+// nothing was written for d (SSE comments: keep idle proxies from closing).
+// Call it once, right after Admit.
 func (c *Client) SetHeartbeat(d time.Duration) {
 	if d <= 0 {
 		return
 	}
 	c.beat.Store(int64(d))
 	c.h.wantPeriod(d)
+}
+
+// SetPing makes the shared ticker queue a KindBeat item every d, busy or
+// not (WebSocket pings: the peer's pongs prove it is alive). Call it once,
+// right after Admit.
+func (c *Client) SetPing(d time.Duration) {
+	c.pingEvery.Store(true)
+	c.SetHeartbeat(d)
 }
 
 // SetExpiry closes the connection with ReasonTokenExpired at t (zero: never).
@@ -109,10 +124,11 @@ func (c *Client) Send(frame []byte) {
 	c.enqueueLocked(Item{Kind: KindFrame, JSON: frame}, true)
 }
 
-func (c *Client) heartbeat() {
+func (c *Client) heartbeat(nowNS int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.queued() == 0 && !c.writing {
+	if c.pingEvery.Load() || c.queued() == 0 && !c.writing {
+		c.lastBeat.Store(nowNS)
 		c.enqueueLocked(Item{Kind: KindBeat}, false)
 	}
 }

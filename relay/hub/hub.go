@@ -304,8 +304,17 @@ func (h *Hub) sweep(now time.Time) {
 			c.kick(ReasonTokenExpired, 0)
 			continue
 		}
-		if beat := c.beat.Load(); beat > 0 && nowNS-c.lastWrite.Load() >= beat-int64(h.period)/2 {
-			c.heartbeat()
+		beat := c.beat.Load()
+		if beat == 0 {
+			continue
+		}
+		last := c.lastWrite.Load()
+		if c.pingEvery.Load() {
+			last = c.lastBeat.Load()
+		}
+		// Half a period early rather than up to a period late.
+		if nowNS-last >= beat-int64(h.period)/2 {
+			c.heartbeat(nowNS)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -371,4 +372,18 @@ func TestHTTP2StreamsWithoutHijack(t *testing.T) {
 	if _, err := br.ReadByte(); err != io.EOF {
 		t.Fatalf("stream did not end: %v", err)
 	}
+}
+
+// TestGoneClientIsReaped: a hijacked stream has no reader; a client that
+// went away is noticed by the failing heartbeat writes.
+func TestGoneClientIsReaped(t *testing.T) {
+	e := newEnv(t, hub.Options{}, sse.Options{Heartbeat: 10 * time.Millisecond})
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /v1/sse?topic=gone:1 HTTP/1.1\r\nHost: relay\r\n\r\n")
+	waitFor(t, "the stream", func() bool { return e.hub.Connections() == 1 })
+	conn.Close()
+	waitFor(t, "the gone client to be reaped", func() bool { return e.hub.Connections() == 0 })
 }

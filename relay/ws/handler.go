@@ -151,7 +151,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(s.o.ReadLimit)
 	conn.EnableWriteCompression(s.o.Compression)
 	c.SetExpiry(grants.ExpiresAt)
-	c.SetHeartbeat(s.o.Ping)
+	c.SetPing(s.o.Ping)
 	s.m.conns.Inc()
 	// The reader runs on a fresh goroutine so that this one returns: that
 	// releases net/http's request, response and bufio buffers, and a stack

@@ -356,3 +356,56 @@ func (v verifier) Verify(context.Context, string) (*auth.Grants, error) {
 	g := v.g
 	return &g, nil
 }
+
+// TestBusyConnectionStillPinged: pings go out on schedule even while events
+// flow, so a client that only reads (answering pings with pongs) is not
+// dropped at the pong deadline.
+func TestBusyConnectionStillPinged(t *testing.T) {
+	e := newEnv(t, hub.Options{}, ws.Options{Ping: 40 * time.Millisecond, PongWait: 200 * time.Millisecond})
+	c := dial(t, e, nil)
+	send(t, c, `{"op":"subscribe","ref":"1","topics":["busy:1"]}`)
+	if f := read(t, c); f.Op != "subscribed" {
+		t.Fatalf("ack %+v", f)
+	}
+	// Read on one goroutine (answering pings) while this one publishes
+	// every 5 ms for 700 ms, 3.5 pong deadlines.
+	counts := make(chan int, 1024)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			_, data, err := c.ReadMessage()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			var f frame
+			if err := json.Unmarshal(data, &f); err != nil {
+				readErr <- err
+				return
+			}
+			counts <- len(f.Events)
+		}
+	}()
+	n := 0
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for end := time.Now().Add(700 * time.Millisecond); time.Now().Before(end); <-tick.C {
+		e.publish(t, "busy:1", 1, `{}`)
+		n++
+	}
+	got := 0
+	timeout := time.After(10 * time.Second)
+	for got < n {
+		select {
+		case k := <-counts:
+			got += k
+		case err := <-readErr:
+			t.Fatalf("after %d of %d events: %v", got, n, err)
+		case <-timeout:
+			t.Fatalf("got %d of %d events", got, n)
+		}
+	}
+	if e.hub.Connections() != 1 {
+		t.Fatal("connection dropped while busy")
+	}
+}
