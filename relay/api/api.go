@@ -61,6 +61,12 @@ type Deps struct {
 // DefaultMaxBodyBytes bounds request bodies when Deps.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 1 << 20
 
+// requestTimeout bounds reading a request body and writing the answer on
+// the short-lived routes (API, webhooks): the server has no global
+// read/write timeout because streams live for hours, so a client trickling
+// a body byte by byte is cut here instead.
+const requestTimeout = 30 * time.Second
+
 // readyTimeout bounds the bus check behind /readyz: a health check that
 // hangs is worse than one that fails.
 const readyTimeout = 2 * time.Second
@@ -107,10 +113,10 @@ func New(d Deps) http.Handler {
 		mux.Handle("GET "+WSPath, s.connections(d.WS))
 	}
 	if d.Hooks != nil {
-		mux.Handle("POST "+HooksPrefix+"{source}", d.Hooks)
+		mux.Handle("POST "+HooksPrefix+"{source}", bounded(d.Hooks))
 	}
 	if d.Demo != nil {
-		mux.Handle("/demo/", d.Demo)
+		mux.Handle("/demo/", bounded(d.Demo))
 	}
 
 	// Anything else under /v1/ is a JSON 404, or 405 for a known path with
@@ -136,7 +142,7 @@ func New(d Deps) http.Handler {
 // OPTIONS (preflights; CORS wrote the allowed methods and headers) and error
 // rendering.
 func (s *server) api(f handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return bounded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.Origins != nil {
 			if !s.Origins.CORS(w, r) {
 				s.serveErr(w, r, forbidden("origin %q is not allowed (HOOKRELAY_ALLOWED_ORIGINS)", r.Header.Get("Origin")))
@@ -150,6 +156,21 @@ func (s *server) api(f handlerFunc) http.Handler {
 		if err := f(w, r); err != nil {
 			s.serveErr(w, r, err)
 		}
+	}))
+}
+
+// bounded sets requestTimeout read and write deadlines on a short-lived
+// request's connection (net/http resets them for the next request).
+func bounded(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		deadline := time.Now().Add(requestTimeout)
+		// Not every ResponseWriter supports deadlines (HTTP/2 streams do
+		// per stream, test recorders do not); without one the request just
+		// runs unbounded, as before.
+		_ = rc.SetReadDeadline(deadline)
+		_ = rc.SetWriteDeadline(deadline)
+		next.ServeHTTP(w, r)
 	})
 }
 
