@@ -186,6 +186,7 @@ func TestPublishErrors(t *testing.T) {
 		{"empty batch", apiKey, "application/json", `{"events":[]}`, 400, api.CodeBadRequest, "events"},
 		{"both forms", apiKey, "application/json", `{"topic":"a","type":"t","events":[{"topic":"a","type":"t"}]}`, 400, api.CodeBadRequest, "either"},
 		{"trailing data", apiKey, "application/json", `{"topic":"a","type":"t"} {}`, 400, api.CodeBadRequest, ""},
+		{"data not utf-8", apiKey, "application/json", "{\"topic\":\"a\",\"type\":\"t\",\"data\":\"\xff\"}", 400, api.CodeBadRequest, "data: not valid UTF-8"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

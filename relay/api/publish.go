@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
@@ -213,6 +214,12 @@ func (e publishEvent) message(batch bool, i int) (bus.Message, error) {
 	ev := event.Event{Topic: e.Topic, Type: e.Type, Source: src, Data: e.Data}
 	if bytes.Equal(bytes.TrimSpace(e.Data), []byte("null")) {
 		ev.Data = nil
+	}
+	// The decoder replaced invalid UTF-8 in the string fields, but data is
+	// kept raw: invalid bytes would reach every subscriber's JSON parser
+	// (the webhook handler refuses them too).
+	if !utf8.Valid(e.Data) {
+		return bus.Message{}, badRequest("%s: not valid UTF-8", field(batch, i, "data"))
 	}
 	if err := ev.Validate(); err != nil {
 		name := "type"
