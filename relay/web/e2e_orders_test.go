@@ -1,0 +1,222 @@
+package web_test
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hookrelay/hookrelay/relay/relaytest"
+)
+
+// Browser tests of the order tracking page (orders.html, SSE): a signed
+// Shopify webhook reaches the timeline, and the page loses nothing when its
+// relay crashes or when it is moved to another relay.
+
+// notesJS lists the titles of the feed's notes in the page's update log, in
+// DOM order.
+const notesJS = `[...document.querySelectorAll('#log li[data-type="order.note"]')].map((li) => li.children[1].textContent)`
+
+// recordStates makes the page keep every state change of its client with a
+// timestamp, in window.__states.
+func recordStates(page *tab) {
+	page.t.Helper()
+	page.eval(`(() => {
+		window.__states = [];
+		window.demo.client.onState((s, d) => window.__states.push({s, at: Date.now(), code: (d && d.code) || 0, reason: (d && d.reason) || ""}));
+		return true;
+	})()`, nil)
+}
+
+// stateChange is one entry of window.__states.
+type stateChange struct {
+	S      string `json:"s"`
+	At     int64  `json:"at"`
+	Code   int    `json:"code"`
+	Reason string `json:"reason"`
+}
+
+// reopenedAfter waits until the client is open again after the time t0 and
+// returns when (browser clock, same machine) and the states on the way.
+func reopenedAfter(page *tab, t0 time.Time, timeout time.Duration) (time.Time, []stateChange) {
+	page.t.Helper()
+	ms := strconv.FormatInt(t0.UnixMilli(), 10)
+	page.wait(timeout, "client open again", `window.__states.some((x) => x.s === "open" && x.at >= `+ms+`)`)
+	var states []stateChange
+	page.eval(`window.__states`, &states)
+	var after []stateChange
+	var open time.Time
+	for _, s := range states {
+		if s.At < t0.UnixMilli() {
+			continue
+		}
+		after = append(after, s)
+		if s.S == "open" && open.IsZero() {
+			open = time.UnixMilli(s.At)
+		}
+	}
+	return open, after
+}
+
+// waitNotes waits until the page shows note n-1 and then checks that it
+// shows note 0 … note n-1, each once, in order.
+func waitNotes(t *testing.T, page *tab, n int, timeout time.Duration) {
+	t.Helper()
+	if err := page.tryWait(timeout, fmt.Sprintf(`%s.includes("note %d")`, notesJS, n-1)); err != nil {
+		var got []string
+		page.eval(notesJS, &got)
+		t.Fatalf("note %d not shown within %s (page shows %d notes, last %q): %v", n-1, timeout, len(got), last(got), err)
+	}
+	var got []string
+	page.eval(notesJS, &got)
+	checkNotes(t, got, n)
+}
+
+// checkNotes fails unless got is exactly note 0 … note n-1.
+func checkNotes(t *testing.T, got []string, n int) {
+	t.Helper()
+	if len(got) != n {
+		t.Errorf("page shows %d notes, want %d (each exactly once)", len(got), n)
+	}
+	for i, title := range got {
+		if want := fmt.Sprintf("note %d", i); title != want {
+			t.Fatalf("update %d is %q, want %q (lost, duplicated or out of order); all: %v", i, title, want, got)
+		}
+	}
+}
+
+func last(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
+
+// TestE2EWebhookToOrderPage: a signed Shopify fulfillment webhook for order
+// 1042 appears in the open order page within a second; Shopify's retry of
+// the same delivery does not add a second entry; later shipment updates
+// complete the timeline.
+func TestE2EWebhookToOrderPage(t *testing.T) {
+	srv := startRedis(t)
+	r := startDev(t, srv.URL())
+	page := newBrowser(t).firstTab("orders")
+	page.open(r.URL + "/orders.html")
+	page.eval(`(() => {
+		const log = document.getElementById("log");
+		window.__seenAt = 0;
+		new MutationObserver(() => {
+			if (!window.__seenAt && log.querySelector('li[data-type="order.shipped"]')) window.__seenAt = Date.now();
+		}).observe(log, {childList: true});
+		return true;
+	})()`, nil)
+
+	body := shopifyFulfillment(t, "confirmed", time.Now())
+	start := time.Now()
+	postShopify(t, r.URL, "fulfillments/create", "e2e-fulfillment-create-1", body)
+	answered := time.Since(start)
+	page.wait(time.Until(start.Add(time.Second)), "the shipped update within 1 s of the webhook", `window.__seenAt > 0`)
+	var seenAt int64
+	page.eval(`window.__seenAt`, &seenAt)
+	t.Logf("webhook -> DOM: %s (webhook answered after %s)", time.UnixMilli(seenAt).Sub(start).Round(time.Millisecond), answered.Round(time.Millisecond))
+
+	var shipped struct {
+		Title, Body string
+		Done        bool
+	}
+	page.eval(`(() => {
+		const li = document.querySelector('#log li[data-type="order.shipped"]');
+		return {title: li.children[1].textContent, body: li.children[2] ? li.children[2].textContent : "",
+			done: document.querySelector('#timeline li[data-step="shipped"]').classList.contains("done")};
+	})()`, &shipped)
+	if shipped.Title != "Your order has shipped" || shipped.Body != "UPS 1Z999AA10123456784" || !shipped.Done {
+		t.Errorf("shipped entry = %+v, want title, tracking body and the timeline step done", shipped)
+	}
+
+	// Shopify retries a delivery it thinks failed: same webhook id, same
+	// body. The relay answers with the original event; the page shows it once.
+	postShopify(t, r.URL, "fulfillments/create", "e2e-fulfillment-create-1", body)
+	postShopify(t, r.URL, "fulfillments/update", "e2e-fulfillment-update-1", shopifyFulfillment(t, "out_for_delivery", time.Now()))
+	postShopify(t, r.URL, "fulfillments/update", "e2e-fulfillment-update-2", shopifyFulfillment(t, "delivered", time.Now()))
+	page.wait(5*time.Second, "every timeline step done", `[...document.querySelectorAll("#timeline li")].every((li) => li.classList.contains("done"))`)
+	var types []string
+	page.eval(`[...document.querySelectorAll("#log li")].map((li) => li.dataset.type)`, &types)
+	if fmt.Sprint(types) != "[order.shipped order.out_for_delivery order.delivered]" {
+		t.Errorf("update log types = %v, want shipped, out_for_delivery, delivered once each", types)
+	}
+	var badge string
+	page.eval(`document.getElementById("unread").textContent`, &badge)
+	if badge != "3" {
+		t.Errorf("unread badge = %q, want 3", badge)
+	}
+	page.noExceptions()
+}
+
+// TestE2EOrderPageSurvivesRelayCrash: the page's relay is killed (SIGKILL)
+// and restarted on the same port while a backend keeps publishing through
+// another relay; the page reconnects by itself and shows every event
+// exactly once, in order.
+func TestE2EOrderPageSurvivesRelayCrash(t *testing.T) {
+	srv := startRedis(t)
+	a := startDev(t, srv.URL())
+	other := startDev(t, srv.URL()) // the backend publishes through another node
+	page := newBrowser(t).firstTab("orders")
+	page.open(a.URL + "/orders.html")
+	recordStates(page)
+
+	f := startFeed(other.Publisher(), 20*time.Millisecond)
+	page.wait(5*time.Second, "first live notes", notesJS+`.length >= 5`)
+	killed := time.Now()
+	atKill := f.published()
+	a.Kill(t)
+	a.Restart(t)
+	ready := time.Since(killed)
+	open, states := reopenedAfter(page, killed, 20*time.Second)
+	atOpen := f.published()
+	// Keep publishing until the page has shown live notes after the reconnect.
+	page.wait(5*time.Second, "live notes after the reconnect", fmt.Sprintf(`%s.includes("note %d")`, notesJS, atOpen+5))
+	n := f.Stop(t)
+	waitNotes(t, page, n, 10*time.Second)
+	t.Logf("SIGKILL -> relay ready again: %s; -> page live again: %s; %d notes published while it was away; %d notes in all; states: %+v",
+		ready.Round(time.Millisecond), open.Sub(killed).Round(time.Millisecond), atOpen-atKill, n, states)
+	page.noExceptions()
+}
+
+// TestE2EOrderPageMovesBetweenRelays: two relays on one Redis behind a
+// switchable TCP proxy (the load balancer). The target moves to the second
+// relay and the first drains (SIGTERM: the stream ends with close 1012);
+// the page reconnects through the proxy to the second relay and misses
+// nothing.
+func TestE2EOrderPageMovesBetweenRelays(t *testing.T) {
+	srv := startRedis(t)
+	a := startDev(t, srv.URL())
+	b := startDev(t, srv.URL())
+	lb := relaytest.NewProxy(t, a.Addr)
+	page := newBrowser(t).firstTab("orders")
+	page.open(lb.URL + "/orders.html")
+	recordStates(page)
+
+	f := startFeed(b.Publisher(), 20*time.Millisecond)
+	page.wait(5*time.Second, "first live notes", notesJS+`.length >= 5`)
+	lb.SetTarget(b.Addr)
+	moved := time.Now()
+	atMove := f.published()
+	a.Term(t)
+	open, states := reopenedAfter(page, moved, 20*time.Second)
+	if code, err := a.Wait(relaytest.DrainGrace + relaytest.DrainTimeout + 10*time.Second); err != nil || code != 0 {
+		t.Errorf("first relay after SIGTERM: exit %d, %v; want a clean drain", code, err)
+	}
+	atOpen := f.published()
+	page.wait(5*time.Second, "live notes after the move", fmt.Sprintf(`%s.includes("note %d")`, notesJS, atOpen+5))
+	n := f.Stop(t)
+	waitNotes(t, page, n, 10*time.Second)
+	drained := false
+	for _, s := range states {
+		drained = drained || s.Code == 1012
+	}
+	if !drained {
+		t.Errorf("page never saw the drain close (1012); states after the move: %+v", states)
+	}
+	t.Logf("SIGTERM -> page live on the second relay: %s; %d notes published during the move; %d notes in all; states: %+v",
+		open.Sub(moved).Round(time.Millisecond), atOpen-atMove, n, states)
+	page.noExceptions()
+}
