@@ -146,7 +146,6 @@ func (c *Client) enqueueLocked(it Item, counted bool) {
 			return
 		}
 		c.live++
-		it.counted = true
 	}
 	if c.q == nil {
 		c.q = c.h.getItems()

@@ -1,9 +1,3 @@
-// Package hub is the relay's per-node fan-out: it admits connections, gives
-// each one a bounded queue fed by its bus subscriptions, runs a writer
-// goroutine per connection only while there is something to write, kicks
-// clients that cannot keep up (they resume from their cursor), and sweeps
-// heartbeats and token expiry on one shared ticker instead of a timer per
-// connection. The transports (relay/sse, relay/ws) are thin Sinks over it.
 package hub
 
 import (

@@ -24,12 +24,11 @@ const (
 
 // Item is one queued thing to write.
 type Item struct {
-	Kind    Kind
-	counted bool
-	Topic   string
-	ID      event.ID
-	JSON    []byte
-	Ack     *Ack
+	Kind  Kind
+	Topic string
+	ID    event.ID
+	JSON  []byte
+	Ack   *Ack
 }
 
 // Ack identifies the request a KindReady item answers (WS subscribe).
