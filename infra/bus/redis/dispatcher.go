@@ -53,6 +53,9 @@ type dispatcher struct {
 	byChannel    map[string]*topic
 	unsubPending map[string]int
 	healthy      bool
+	// epoch counts pub/sub connection breaks and replacements: a topic
+	// settled in the current epoch has seen every publish since t.last.
+	epoch uint64
 	// startable: Subscribe calls whose topics are all ready, started
 	// together (one pipelined replay read) at the end of a loop turn.
 	startable []*subReq
@@ -77,6 +80,8 @@ type topic struct {
 	dirty bool
 	// queued: in the dispatcher's settling list.
 	queued bool
+	// epoch: the dispatcher's epoch when the topic was last settled.
+	epoch uint64
 }
 
 func (t *topic) ready() bool { return t.confirmed && t.known && !t.dirty }
@@ -271,11 +276,26 @@ func (d *dispatcher) live(t *topic, prev, id event.ID, js []byte) {
 	if !t.known || id.Compare(t.last) <= 0 {
 		return // not started yet (settle reads the stream), or already filled
 	}
+	e := entry{id: id, prev: prev, json: js}
+	if prev.IsZero() && prev != t.last && !t.dirty && t.epoch == d.epoch {
+		// The stream was re-created (expired after HistoryTTL without a
+		// publish, or deleted) while this connection saw every publish:
+		// subscriptions that were at t.last miss nothing, so they get no
+		// Truncated, as on the memory bus. Others (resumed from a position
+		// the stream no longer had) still do.
+		for sub := range t.subs {
+			if sub.last[t.name] == t.last {
+				sub.last[t.name] = prev
+			}
+			d.deliverEntry(t, sub, e)
+		}
+		t.last = id
+		return
+	}
 	if t.dirty || prev != t.last {
 		d.fill(t) // the stream holds this event too
 		return
 	}
-	e := entry{id: id, prev: prev, json: js}
 	for sub := range t.subs {
 		d.deliverEntry(t, sub, e)
 	}
@@ -299,6 +319,7 @@ func (d *dispatcher) connectionLost(err error) {
 		d.b.metrics.resubscribes.Add(1)
 	}
 	d.healthy = false
+	d.epoch++
 	for _, t := range d.topics {
 		t.confirmed = false
 	}
@@ -358,6 +379,7 @@ func (d *dispatcher) replaceConn() {
 	old := d.conn
 	d.conn = d.newConn(old.gen + 1)
 	d.b.metrics.resubscribes.Add(1)
+	d.epoch++
 	for _, t := range d.topics {
 		t.confirmed = false
 	}

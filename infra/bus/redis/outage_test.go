@@ -10,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/event"
 	"github.com/hookrelay/hookrelay/internal/redistest"
 )
 
@@ -165,5 +166,50 @@ func TestReauthReplacesConnection(t *testing.T) {
 	}
 	if len(calls) < 4 {
 		t.Fatalf("credentials provider called %d times", len(calls))
+	}
+}
+
+// TestHistoryExpiredWhileSubscribed: a topic idle past HistoryTTL loses its
+// stream, and the next event starts a new one (prev 0-0). A subscriber
+// connected throughout saw every event, so it gets no Truncated (as on the
+// memory bus); one resuming from an expired position does.
+func TestHistoryExpiredWhileSubscribed(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newTestBus(t, srv, func(o *Options) { o.Bus.HistoryTTL = 200 * time.Millisecond })
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	ctx := context.Background()
+	r := newRecorder()
+	sub, err := b.Subscribe(ctx, []string{"idle"}, nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	before := publishN(t, b, "idle", 0, 2)
+	r.waitFor(t, 2, 2*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for admin.Exists(ctx, b.keys.stream("idle")).Val() == 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("stream did not expire")
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for Redis's expiry, not our code
+	}
+	after := publishN(t, b, "idle", 2, 2)
+	got := r.waitFor(t, 4, 2*time.Second)
+	if want := append(slices.Clone(before), after...); !slices.Equal(deliveredIDs(got), want) {
+		t.Fatalf("delivered %v, want %v", deliveredIDs(got), want)
+	}
+	if _, events := r.snapshot(); slices.Contains(events, "truncated idle") {
+		t.Fatalf("live subscriber told Truncated: %v", events)
+	}
+	resumer := newRecorder()
+	pos, _ := event.ParseID(before[1])
+	s2, err := b.Subscribe(ctx, []string{"idle"}, event.Cursor{{Topic: "idle", ID: pos}}, resumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, events := resumer.snapshot(); len(events) != 3 || events[0] != "truncated idle" {
+		t.Fatalf("resumer events %v, want Truncated then 2 events", events)
 	}
 }

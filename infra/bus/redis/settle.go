@@ -85,10 +85,12 @@ func (d *dispatcher) settled(t *topic, cmd *goredis.XMessageSliceCmd) {
 			t.last = es[0].id
 		}
 		t.known, t.dirty = true, false
+		t.epoch = d.epoch
 		return
 	}
 	d.deliverFilled(t, es)
 	t.dirty = false
+	t.epoch = d.epoch
 	if len(es) == fillPage {
 		d.fill(t) // the rest, page by page
 	}
