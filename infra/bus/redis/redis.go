@@ -20,10 +20,11 @@
 // Failure behaviour, as the tests show it: while Redis is down, Publish,
 // History, SetRead, Unread and new Subscribes fail with ErrUnavailable;
 // existing subscriptions stay and resume by themselves. If Redis comes back
-// empty (no persistence) or a topic's stream expired (HistoryTTL without a
-// publish), the next event names 0-0 as its predecessor and subscribers get
-// Truncated before it: events accepted just before a crash may be lost with
-// the server, and the signal says so.
+// empty (no persistence), the next event names 0-0 as its predecessor and
+// subscribers get Truncated before it: events accepted just before the crash
+// may have been lost with the server, and the signal says so. A stream that
+// expired (HistoryTTL without a publish) while the pub/sub connection stayed
+// up gives live subscribers no such signal: they saw every event.
 //
 // A Redis ACL user needs: keys ~<prefix>:*, channels &<prefix>:*, commands
 // +@scripting +@stream +@pubsub +@string +@hash +@keyspace +ping +time
