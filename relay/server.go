@@ -105,30 +105,34 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	if a.bus, a.busKind, err = openBus(ctx, cfg, log, a.reg); err != nil {
 		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			a.closeBackends()
-		}
-	}()
-
-	authn, verifier, err := a.buildAuth()
+	deps, err := a.buildDeps(ctx)
 	if err != nil {
+		a.closeBackends()
 		return nil, err
 	}
-	apiKeys := make([]auth.APIKey, len(cfg.APIKeys))
-	for i, k := range cfg.APIKeys {
-		apiKeys[i] = auth.APIKey{Name: k.Name, Key: k.Key}
+	a.handler = api.New(deps)
+	a.srv = &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	keys, err := auth.NewAPIKeys(apiKeys)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Key("api_keys"), err)
-	}
-	origins, err := auth.NewOrigins(cfg.AllowedOrigins)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Key("allowed_origins"), err)
-	}
+	return a, nil
+}
 
+// buildDeps wires auth, the hub, the transports and the webhook handler
+// into the API's dependencies.
+func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
+	cfg, log := a.cfg, a.log
+	authn, verifier, err := a.buildAuth()
+	if err != nil {
+		return api.Deps{}, err
+	}
+	keys, origins, err := apiKeysAndOrigins(cfg)
+	if err != nil {
+		return api.Deps{}, err
+	}
 	a.hub = hub.New(a.bus, hub.Options{
 		QueueSize:      cfg.ClientQueueSize,
 		MaxTopics:      cfg.MaxTopicsPerConnection,
@@ -137,21 +141,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Logger:         log,
 		Registerer:     a.reg,
 	})
-
-	sources := cfg.Sources
-	if cfg.Mode == config.ModeDev && len(sources) == 0 {
-		sources, a.devSources = devSources(), true
+	if err := a.buildHooks(ctx); err != nil {
+		return api.Deps{}, err
 	}
-	a.hooks, err = webhook.New(ctx, sources, a.bus, webhook.Options{
-		Resolve:      cfg.Secrets().Resolve,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger:       log,
-		Registerer:   a.reg,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("webhook sources: %w", err)
-	}
-
 	if cfg.ConnectionsPerIP > 0 {
 		// The transports hijack their connections and behind the load
 		// balancer the client address is only in X-Forwarded-For, so this
@@ -197,7 +189,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Web:   web.Handler(),
 	}
 	if publishLimit != nil {
-		deps.PublishLimit = publishLimit
+		deps.PublishLimit = publishLimit // a nil *Keyed in the interface would not be nil
 	}
 	if cfg.MetricsEnabled {
 		deps.Metrics = telemetry.MetricsHandler(a.reg)
@@ -205,16 +197,44 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	if cfg.Mode == config.ModeDev {
 		deps.Demo = newDemo(cfg, a.hooks, log)
 	}
-	a.handler = api.New(deps)
-	a.srv = &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	return deps, nil
+}
+
+// apiKeysAndOrigins builds the publish keys and the origin allowlist.
+func apiKeysAndOrigins(cfg *config.Config) (*auth.APIKeys, *auth.Origins, error) {
+	apiKeys := make([]auth.APIKey, len(cfg.APIKeys))
+	for i, k := range cfg.APIKeys {
+		apiKeys[i] = auth.APIKey{Name: k.Name, Key: k.Key}
 	}
-	ok = true
-	return a, nil
+	keys, err := auth.NewAPIKeys(apiKeys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfg.Key("api_keys"), err)
+	}
+	origins, err := auth.NewOrigins(cfg.AllowedOrigins)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cfg.Key("allowed_origins"), err)
+	}
+	return keys, origins, nil
+}
+
+// buildHooks compiles the webhook sources (relay dev's defaults when the
+// config has none).
+func (a *app) buildHooks(ctx context.Context) error {
+	sources := a.cfg.Sources
+	if a.cfg.Mode == config.ModeDev && len(sources) == 0 {
+		sources, a.devSources = devSources(), true
+	}
+	h, err := webhook.New(ctx, sources, a.bus, webhook.Options{
+		Resolve:      a.cfg.Secrets().Resolve,
+		MaxBodyBytes: a.cfg.MaxBodyBytes,
+		Logger:       a.log,
+		Registerer:   a.reg,
+	})
+	if err != nil {
+		return fmt.Errorf("webhook sources: %w", err)
+	}
+	a.hooks = h
+	return nil
 }
 
 // allowFunc adapts a limiter to ws.Options.PublishLimit (nil: unlimited).
