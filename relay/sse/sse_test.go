@@ -387,3 +387,22 @@ func TestGoneClientIsReaped(t *testing.T) {
 	conn.Close()
 	waitFor(t, "the gone client to be reaped", func() bool { return e.hub.Connections() == 0 })
 }
+
+// TestCORSHeadersOnHijackedStream: headers the CORS func sets reach the
+// client although the stream writes its own status line.
+func TestCORSHeadersOnHijackedStream(t *testing.T) {
+	cors := func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+		w.Header().Add("Vary", "Origin")
+		return true
+	}
+	e := newEnv(t, hub.Options{}, sse.Options{CORS: cors})
+	resp, br := rawGet(t, e, "/v1/sse?topic=c:1", http.Header{"Origin": {"https://app.example"}})
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "https://app.example" {
+		t.Fatalf("Access-Control-Allow-Origin %q", got)
+	}
+	if resp.TransferEncoding == nil || resp.TransferEncoding[0] != "chunked" {
+		t.Fatalf("transfer encoding %v, want chunked", resp.TransferEncoding)
+	}
+	readFrames(t, br, 2)
+}

@@ -361,14 +361,14 @@ func (v verifier) Verify(context.Context, string) (*auth.Grants, error) {
 // flow, so a client that only reads (answering pings with pongs) is not
 // dropped at the pong deadline.
 func TestBusyConnectionStillPinged(t *testing.T) {
-	e := newEnv(t, hub.Options{}, ws.Options{Ping: 40 * time.Millisecond, PongWait: 200 * time.Millisecond})
+	e := newEnv(t, hub.Options{}, ws.Options{Ping: 100 * time.Millisecond, PongWait: 500 * time.Millisecond})
 	c := dial(t, e, nil)
 	send(t, c, `{"op":"subscribe","ref":"1","topics":["busy:1"]}`)
 	if f := read(t, c); f.Op != "subscribed" {
 		t.Fatalf("ack %+v", f)
 	}
 	// Read on one goroutine (answering pings) while this one publishes
-	// every 5 ms for 700 ms, 3.5 pong deadlines.
+	// every 5 ms for 1.5 s, 3 pong deadlines.
 	counts := make(chan int, 1024)
 	readErr := make(chan error, 1)
 	go func() {
@@ -389,7 +389,7 @@ func TestBusyConnectionStillPinged(t *testing.T) {
 	n := 0
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for end := time.Now().Add(700 * time.Millisecond); time.Now().Before(end); <-tick.C {
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); <-tick.C {
 		e.publish(t, "busy:1", 1, `{}`)
 		n++
 	}
@@ -409,3 +409,60 @@ func TestBusyConnectionStillPinged(t *testing.T) {
 		t.Fatal("connection dropped while busy")
 	}
 }
+
+func TestCompressionAndCapacity(t *testing.T) {
+	e := newEnv(t, hub.Options{MaxConnections: 1}, ws.Options{Compression: true})
+	d := websocket.Dialer{EnableCompression: true}
+	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v1/ws"
+	c, resp, err := d.Dial(u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
+		t.Fatalf("compression not negotiated: %q", ext)
+	}
+	send(t, c, `{"op":"subscribe","ref":"1","topics":["z:1"]}`)
+	if f := read(t, c); f.Op != "subscribed" {
+		t.Fatalf("ack %+v", f)
+	}
+	want := e.publish(t, "z:1", 3, `{"text":"`+strings.Repeat("compressible ", 100)+`"}`)
+	sameEvents(t, readEvents(t, c, 3), want)
+
+	_, resp, err = websocket.DefaultDialer.Dial(u, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("second connection over MaxConnections: %v %v", err, resp)
+	}
+}
+
+func TestAuthRefreshRules(t *testing.T) {
+	g := auth.Grants{Subject: "alice", Subscribe: []string{"a:*"}}
+	cases := []struct {
+		name string
+		v    auth.TokenVerifier
+		code string
+	}{
+		{"other subject", verifier{auth.Grants{Subject: "bob", Subscribe: []string{"*"}}}, "forbidden"},
+		{"narrower grants", verifier{auth.Grants{Subject: "alice", Subscribe: []string{"b:*"}}}, "forbidden"},
+		{"expired", failVerifier{auth.ErrExpired}, "token_expired"},
+		{"invalid", failVerifier{auth.ErrInvalidToken}, "unauthorized"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, hub.Options{}, ws.Options{Auth: grantsAuth{g}, Verifier: tc.v})
+			c := dial(t, e, nil)
+			send(t, c, `{"op":"subscribe","ref":"s","topics":["a:1"]}`)
+			if f := read(t, c); f.Op != "subscribed" {
+				t.Fatalf("ack %+v", f)
+			}
+			send(t, c, `{"op":"auth","ref":"r","token":"t"}`)
+			if f := read(t, c); f.Op != "error" || f.Code != tc.code || f.Ref != "r" {
+				t.Fatalf("got %+v, want error %s", f, tc.code)
+			}
+		})
+	}
+}
+
+type failVerifier struct{ err error }
+
+func (v failVerifier) Verify(context.Context, string) (*auth.Grants, error) { return nil, v.err }
