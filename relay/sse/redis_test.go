@@ -3,6 +3,7 @@ package sse_test
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,4 +54,39 @@ func TestRedisBusEndToEnd(t *testing.T) {
 	sameEvents(t, second.wait(t, 2), missed)
 	live := e.publish(t, "order:1", 1, `{}`)
 	sameEvents(t, second.wait(t, 1), append(missed, live...))
+}
+
+// TestRedisDownAnswers503: with Redis unreachable a new stream is refused
+// with bus_unavailable and Retry-After (before any byte of stream), and
+// works again once Redis is back.
+func TestRedisDownAnswers503(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts redis-server")
+	}
+	srv := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rb, err := redis.New(ctx, redis.Options{URL: srv.URL(), Prefix: "t-" + t.Name(),
+		DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rb.Close() })
+	h := hub.New(rb, hub.Options{Registerer: prometheus.NewRegistry()})
+	t.Cleanup(h.Close)
+	hs := httptest.NewServer(sse.NewHandler(h, sse.Options{Auth: auth.AllowAll{}}))
+	t.Cleanup(hs.Close)
+	e := &env{bus: rb, hub: h, srv: hs}
+
+	srv.Kill()
+	checkError(t, e, "/v1/sse?topic=a:1", 503, "bus_unavailable")
+	if h.Connections() != 0 {
+		t.Fatalf("%d connections left after a refused stream", h.Connections())
+	}
+	srv.Restart()
+	waitFor(t, "redis back", func() bool { return rb.Ready(context.Background()) == nil })
+	_, br := rawGet(t, e, "/v1/sse?topic=a:1", nil)
+	if f := readFrames(t, br, 2); !strings.HasPrefix(f[1], "event: ready") {
+		t.Fatalf("frames %q", f)
+	}
 }
