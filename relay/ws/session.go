@@ -40,6 +40,11 @@ func (ss *session) readLoop() {
 	for {
 		typ, data, err := ss.conn.ReadMessage()
 		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				// gorilla has already sent 1009; just count it.
+				ss.s.m.errors.WithLabelValues(codeTooLarge).Inc()
+				return
+			}
 			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
 				ss.s.log.Debug("ws read ended", "err", err)
 			}
