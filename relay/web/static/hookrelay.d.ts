@@ -32,7 +32,8 @@ export interface Options {
   transport?: "sse" | "ws";
   /** Subscriber token (JWT). Omit for a dev relay without a token key. */
   token?: string | null;
-  /** Returns a fresh token; called before expiry and when the relay closes with 4001. */
+  /** Returns a fresh token; called `refreshBefore` ms before `exp`, before (re)connecting with a token that
+   * expires within `refreshBefore` (e.g. after the laptop slept), and when the relay closes with 4001. */
   refreshToken?: (() => Promise<string>) | null;
   /** ms before `exp` to refresh (default 30000). */
   refreshBefore?: number;

@@ -27,6 +27,7 @@ const DEFAULTS = {
 };
 
 const CLOSE_TOKEN_EXPIRED = 4001;
+const MAX_TIMEOUT = 2 ** 31 - 1;
 
 export class Client {
   constructor(options) {
@@ -110,10 +111,20 @@ export class Client {
 
   // --- connection lifecycle -------------------------------------------------
 
-  _connect() {
+  _connect(refreshed) {
     if (this.closed) return;
     this._clearTimers();
     this._setState(this.attempt === 0 && !this.everOpen ? "connecting" : "reconnecting", { attempt: this.attempt });
+    // A token that expired while the page slept (or that is about to) is
+    // refreshed first: the relay would refuse the connection with a 401 that
+    // EventSource does not show, and the client would retry it forever.
+    if (!refreshed && this.opts.refreshToken && this.token) {
+      const exp = tokenExpiry(this.token);
+      if (exp && exp - Date.now() < this.opts.refreshBefore) {
+        this._refresh().then(() => this._connect(true), () => this._retry("token refresh failed"));
+        return;
+      }
+    }
     this.openedAt = 0;
     this.timers.connect = setTimeout(() => this._fail("connect timeout"), this.opts.connectTimeout);
     if (this.opts.transport === "ws") this._connectWS();
@@ -133,7 +144,9 @@ export class Client {
     if (this.closed) return;
     this._teardown();
     if (code === CLOSE_TOKEN_EXPIRED && this.opts.refreshToken) {
-      this._refresh().then(() => this._connect(), () => this._retry(reason));
+      // Through the backoff: a relay that keeps answering 4001 (a refresh
+      // that returns a stale token) must not be hammered.
+      this._refresh().then(() => this._retry(reason, code), () => this._retry(reason, code));
       return;
     }
     this._retry(reason, code);
@@ -262,7 +275,8 @@ export class Client {
     if (!this.opts.refreshToken || !this.token) return;
     const exp = tokenExpiry(this.token);
     if (!exp) return;
-    const wait = Math.max(1000, exp - Date.now() - this.opts.refreshBefore);
+    // setTimeout overflows past 2^31-1 ms (24.8 days) and would fire at once.
+    const wait = Math.min(MAX_TIMEOUT, Math.max(1000, exp - Date.now() - this.opts.refreshBefore));
     this.timers.refresh = setTimeout(() => {
       this._refresh().then(() => {
         // WebSocket extends the open connection; SSE reconnects with its cursor.
