@@ -141,6 +141,32 @@ func wsCases() []badCase {
 			expectWSError(t, conn, "a2", "forbidden")
 			wsAlive(t, conn, "order:alive")
 		}),
+		wsCase("ws/auth-expired-token", func(t *testing.T, _ *env, conn *websocket.Conn) {
+			sendWS(t, conn, map[string]any{"op": "auth", "ref": "a3", "token": tokenExpired(t)})
+			expectWSError(t, conn, "a3", "token_expired")
+			wsAlive(t, conn, "order:alive")
+		}),
+		wsCase("ws/subscribe-same-topic-twice", func(t *testing.T, _ *env, conn *websocket.Conn) {
+			wsAlive(t, conn, "order:twice")
+			sendWS(t, conn, map[string]any{"op": "subscribe", "ref": "d1", "topics": []string{"order:twice"}})
+			expectWSError(t, conn, "d1", "bad_request")
+			wsAlive(t, conn, "order:alive")
+		}),
+		wsCase("ws/topic-cap-across-frames", func(t *testing.T, _ *env, conn *websocket.Conn) {
+			// maxTopics single-topic subscribes fill the connection; one
+			// more is refused, and the connection still unsubscribes.
+			for i := range maxTopics {
+				wsAlive(t, conn, fmt.Sprintf("order:cap%d", i))
+			}
+			sendWS(t, conn, map[string]any{"op": "subscribe", "ref": "o1", "topics": []string{"order:one-too-many"}})
+			expectWSError(t, conn, "o1", "bad_request")
+			sendWS(t, conn, map[string]any{"op": "unsubscribe", "ref": "o2", "topics": []string{"order:cap0"}})
+			f, err := readWS(conn)
+			if err != nil || f.Op != "unsubscribed" || f.Ref != "o2" || len(f.Topics) != 1 {
+				t.Fatalf("unsubscribe after the refusal: %+v %v", f, err)
+			}
+			wsAlive(t, conn, "order:alive")
+		}),
 		wsCaseAs("ws/publish-over-rate-limit", "rater", func(t *testing.T, e *env, conn *websocket.Conn) {
 			// Burst publishes go through, the next one is refused; the
 			// connection stays.
