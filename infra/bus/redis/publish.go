@@ -85,55 +85,74 @@ func (b *Bus) prepare(m bus.Message, now time.Time) (prepared, error) {
 	}, nil
 }
 
-// publishBatch pipelines EVALSHA for every message. If the script cache was
-// empty (first use, Redis restarted or SCRIPT FLUSH) every reply from the
-// first NOSCRIPT on is an error and nothing after it ran, so the rest is
-// retried once after loading the script.
+// publishBatch pipelines EVALSHA for every message. Messages that found
+// the script cache empty (first use, Redis restarted, SCRIPT FLUSH, a new
+// cluster node) did not run, so they are retried once after loading the
+// script, provided no later message of the same topic ran (that would
+// reorder the topic).
 func (b *Bus) publishBatch(ctx context.Context, preps []prepared) ([]bus.Published, error) {
+	res := make([]any, len(preps))
+	errs := make([]error, len(preps))
+	all := make([]int, len(preps))
+	for i := range all {
+		all[i] = i
+	}
+	b.runPipeline(ctx, preps, all, res, errs)
+	if retry := noScriptRetry(preps, errs); len(retry) > 0 {
+		if err := b.scripts.publish.Load(ctx, b.client).Err(); err != nil {
+			return nil, b.unavailable("load publish script", err)
+		}
+		b.runPipeline(ctx, preps, retry, res, errs)
+	}
 	out := make([]bus.Published, 0, len(preps))
-	for attempt := 0; ; attempt++ {
-		rest := preps[len(out):]
-		pipe := b.client.Pipeline()
-		cmds := make([]*goredis.Cmd, len(rest))
-		for i, p := range rest {
-			cmds[i] = b.scripts.publish.EvalSha(ctx, pipe, p.keys, p.args...)
+	for i, p := range preps {
+		if errs[i] != nil {
+			return out, b.unavailable("publish "+p.msg.Topic, errs[i])
 		}
-		_, _ = pipe.Exec(ctx) // each command carries its own error, read below
-		for i, cmd := range cmds {
-			res, err := cmd.Result()
-			if err != nil {
-				if attempt == 0 && goredis.HasErrorPrefix(err, "NOSCRIPT") && noneRanAfter(cmds[i:]) {
-					if lerr := b.scripts.publish.Load(ctx, b.client).Err(); lerr != nil {
-						return out, b.unavailable("load publish script", lerr)
-					}
-					break
-				}
-				return out, b.unavailable("publish "+rest[i].msg.Topic, err)
-			}
-			p, err := b.published(rest[i], res)
-			if err != nil {
-				return out, err
-			}
-			out = append(out, p)
+		pub, err := b.published(p, res[i])
+		if err != nil {
+			return out, err
 		}
-		if len(out) == len(preps) {
-			return out, nil
-		}
-		if attempt > 0 {
-			return out, b.unavailable("publish", fmt.Errorf("script still missing after load"))
-		}
+		out = append(out, pub)
+	}
+	return out, nil
+}
+
+// runPipeline runs the publish script for preps[idx] in one pipeline and
+// stores each reply or error at its index.
+func (b *Bus) runPipeline(ctx context.Context, preps []prepared, idx []int, res []any, errs []error) {
+	pipe := b.client.Pipeline()
+	cmds := make([]*goredis.Cmd, len(idx))
+	for j, i := range idx {
+		cmds[j] = b.scripts.publish.EvalSha(ctx, pipe, preps[i].keys, preps[i].args...)
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error, read below
+	for j, i := range idx {
+		res[i], errs[i] = cmds[j].Result()
 	}
 }
 
-// noneRanAfter reports whether every command failed, i.e. no later script
-// in the pipeline ran: only then is retrying them safe.
-func noneRanAfter(cmds []*goredis.Cmd) bool {
-	for _, c := range cmds {
-		if c.Err() == nil {
-			return false
+// noScriptRetry returns the indexes to retry after loading the script: all
+// failures must be NOSCRIPT (nothing ran), and no message of a topic may
+// have run after one of that topic that did not.
+func noScriptRetry(preps []prepared, errs []error) []int {
+	var idx []int
+	missed := make(map[string]bool)
+	for i, err := range errs {
+		topic := preps[i].msg.Topic
+		switch {
+		case err == nil:
+			if missed[topic] {
+				return nil
+			}
+		case goredis.HasErrorPrefix(err, "NOSCRIPT"):
+			missed[topic] = true
+			idx = append(idx, i)
+		default:
+			return nil
 		}
 	}
-	return true
+	return idx
 }
 
 // published turns the script's reply into the outcome for one message.

@@ -37,7 +37,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"time"
 
@@ -52,7 +51,12 @@ var _ bus.Bus = (*Bus)(nil)
 // Options configure a Redis bus. Zero values mean the defaults.
 type Options struct {
 	// URL is redis://[user:pass@]host:port[/db] or rediss:// for TLS.
+	// With Cluster, it names a seed node and more with ?addr=host:port.
 	URL string
+	// Cluster connects to a Redis Cluster (ElastiCache cluster mode):
+	// scripts go to the slot of their topic's hash tag, pub/sub uses
+	// classic PUBLISH/SUBSCRIBE, which the cluster relays to every node.
+	Cluster bool
 	// Username and Password override the URL's user info when set.
 	Username string
 	Password string
@@ -126,7 +130,7 @@ func (o Options) withDefaults() Options {
 // Bus is the Redis implementation of bus.Bus. It is safe for concurrent use.
 type Bus struct {
 	opt     Options
-	client  *goredis.Client
+	client  goredis.UniversalClient
 	keys    keys
 	scripts scripts
 	metrics metrics
@@ -142,43 +146,13 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 	if o.URL == "" {
 		return nil, fmt.Errorf("redis bus: URL is empty: %w", bus.ErrInvalid)
 	}
-	ro, err := goredis.ParseURL(o.URL)
+	client, err := newClient(o)
 	if err != nil {
-		// url.Error repeats the whole URL, password included: keep only
-		// what is wrong with it.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("redis bus: parse URL: %w: %v", bus.ErrInvalid, err)
-	}
-	if o.Username != "" {
-		ro.Username = o.Username
-	}
-	if o.Password != "" {
-		ro.Password = o.Password
-	}
-	if o.TLSConfig != nil {
-		ro.TLSConfig = o.TLSConfig
-	}
-	if o.CredentialsProvider != nil {
-		ro.CredentialsProviderContext = o.CredentialsProvider
-	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = o.DialTimeout, o.ReadTimeout, o.WriteTimeout
-	ro.ContextTimeoutEnabled = true
-	// No automatic retries: a publish script whose reply was lost may have
-	// run, and running it again would publish twice. Callers retry with
-	// their idempotency key instead.
-	ro.MaxRetries = -1
-	// One dial attempt: go-redis's default of five multiplies a dead
-	// server's dial timeout by five before anyone hears about it.
-	ro.DialerRetries = 1
-	if o.PoolSize > 0 {
-		ro.PoolSize = o.PoolSize
+		return nil, err
 	}
 	b := &Bus{
 		opt:     o,
-		client:  goredis.NewClient(ro),
+		client:  client,
 		keys:    keys{prefix: o.Prefix},
 		scripts: newScripts(),
 		closed:  make(chan struct{}),
