@@ -237,3 +237,22 @@ func TestAPIErrors(t *testing.T) {
 	}
 	r.WaitReady(t, 10*time.Second)
 }
+
+// TestConnectionsPerIP: HOOKRELAY_CONNECTIONS_PER_IP refuses a client
+// address's next stream with 429 + Retry-After before the upgrade.
+func TestConnectionsPerIP(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Options{Mode: "dev", Env: []string{"HOOKRELAY_CONNECTIONS_PER_IP=1"}})
+	first := subscribe(t, r.URL, client.SSE, "", "order:1")
+	first.waitOpen(t, 1)
+	s, hdr, body := call(t, "GET", r.URL+api.SSEPath+"?topic=order:2", "", "", "")
+	if s != 429 || hdr.Get("Retry-After") == "" || errCode(t, body) != api.CodeRateLimited {
+		t.Fatalf("second SSE from one address: %d Retry-After %q %s", s, hdr.Get("Retry-After"), body)
+	}
+	_, resp, err := websocket.DefaultDialer.Dial("ws://"+r.Addr+api.WSPath, nil)
+	if err == nil || resp == nil || resp.StatusCode != 429 {
+		t.Fatalf("WS from the same address: %v %v", err, resp)
+	}
+	if status, _ := r.Readyz(); status != http.StatusOK {
+		t.Fatalf("a per-address cap must not fail readiness: %d", status)
+	}
+}

@@ -144,13 +144,6 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 	if err := a.buildHooks(ctx); err != nil {
 		return api.Deps{}, err
 	}
-	if cfg.ConnectionsPerIP > 0 {
-		// The transports hijack their connections and behind the load
-		// balancer the client address is only in X-Forwarded-For, so this
-		// needs per-key admission in the hub; until then say so loudly.
-		log.Warn("connections_per_ip is not enforced by this version; rely on max_connections and the load balancer",
-			"connections_per_ip", cfg.ConnectionsPerIP)
-	}
 	var publishLimit *limit.Keyed
 	if cfg.PublishRate > 0 {
 		publishLimit = limit.NewKeyed(cfg.PublishRate, cfg.PublishBurst, publishLimitIdle)
@@ -190,6 +183,13 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 	}
 	if publishLimit != nil {
 		deps.PublishLimit = publishLimit // a nil *Keyed in the interface would not be nil
+	}
+	if cfg.ConnectionsPerIP > 0 {
+		// serve runs behind the ALB, which appends the client address to
+		// X-Forwarded-For; dev clients connect directly.
+		trustProxy := cfg.Mode == config.ModeServe
+		deps.ConnLimit = limit.NewConcurrent(cfg.ConnectionsPerIP)
+		deps.ClientIP = func(r *http.Request) string { return limit.IPKey(limit.ClientIP(r, trustProxy)) }
 	}
 	if cfg.MetricsEnabled {
 		deps.Metrics = telemetry.MetricsHandler(a.reg)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -40,6 +41,11 @@ type Deps struct {
 	// PublishLimit rate-limits publishing per API key / token subject, one
 	// token per event; nil means unlimited.
 	PublishLimit Limiter
+	// ConnLimit caps concurrent SSE/WS connections per client address
+	// (HOOKRELAY_CONNECTIONS_PER_IP); ClientIP picks the key (default the
+	// peer address). nil means unlimited.
+	ConnLimit ConcurrencyLimiter
+	ClientIP  func(*http.Request) string
 	// MaxBodyBytes bounds a publish or read request body (default 1 MiB).
 	MaxBodyBytes int64
 	// Draining reports that the process is shutting down: readiness fails.
@@ -88,6 +94,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = peerIP
 	}
 	if d.Draining == nil {
 		d.Draining = func() bool { return false }
@@ -186,17 +195,29 @@ func (s *server) serveErr(w http.ResponseWriter, r *http.Request, err error) {
 
 // connections guards the long-lived connection routes: a node at its
 // connection cap answers 503 + Retry-After before any upgrade, so the
-// client retries (through the load balancer, likely another node). The
-// transports hijack their connections and return early, so per-connection
-// accounting lives in the hub, not here.
+// client retries (through the load balancer, likely another node); an
+// address over its own cap gets 429 + Retry-After.
 func (s *server) connections(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.Hub != nil && s.Hub.OverCapacity() {
 			s.serveErr(w, r, OverCapacity())
 			return
 		}
+		if s.ConnLimit != nil {
+			s.perIP(w, r, next)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// peerIP is the connection's address without the port.
+func peerIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // authenticate returns the caller's grants from its token.
