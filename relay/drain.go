@@ -22,8 +22,9 @@ const (
 	minShutdown = time.Second
 )
 
-// run serves on ln until ctx is done (SIGTERM/SIGINT), then drains.
-func (a *app) run(ctx context.Context, ln net.Listener) error {
+// run serves on ln until ctx is done (SIGTERM/SIGINT), then drains; a
+// closed force (a second signal) cuts the drain short.
+func (a *app) run(ctx context.Context, ln net.Listener, force <-chan struct{}) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(ln) }()
 	select {
@@ -32,7 +33,7 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	a.drain()
+	a.drain(force)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	}
@@ -49,7 +50,7 @@ func (a *app) run(ctx context.Context, ln net.Listener) error {
 //  3. http.Server.Shutdown finishes in-flight requests (publishes,
 //     webhooks) and closes the listener;
 //  4. the hub, the token verifier and the bus are closed.
-func (a *app) drain() {
+func (a *app) drain(force <-chan struct{}) {
 	start := time.Now()
 	grace, timeout := a.cfg.DrainGrace, a.cfg.DrainTimeout
 	deadline := start.Add(grace + timeout)
@@ -57,12 +58,26 @@ func (a *app) drain() {
 	a.log.Info("drain: readiness failing", "phase", "unready", "grace", grace.String(),
 		"timeout", timeout.String(), "connections", a.hub.Connections())
 	if grace > 0 {
-		time.Sleep(grace) // the only thing to do now is let the load balancer notice
+		// The only thing to do now is let the load balancer notice.
+		t := time.NewTimer(grace)
+		select {
+		case <-t.C:
+		case <-force:
+			t.Stop()
+		}
 	}
 
 	spread := timeout * drainSpreadNum / drainSpreadDen
 	a.log.Info("drain: closing clients", "phase", "close_clients", "connections", a.hub.Connections(), "spread", spread.String())
 	dctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-minShutdown))
+	go func() {
+		select {
+		case <-force:
+			a.log.Warn("drain: second signal, closing the remaining clients at once", "phase", "forced")
+			cancel()
+		case <-dctx.Done():
+		}
+	}()
 	a.hub.Drain(dctx, spread)
 	cancel()
 	a.log.Info("drain: clients closed", "phase", "clients_closed", "remaining", a.hub.Connections(),

@@ -57,10 +57,9 @@ func run(ctx context.Context, args []string, e env) int {
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "dev", "serve":
-		// SIGTERM (ECS, Kubernetes) and SIGINT (Ctrl-C) start the drain.
-		sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+		sctx, force, stop := drainSignals(ctx)
 		defer stop()
-		return runServer(sctx, cmd, rest, e)
+		return runServer(sctx, cmd, rest, e, force)
 	case "token":
 		return runToken(ctx, rest, e)
 	case "bench":
@@ -76,6 +75,34 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 	fmt.Fprintf(e.stderr, "relay: unknown command %q\n\n%s", cmd, usage)
 	return 2
+}
+
+// drainSignals turns the first SIGTERM (ECS, Kubernetes) or SIGINT
+// (Ctrl-C) into the cancellation of the returned context, which starts the
+// drain, and a second one into closing force, which cuts the drain short.
+func drainSignals(ctx context.Context) (context.Context, <-chan struct{}, func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	ctx, cancel := context.WithCancel(ctx)
+	force, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			close(force)
+		case <-done:
+		}
+	}()
+	return ctx, force, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
 }
 
 // version is the module version and VCS revision the binary was built from.

@@ -256,3 +256,22 @@ func TestConnectionsPerIP(t *testing.T) {
 		t.Fatalf("a per-address cap must not fail readiness: %d", status)
 	}
 }
+
+// TestSecondSignalForcesExit: a second SIGTERM cuts a long drain short.
+func TestSecondSignalForcesExit(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Options{Mode: "dev", Env: []string{"HOOKRELAY_DRAIN_GRACE=20s", "HOOKRELAY_DRAIN_TIMEOUT=60s"}})
+	sub := subscribe(t, r.URL, client.SSE, "", "order:1")
+	sub.waitOpen(t, 1)
+	start := time.Now()
+	r.Term(t)
+	r.WaitLog(t, `"phase":"unready"`, 5*time.Second)
+	r.Term(t)
+	code, err := r.Wait(10 * time.Second)
+	if err != nil || code != 0 {
+		t.Fatalf("exit %d %v after two signals", code, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("forced drain took %s", d)
+	}
+	sub.waitFor(t, "close 1012", 5*time.Second, func() bool { return slices.Contains(sub.closes, 1012) })
+}

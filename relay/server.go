@@ -56,7 +56,7 @@ type app struct {
 }
 
 // runServer is `relay dev` and `relay serve`.
-func runServer(ctx context.Context, cmd string, args []string, e env) int {
+func runServer(ctx context.Context, cmd string, args []string, e env, force <-chan struct{}) int {
 	mode := config.ModeServe
 	if cmd == "dev" {
 		mode = config.ModeDev
@@ -91,7 +91,7 @@ func runServer(ctx context.Context, cmd string, args []string, e env) int {
 	if mode == config.ModeDev {
 		printBanner(e.stdout, a, ln.Addr())
 	}
-	if err := a.run(ctx, ln); err != nil {
+	if err := a.run(ctx, ln, force); err != nil {
 		log.Error("relay stopped", "err", err)
 		return 1
 	}
