@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,14 +19,32 @@ const chatJS = `[...document.querySelectorAll("#messages li")].map((li) => li.ch
 const tokenSubjectJS = `JSON.parse(atob(window.demo.client.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub`
 
 // say types text into the chat box and sends it, and waits until the
-// publish was acknowledged (the page clears the box then).
-func say(page *tab, text string) {
+// publish was acknowledged (the page clears the box then). It returns when
+// the send button was clicked.
+func say(page *tab, text string) time.Time {
 	page.t.Helper()
-	page.run(10*time.Second, "send "+text,
-		chromedp.SendKeys(chromedp.CSS("#text"), text),
-		chromedp.Click(chromedp.CSS(`#send button[type="submit"]`)),
-	)
+	page.run(10*time.Second, "type "+text, chromedp.SendKeys(chromedp.CSS("#text"), text))
+	clicked := time.Now()
+	page.run(10*time.Second, "send "+text, chromedp.Click(chromedp.CSS(`#send button[type="submit"]`)))
 	page.wait(5*time.Second, "publish acknowledged", `document.getElementById("text").value === ""`)
+	return clicked
+}
+
+// watchMessages makes the chat page note when each message text appeared,
+// in window.__seen[text] (ms since the epoch).
+func watchMessages(page *tab) {
+	page.t.Helper()
+	page.eval(`(() => {
+		window.__seen = {};
+		const list = document.getElementById("messages");
+		new MutationObserver(() => {
+			for (const li of list.children) {
+				const text = li.children[2] && li.children[2].textContent;
+				if (text && !(text in window.__seen)) window.__seen[text] = Date.now();
+			}
+		}).observe(list, {childList: true});
+		return true;
+	})()`, nil)
 }
 
 // TestE2EChatBetweenTwoPeople: two people in separate browser contexts, each
@@ -56,15 +75,20 @@ func TestE2EChatBetweenTwoPeople(t *testing.T) {
 		{bob, "bob", "Yes, UPS picked it up this morning."},
 		{alice, "alice", "Great, thanks!"},
 	}
+	watchMessages(alice)
+	watchMessages(bob)
 	var want []string
 	for _, l := range lines {
-		sent := time.Now()
-		say(l.from, l.text)
+		clicked := say(l.from, l.text)
 		want = append(want, l.who+": "+l.text)
+		var took []string
 		for _, page := range []*tab{alice, bob} {
 			page.wait(5*time.Second, "message "+l.text, fmt.Sprintf(`%s.includes(%s)`, chatJS, jsString(l.who+": "+l.text)))
+			var at int64
+			page.eval(`window.__seen[`+jsString(l.text)+`]`, &at)
+			took = append(took, page.name+" "+time.UnixMilli(at).Sub(clicked).Round(time.Millisecond).String())
 		}
-		t.Logf("%s -> both pages: %s", l.who, time.Since(sent).Round(time.Millisecond))
+		t.Logf("%s clicked Send -> shown: %s", l.who, strings.Join(took, ", "))
 	}
 	for name, page := range map[string]*tab{"alice": alice, "bob": bob} {
 		var got []string

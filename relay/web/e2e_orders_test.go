@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/hookrelay/hookrelay/relay/relaytest"
 )
 
@@ -85,6 +86,55 @@ func checkNotes(t *testing.T, got []string, n int) {
 	}
 }
 
+// libClientsJS starts two hookrelay.js clients on two topics, one per
+// transport, recording notes and states in window.__c[transport]: the demo
+// page covers one topic over SSE; these cover the multi-topic SSE cursor
+// and per-topic WebSocket resume.
+const libClientsJS = `(async () => {
+	const { connect } = await import("/hookrelay.js");
+	const token = (await (await fetch("/demo/token?sub=lib")).json()).token;
+	window.__c = {};
+	for (const transport of ["sse", "ws"]) {
+		const r = { notes: [], states: [] };
+		window.__c[transport] = r;
+		const c = connect({ topics: ["order:1042", "alerts:oncall"], transport, token });
+		c.on("order.note", (ev) => r.notes.push(ev.data.title));
+		c.onState((s, d) => r.states.push({ s, at: Date.now(), code: (d && d.code) || 0 }));
+	}
+	return true;
+})()`
+
+// startLibClients opens a tab at base and starts the clients of
+// libClientsJS there; it returns once both are open.
+func startLibClients(b *browser, base string) *tab {
+	b.t.Helper()
+	lib := b.isolatedTab("library clients")
+	lib.run(10*time.Second, "blank page", chromedp.Navigate(base+"/"))
+	lib.eval(libClientsJS, nil)
+	lib.wait(10*time.Second, "both clients open", `Object.values(window.__c).every((r) => r.states.some((x) => x.s === "open"))`)
+	return lib
+}
+
+// checkLibNotes waits until both clients of libClientsJS have note n-1 and
+// checks each got note 0 … n-1 exactly once, in order.
+func checkLibNotes(t *testing.T, lib *tab, n int) {
+	t.Helper()
+	lib.wait(10*time.Second, "every note in both clients", fmt.Sprintf(`Object.values(window.__c).every((r) => r.notes.includes("note %d"))`, n-1))
+	var clients map[string]libClient
+	lib.eval(`window.__c`, &clients)
+	for name, c := range clients {
+		t.Run(name+" client", func(t *testing.T) {
+			checkNotes(t, c.Notes, n)
+			var states []string
+			for _, s := range c.States {
+				states = append(states, fmt.Sprintf("%s/%d", s.S, s.Code))
+			}
+			t.Logf("states %v", states)
+		})
+	}
+	lib.noExceptions()
+}
+
 func last(s []string) string {
 	if len(s) == 0 {
 		return ""
@@ -159,9 +209,11 @@ func TestE2EOrderPageSurvivesRelayCrash(t *testing.T) {
 	srv := startRedis(t)
 	a := startDev(t, srv.URL())
 	other := startDev(t, srv.URL()) // the backend publishes through another node
-	page := newBrowser(t).firstTab("orders")
+	b := newBrowser(t)
+	page := b.firstTab("orders")
 	page.open(a.URL + "/orders.html")
 	recordStates(page)
+	lib := startLibClients(b, a.URL)
 
 	f := startFeed(other.Publisher(), 20*time.Millisecond)
 	page.wait(5*time.Second, "first live notes", notesJS+`.length >= 5`)
@@ -176,6 +228,7 @@ func TestE2EOrderPageSurvivesRelayCrash(t *testing.T) {
 	page.wait(5*time.Second, "live notes after the reconnect", fmt.Sprintf(`%s.includes("note %d")`, notesJS, atOpen+5))
 	n := f.Stop(t)
 	waitNotes(t, page, n, 10*time.Second)
+	checkLibNotes(t, lib, n)
 	t.Logf("SIGKILL -> relay ready again: %s; -> page live again: %s; %d notes published while it was away; %d notes in all; states: %+v",
 		ready.Round(time.Millisecond), open.Sub(killed).Round(time.Millisecond), atOpen-atKill, n, states)
 	page.noExceptions()
@@ -191,9 +244,11 @@ func TestE2EOrderPageMovesBetweenRelays(t *testing.T) {
 	a := startDev(t, srv.URL())
 	b := startDev(t, srv.URL())
 	lb := relaytest.NewProxy(t, a.Addr)
-	page := newBrowser(t).firstTab("orders")
+	br := newBrowser(t)
+	page := br.firstTab("orders")
 	page.open(lb.URL + "/orders.html")
 	recordStates(page)
+	lib := startLibClients(br, lb.URL)
 
 	f := startFeed(b.Publisher(), 20*time.Millisecond)
 	page.wait(5*time.Second, "first live notes", notesJS+`.length >= 5`)
@@ -209,6 +264,7 @@ func TestE2EOrderPageMovesBetweenRelays(t *testing.T) {
 	page.wait(5*time.Second, "live notes after the move", fmt.Sprintf(`%s.includes("note %d")`, notesJS, atOpen+5))
 	n := f.Stop(t)
 	waitNotes(t, page, n, 10*time.Second)
+	checkLibNotes(t, lib, n)
 	drained := false
 	for _, s := range states {
 		drained = drained || s.Code == 1012

@@ -40,5 +40,17 @@ func TestE2EScreenshots(t *testing.T) {
 	say(page, "It resolved itself after the deploy rollback.")
 	page.wait(5*time.Second, "messages shown", `document.querySelectorAll("#messages li").length === 2`)
 	page.screenshot("chat")
+
+	// A phone: the same pages at 390 px wide.
+	page.run(5*time.Second, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	for _, name := range []string{"orders", "alerts", "chat"} {
+		page.open(r.URL + "/" + name + ".html?user=alice")
+		var overflow int
+		page.eval(`document.documentElement.scrollWidth - window.innerWidth`, &overflow)
+		if overflow > 0 {
+			t.Errorf("%s is %d px wider than a 390 px phone screen", name, overflow)
+		}
+		page.screenshot(name + "-phone")
+	}
 	page.noExceptions()
 }
