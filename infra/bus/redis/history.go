@@ -108,7 +108,7 @@ func (b *Bus) History(ctx context.Context, topic, after string, limit int) (bus.
 
 // readAfter reads up to limit entries with ids > after.
 func (b *Bus) readAfter(ctx context.Context, topic string, after event.ID, limit int) ([]entry, error) {
-	xs, err := b.client.XRangeN(ctx, b.keys.stream(topic), "("+after.String(), "+", int64(limit)).Result()
+	xs, err := b.client.XRangeN(ctx, b.keys.stream(topic), rangeAfter(after), "+", int64(limit)).Result()
 	if err != nil {
 		return nil, b.unavailable("xrange "+topic, err)
 	}
@@ -117,6 +117,21 @@ func (b *Bus) readAfter(ctx context.Context, topic string, after event.ID, limit
 		return nil, b.unavailable("xrange "+topic, err)
 	}
 	return es, nil
+}
+
+// maxStreamID is the largest stream id; nothing can follow it.
+const maxStreamID = "18446744073709551615-18446744073709551615"
+
+// rangeAfter is the XRANGE start for "ids > after". Redis refuses an
+// exclusive start at the largest id ("(" cannot be incremented), so that one
+// case starts at "+" which, with end "+" or a COUNT, reads nothing after it:
+// XRANGE with start "+" returns only an entry whose id is the maximum, and
+// none can exist because ids are assigned from the clock.
+func rangeAfter(after event.ID) string {
+	if s := after.String(); s != maxStreamID {
+		return "(" + s
+	}
+	return "+"
 }
 
 func deliveries(topic string, es []entry) []bus.Delivery {

@@ -98,7 +98,11 @@ if not rid then
   rid = ''
   n = redis.call('XLEN', KEYS[1])
 else
-  n = #redis.call('XRANGE', KEYS[1], '(' .. rid, '+', 'COUNT', cap)
+  if rid == '18446744073709551615-18446744073709551615' then
+    n = 0 -- nothing follows the largest id, and '(' of it is an error
+  else
+    n = #redis.call('XRANGE', KEYS[1], '(' .. rid, '+', 'COUNT', cap)
+  end
 end
 if n > cap then n = cap end
 return {n, rid, lid}

@@ -44,7 +44,7 @@ func (d *dispatcher) settleQueued() {
 		stream := d.b.keys.stream(t.name)
 		var cmd *goredis.XMessageSliceCmd
 		if t.known {
-			cmd = pipe.XRangeN(ctx, stream, "("+t.last.String(), "+", fillPage)
+			cmd = pipe.XRangeN(ctx, stream, rangeAfter(t.last), "+", fillPage)
 		} else {
 			cmd = pipe.XRevRangeN(ctx, stream, "+", "-", 1)
 		}

@@ -122,7 +122,7 @@ func (d *dispatcher) readReplays(reqs []*subReq) []replayRead {
 			if !ok {
 				continue
 			}
-			cmd := pipe.XRangeN(ctx, d.b.keys.stream(name), "("+pos.String(), "+", fillPage)
+			cmd := pipe.XRangeN(ctx, d.b.keys.stream(name), rangeAfter(pos), "+", fillPage)
 			reads = append(reads, replayRead{req: req, topic: name, cmd: cmd})
 		}
 	}
