@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/relay/client"
 	"github.com/hookrelay/hookrelay/relay/relaytest"
 )
 
@@ -111,5 +112,96 @@ func TestE2EClientTokenRefresh(t *testing.T) {
 			}
 		})
 	}
+	page.noExceptions()
+}
+
+// persistHarnessJS connects one client with persist: true and keeps the
+// notes it received in sessionStorage too, so they survive a reload.
+const persistHarnessJS = `(async () => {
+	const { connect } = await import("/hookrelay.js");
+	const token = (await (await fetch("/demo/token?sub=persist")).json()).token;
+	window.__notes = JSON.parse(sessionStorage.getItem("e2e-notes") || "[]");
+	const c = connect({ topics: ["order:1042"], token, persist: true });
+	c.on("order.note", (ev) => {
+		window.__notes.push(ev.data.title);
+		sessionStorage.setItem("e2e-notes", JSON.stringify(window.__notes));
+	});
+	window.__client = c;
+	return true;
+})()`
+
+// TestE2EClientPersistAndTruncated: with persist: true a reload resumes
+// from the position kept in sessionStorage (the events published while the
+// tab was away arrive, nothing twice); a client resuming from a position
+// older than the history still kept is told "truncated" before the oldest
+// kept event.
+func TestE2EClientPersistAndTruncated(t *testing.T) {
+	srv := startRedis(t)
+	r := relaytest.Start(t, relaytest.Options{Mode: "dev", RedisURL: srv.URL(), TokenKey: relaytest.TokenKey,
+		Env: []string{"HOOKRELAY_HISTORY_LEN=10"}})
+	page := newBrowser(t).firstTab("client")
+
+	page.run(10*time.Second, "blank page", chromedp.Navigate(r.URL+"/"))
+	page.eval(persistHarnessJS, nil)
+	page.wait(10*time.Second, "client open", `window.__client.state === "open"`)
+	r.Publish(t, note(0), note(1), note(2))
+	page.wait(5*time.Second, "first notes", `window.__notes.length === 3`)
+	page.run(10*time.Second, "leave the page", chromedp.Navigate("about:blank"))
+	r.Publish(t, note(3), note(4)) // while the tab is elsewhere
+	page.run(10*time.Second, "come back", chromedp.Navigate(r.URL+"/"))
+	page.eval(persistHarnessJS, nil)
+	page.wait(10*time.Second, "client open again", `window.__client.state === "open"`)
+	r.Publish(t, note(5))
+	page.wait(5*time.Second, "the missed notes and a live one", `window.__notes.includes("note 5")`)
+	var notes []string
+	page.eval(`window.__notes`, &notes)
+	checkNotes(t, notes, 6)
+
+	// 300 events on a topic whose history keeps about 10 (Redis trims
+	// whole stream nodes, so somewhat more stay): resuming after the first
+	// one cannot be gap-free.
+	const topic = "order:7"
+	var first string
+	for batch := 0; batch < 3; batch++ {
+		var msgs []client.Message
+		for i := batch * 100; i < (batch+1)*100; i++ {
+			m := note(i)
+			m.Topic = topic
+			msgs = append(msgs, m)
+		}
+		out := r.Publish(t, msgs...)
+		if first == "" {
+			first = out[0].ID
+		}
+	}
+	page.eval(fmt.Sprintf(`(async () => {
+		const { connect } = await import("/hookrelay.js");
+		const token = (await (await fetch("/demo/token?sub=late")).json()).token;
+		window.__log = [];
+		const c = connect({ topics: [%[1]s], token, positions: { [%[1]s]: %[2]s } });
+		c.on("*", (ev) => window.__log.push(ev.data.title));
+		c.onState((s, d) => { if (s === "truncated") window.__log.push("truncated " + d.topic); });
+		return true;
+	})()`, jsString(topic), jsString(first)), nil)
+	page.wait(10*time.Second, "the newest event after the truncation notice", `window.__log.includes("note 299")`)
+	var log []string
+	page.eval(`window.__log`, &log)
+	if len(log) < 2 || log[0] != "truncated "+topic {
+		t.Fatalf("log starts %v, want the truncated notice first", log[:min(3, len(log))])
+	}
+	// After the notice: a gap-free run up to note 299, starting after note 1.
+	var start int
+	if _, err := fmt.Sscanf(log[1], "note %d", &start); err != nil || start <= 1 {
+		t.Fatalf("first event after the notice is %q, want a note after note 1", log[1])
+	}
+	for i, title := range log[1:] {
+		if want := fmt.Sprintf("note %d", start+i); title != want {
+			t.Fatalf("event %d after the notice is %q, want %q", i, title, want)
+		}
+	}
+	if start+len(log)-2 != 299 {
+		t.Errorf("run ends at note %d, want 299", start+len(log)-2)
+	}
+	t.Logf("resumed after note 0 with history len 10: truncated, then notes %d…299 (%d events)", start, len(log)-1)
 	page.noExceptions()
 }
