@@ -28,6 +28,7 @@ func openBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prom
 	}
 	o := redis.Options{
 		URL:      cfg.RedisURL,
+		Cluster:  cfg.RedisCluster,
 		Username: cfg.RedisUsername,
 		Password: cfg.RedisPassword,
 		Bus:      cfg.BusOptions(),

@@ -83,6 +83,7 @@ type Config struct {
 
 	// Redis. An empty RedisURL in dev means the memory bus.
 	RedisURL        string // REDIS_URL / HOOKRELAY_REDIS_URL (secret ref allowed)
+	RedisCluster    bool   // HOOKRELAY_REDIS_CLUSTER: Redis Cluster / ElastiCache cluster mode
 	RedisUsername   string // HOOKRELAY_REDIS_USERNAME, overrides the URL's user
 	RedisPassword   string // HOOKRELAY_REDIS_PASSWORD (secret ref), overrides the URL's password
 	RedisIAMAuth    bool   // HOOKRELAY_REDIS_IAM_AUTH: ElastiCache IAM auth tokens

@@ -62,6 +62,7 @@ func settings() []*setting {
 			usage: "Redis URL, redis:// or rediss:// with optional user:password (empty in dev: memory bus)",
 			kind:  "url", get: func(c *Config) string { return c.RedisURL },
 			set: func(c *Config, v string) error { c.RedisURL = strings.TrimSpace(v); return nil }},
+		boolean("redis_cluster", "Redis Cluster (ElastiCache cluster mode enabled): REDIS_URL is the configuration endpoint", func(c *Config) *bool { return &c.RedisCluster }),
 		str("redis_username", "Redis ACL user (overrides the URL's)", func(c *Config) *string { return &c.RedisUsername }),
 		{name: "redis_password", secret: true, usage: "Redis password (overrides the URL's)",
 			kind: "secret", get: func(c *Config) string { return c.RedisPassword },

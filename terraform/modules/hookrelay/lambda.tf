@@ -6,9 +6,10 @@
 locals {
   lambda_environment = merge(
     {
-      REDIS_URL            = local.redis_url
-      HOOKRELAY_LOG_LEVEL  = var.relay_log_level
-      HOOKRELAY_LOG_FORMAT = "json"
+      REDIS_URL               = local.redis_url
+      HOOKRELAY_REDIS_CLUSTER = tostring(local.redis_cluster_mode)
+      HOOKRELAY_LOG_LEVEL     = var.relay_log_level
+      HOOKRELAY_LOG_FORMAT    = "json"
     },
     # Lambda has no `secrets` like ECS: the config loader resolves this
     # aws-sm:// reference at start with the function's role.
