@@ -39,6 +39,8 @@ func (r *run) publish(fault func()) {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), r.sc.publishFor)
 	defer cancel()
+	start := time.Now()
+	defer func() { r.t.Logf("published for %s", time.Since(start).Round(time.Millisecond)) }()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -61,7 +63,9 @@ func at(start time.Time, d time.Duration) {
 // finish waits for delivery, checks and reports.
 func (r *run) finish(name string, o checkOpts) *tally {
 	r.t.Helper()
+	start := time.Now()
 	r.f.waitCaughtUp(r.t, r.pub, r.sc.settle)
+	r.t.Logf("%s: caught up %s after the last publish", name, time.Since(start).Round(time.Millisecond))
 	tl := verify(r.f, r.pub, o)
 	tl.report(r.t, name, r.f, r.pub)
 	return tl
@@ -160,7 +164,7 @@ func TestChaosDuplicateWebhooks(t *testing.T) {
 }
 
 // TestChaosRedisRestart: redis-server is killed mid-stream and a fresh,
-// empty one starts on the same port 1.5 s later (--save '': the streams
+// empty one starts on the same port 1.5 s later (it runs with --save "": the streams
 // and the dedup keys are gone). Publishes during the outage are answered
 // 503 and retried. A quarter of the subscribers went away before the
 // crash and come back right after the restart, when their cursors point
@@ -236,4 +240,102 @@ func TestChaosStaleCursor(t *testing.T) {
 	if tl.truncSignals == 0 || tl.truncLost == 0 {
 		t.Errorf("stale cursors: %d truncated signals, %d events skipped; want both > 0", tl.truncSignals, tl.truncLost)
 	}
+}
+
+// TestChaosRedisStall: the relays reach Redis through a proxy that stops
+// forwarding for 3 s (a partition: connections stay open, only timeouts
+// notice), then cuts every connection and lets traffic through again.
+// Publishes meanwhile time out or are answered 503 and are retried with
+// the same keys; subscriptions resume from their streams.
+func TestChaosRedisStall(t *testing.T) {
+	r := newRun(t, clusterOpts{redisProxy: true})
+	r.f = startFleet(t, r.c, r.sc, r.sc.subs, fleetOpts{})
+	r.sc.publishFor *= 2
+	start := time.Now()
+	r.publish(func() {
+		at(start, r.sc.publishFor/4)
+		r.c.redisProxy.Pause()
+		at(start, r.sc.publishFor/4+3*time.Second)
+		r.c.redisProxy.Cut()
+		r.c.redisProxy.Resume()
+	})
+	r.finish("redis-stall", checkOpts{})
+	if r.pub.retries.Load() == 0 {
+		t.Error("no publish was retried: the stall hit nobody")
+	}
+}
+
+// TestChaosSlowNetwork: a fifth of the subscribers reach the LB through a
+// link throttled below what their topics carry; they fall behind (and may
+// be kicked as slow consumers, 4008, and resume) but end with every event
+// once, in order, while the others are unaffected.
+func TestChaosSlowNetwork(t *testing.T) {
+	r := newRun(t, clusterOpts{env: []string{"HOOKRELAY_CLIENT_QUEUE_SIZE=64"}})
+	slowLink, err := NewFaultProxy(r.c.lb.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(slowLink.Close)
+	r.pub.pad = 2000
+	fast := startFleet(t, r.c, r.sc, r.sc.subs-r.sc.subs/5, fleetOpts{})
+	slow := startFleet(t, r.c, r.sc, r.sc.subs/5, fleetOpts{baseURL: "http://" + slowLink.Addr, first: len(fast.subs)})
+	r.f = &fleet{subs: append(append([]*subscriber{}, fast.subs...), slow.subs...)}
+	// About a third of what the slow group's topics carry at the steady rate.
+	perSub := r.sc.rate * r.sc.topicsPerSub / r.sc.topics * 2300 // bytes/s, ~2300 bytes per event on the wire
+	slowLink.SetRate(perSub * len(slow.subs) / 3)
+	r.publish(nil)
+	r.finish("slow-network", checkOpts{})
+	t.Logf("slow link %d B/s for %d subscribers; fast p99 %s, slow p99 %s",
+		perSub*len(slow.subs)/3, len(slow.subs), pct(verify(fast, r.pub, checkOpts{}).latency, 99), pct(verify(slow, r.pub, checkOpts{}).latency, 99))
+}
+
+// TestChaosSlowConsumers: fast subscribers' delivery latency is measured
+// alone (baseline), then again while a fifth as many slow consumers (each
+// event takes 50 ms to process) follow the same topics and overflow their
+// queues (4008 kicks, resume). The fast ones must stay near the baseline;
+// the slow ones must still get everything exactly once.
+func TestChaosSlowConsumers(t *testing.T) {
+	r := newRun(t, clusterOpts{env: []string{"HOOKRELAY_CLIENT_QUEUE_SIZE=32"}})
+	r.pub.pad = 2000
+	fast := startFleet(t, r.c, r.sc, r.sc.subs, fleetOpts{})
+	r.f = fast
+	r.publish(nil)
+	base := latencies(fast, nil)
+	mark := make(map[*subscriber]int)
+	for _, s := range fast.subs {
+		s.mu.Lock()
+		mark[s] = len(s.lat)
+		s.mu.Unlock()
+	}
+	slow := startFleet(t, r.c, r.sc, r.sc.subs/5, fleetOpts{first: len(fast.subs), slowEvery: 1, slow: 50 * time.Millisecond})
+	r.f = &fleet{subs: append(append([]*subscriber{}, fast.subs...), slow.subs...)}
+	// The slow consumers joined live: they are checked from the first
+	// event they saw (startFleet waited until they were open).
+	for _, s := range slow.subs {
+		s.mu.Lock()
+		s.from = make(map[string]int)
+		for _, tp := range s.topics {
+			s.from[tp] = r.pub.count(tp)
+		}
+		s.mu.Unlock()
+	}
+	r.publish(nil)
+	loaded := latencies(fast, mark)
+	tl := r.finish("slow-consumers", checkOpts{})
+	t.Logf("CHAOS slow-consumers   fast latency baseline p50=%s p99=%s (n=%d); with %d slow consumers p50=%s p99=%s (n=%d); slow p99=%s",
+		pct(base, 50), pct(base, 99), len(base), len(slow.subs), pct(loaded, 50), pct(loaded, 99), len(loaded), pct(tl.slowLatency, 99))
+	if limit := 5*pct(base, 99) + 250*time.Millisecond; pct(loaded, 99) > limit {
+		t.Errorf("fast subscribers' p99 %s with slow consumers, over %s (baseline p99 %s)", pct(loaded, 99), limit, pct(base, 99))
+	}
+}
+
+// latencies collects the fast subscribers' latencies from mark[s] on.
+func latencies(f *fleet, mark map[*subscriber]int) []time.Duration {
+	var out []time.Duration
+	for _, s := range f.subs {
+		s.mu.Lock()
+		out = append(out, s.lat[mark[s]:]...)
+		s.mu.Unlock()
+	}
+	return out
 }

@@ -45,7 +45,8 @@ func verify(f *fleet, p *publisher, o checkOpts) *tally {
 		for _, tp := range s.topics {
 			n := p.count(tp)
 			tl.expected += n
-			tl.walk(s, tp, s.obs[tp], n, o.redeliverable[tp])
+			tl.expected -= s.from[tp]
+			tl.walk(s, tp, s.obs[tp], s.from[tp], n, o.redeliverable[tp])
 		}
 		tl.reconnects = append(tl.reconnects, s.reconnects...)
 		if s.slow > 0 {
@@ -61,11 +62,11 @@ func verify(f *fleet, p *publisher, o checkOpts) *tally {
 	return tl
 }
 
-// walk checks one stream: every seq in [0, n) exactly once and in order,
+// walk checks one stream: every seq in [from, n) exactly once and in order,
 // except that a truncated signal may precede a gap (documented loss) and,
 // for redeliverable seqs, a second copy after a truncated signal.
-func (tl *tally) walk(s *subscriber, topic string, obs []observation, n int, redeliverable map[int]bool) {
-	next, epoch, trunc := 0, 0, false
+func (tl *tally) walk(s *subscriber, topic string, obs []observation, from, n int, redeliverable map[int]bool) {
+	next, epoch, trunc := from, 0, false
 	seenIn := make(map[int]int) // seq -> epoch it was first seen in
 	for _, o := range obs {
 		if o.trunc {

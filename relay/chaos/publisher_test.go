@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,6 +27,7 @@ type payload struct {
 	Topic string `json:"topic,omitempty"` // webhook bodies only
 	Seq   int    `json:"seq"`
 	Sent  int64  `json:"sent"` // unix ns
+	Pad   string `json:"pad,omitempty"`
 }
 
 // publisher publishes a numbered sequence per topic, sequentially per
@@ -42,6 +44,9 @@ type publisher struct {
 	// dupWebhooks sends every webhook delivery twice: the second answer
 	// must be a duplicate with the same id.
 	dupWebhooks bool
+	// pad makes every event this many bytes bigger (slow consumers fill
+	// socket buffers and relay queues sooner).
+	pad int
 
 	// serial holds one lock per topic, held while one event of the topic
 	// is published: the steady loop and a burst share the sequence.
@@ -122,7 +127,7 @@ func (p *publisher) publishNext(topic string, giveUp time.Duration) bool {
 	seq := len(p.accepted[topic])
 	p.inflight[topic] = seq
 	p.mu.Unlock()
-	body := payload{Seq: seq, Sent: time.Now().UnixNano()}
+	body := payload{Seq: seq, Sent: time.Now().UnixNano(), Pad: strings.Repeat("x", p.pad)}
 	deadline := time.Now().Add(giveUp)
 	backoff := 50 * time.Millisecond
 	var last error

@@ -44,6 +44,9 @@ type subscriber struct {
 	closes     map[int]int // relay close codes seen
 	errs       []string
 	stopping   bool // stop was called: the next close is not a failure
+	// from is, per topic, the first seq the subscriber must see (it joined
+	// after that topic's earlier events); nil: 0.
+	from map[string]int
 }
 
 // fleetOpts tune a fleet of subscribers.
