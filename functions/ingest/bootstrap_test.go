@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hookrelay/hookrelay/functions/internal/runtimetest"
 	"github.com/hookrelay/hookrelay/functions/webhook"
@@ -232,6 +236,46 @@ func TestBootstrap(t *testing.T) {
 		}
 	})
 
+	t.Run("stage prefix", func(t *testing.T) {
+		var m map[string]any
+		if err := json.Unmarshal(v2Event(t, "delivery-stage", sig), &m); err != nil {
+			t.Fatal(err)
+		}
+		m["rawPath"] = "/prod/hooks/shop"
+		m["requestContext"].(map[string]any)["stage"] = "prod"
+		ev, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := invoke(t, rt, ev); r.StatusCode != 200 {
+			t.Errorf("status %d body %s", r.StatusCode, r.Body)
+		}
+	})
+
+	t.Run("redis stuck", func(t *testing.T) {
+		// SIGSTOP: connections stay open but nothing answers, the worst
+		// case for a webhook endpoint. The 1 s I/O timeout must answer
+		// 503 well within the providers' own timeouts (Shopify 5 s).
+		pid := redisPID(t, srv.Addr())
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		cont := func() {
+			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+				t.Errorf("SIGCONT redis: %v", err)
+			}
+		}
+		defer cont()
+		r, took := invoke(t, rt, v2Event(t, "while-stuck", sig))
+		if r.StatusCode != 503 || r.header("Retry-After") == "" {
+			t.Errorf("status %d Retry-After %q body %s", r.StatusCode, r.header("Retry-After"), r.Body)
+		}
+		t.Logf("503 with Redis stopped (SIGSTOP), in %v", took.Round(time.Millisecond))
+		if took > 3*time.Second {
+			t.Errorf("503 took %v with a stuck Redis", took)
+		}
+	})
+
 	t.Run("unknown route", func(t *testing.T) {
 		r, _ := invoke(t, rt, sample(t, "apigw-v2-request-no-authorizer.json", func(map[string]any) {}))
 		if r.StatusCode != 404 {
@@ -252,6 +296,28 @@ func TestBootstrap(t *testing.T) {
 			}
 		}
 	})
+}
+
+// redisPID asks the test's redis-server for its process id.
+func redisPID(t *testing.T, addr string) int {
+	t.Helper()
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	info, err := c.Info(context.Background(), "server").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			pid, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		}
+	}
+	t.Fatalf("no process_id in INFO server")
+	return 0
 }
 
 // A missing REDIS_URL is reported to /runtime/init/error, naming the key,
