@@ -48,6 +48,7 @@ func badCases() []badCase {
 	all = append(all, tokenCases()...)
 	all = append(all, sseCases()...)
 	all = append(all, wsCases()...)
+	all = append(all, cursorCases()...)
 	all = append(all, httpCases()...)
 	return all
 }

@@ -138,6 +138,17 @@ type sseFrame struct {
 // and including the ready frame), otherwise the answer.
 func openSSE(t *testing.T, ip, addr, path string, header http.Header) (*sseStream, answer) {
 	t.Helper()
+	s, a, err := tryOpenSSE(t, ip, addr, path, header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, a
+}
+
+// tryOpenSSE is openSSE that returns a stream ending before ready as an
+// error.
+func tryOpenSSE(t *testing.T, ip, addr, path string, header http.Header) (*sseStream, answer, error) {
+	t.Helper()
 	c, err := dialerFrom(ip).Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
@@ -164,21 +175,21 @@ func openSSE(t *testing.T, ip, addr, path string, header http.Header) (*sseStrea
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // the status is asserted
 		c.Close()
-		return nil, answer{status: resp.StatusCode, header: resp.Header, body: b}
+		return nil, answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
 	}
 	s := &sseStream{conn: c, r: bufio.NewReader(resp.Body)}
 	for {
 		f, err := s.next()
 		if err != nil {
 			c.Close()
-			t.Fatalf("SSE %s: before ready: %v", path, err)
+			return nil, answer{status: resp.StatusCode, header: resp.Header}, fmt.Errorf("SSE %.200s: 200, then the stream ended before ready: %w", path, err)
 		}
 		if f.event == "ready" {
 			break
 		}
 	}
 	_ = c.SetDeadline(time.Time{}) // the stream stays open; readers set their own
-	return s, answer{status: http.StatusOK, header: resp.Header}
+	return s, answer{status: http.StatusOK, header: resp.Header}, nil
 }
 
 // next reads one frame (comments and retry-only frames are skipped).
