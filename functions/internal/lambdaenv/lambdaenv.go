@@ -47,6 +47,7 @@ func OpenBus(ctx context.Context, cfg *config.Config, log *slog.Logger) (*redis.
 		URL:          cfg.RedisURL,
 		Username:     cfg.RedisUsername,
 		Password:     cfg.RedisPassword,
+		Cluster:      cfg.RedisCluster,
 		Bus:          cfg.BusOptions(),
 		DialTimeout:  DialTimeout,
 		ReadTimeout:  IOTimeout,
