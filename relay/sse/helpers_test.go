@@ -121,6 +121,8 @@ type recorder struct {
 	closed    chan int
 	// gate, when set, blocks OnEvent (a consumer that stopped reading).
 	gate chan struct{}
+	// timeout bounds wait; 0 means 10 s.
+	timeout time.Duration
 }
 
 func newRecorder() *recorder {
@@ -148,14 +150,20 @@ func (r *recorder) options(o client.Options) client.Options {
 			r.mu.Lock()
 			r.opens++
 			r.mu.Unlock()
-			r.opened <- struct{}{}
+			select {
+			case r.opened <- struct{}{}:
+			default: // nobody waits for the 64th reconnect; never block the client
+			}
 		case client.Closed:
 			var c *client.Close
 			if errors.As(err, &c) {
 				r.mu.Lock()
 				r.closes = append(r.closes, c.Code)
 				r.mu.Unlock()
-				r.closed <- c.Code
+				select {
+				case r.closed <- c.Code:
+				default:
+				}
 			}
 		}
 	}
@@ -218,14 +226,18 @@ func (r *recorder) waitClose(t *testing.T) int {
 // wait waits for n more events and returns all received so far.
 func (r *recorder) wait(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	timeout := r.timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	deadline := time.After(timeout)
 	for i := 0; i < n; i++ {
 		select {
 		case <-r.got:
 		case <-deadline:
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			t.Fatalf("got %d of %d events (have %d in all)", i, n, len(r.ids))
+			t.Fatalf("got %d of %d events (have %d in all; %d opens, closes %v, last %v)", i, n, len(r.ids), r.opens, r.closes, r.ids[max(0, len(r.ids)-3):])
 		}
 	}
 	r.mu.Lock()
