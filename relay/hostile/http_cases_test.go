@@ -137,23 +137,32 @@ func connectionsPerIP(t *testing.T, e *env) {
 	}
 	s, a := openSSE(t, perIPIP, e.addr, "/v1/sse?topic=order:perip", h)
 	if s != nil {
-		held = append(held, s)
-		// The one skip the table allows: a missing feature is reported as
-		// a defect, not asserted as if it were the intended behaviour.
-		t.Skipf("DEFECT: HOOKRELAY_CONNECTIONS_PER_IP=%d is not enforced: stream %d from %s was accepted "+
-			"(infra/limit.Concurrent exists but relay/server.go never wires cfg.ConnectionsPerIP)", connsPerIP, connsPerIP+1, perIPIP)
+		s.Close()
+		t.Fatalf("stream %d from %s accepted: HOOKRELAY_CONNECTIONS_PER_IP=%d not enforced", connsPerIP+1, perIPIP, connsPerIP)
 	}
-	// docs/security.md says "refused before the upgrade" without naming the
-	// answer: 429 rate_limited (a per-client limit) or 503 over_capacity
-	// (as the node cap) are both sound; either with Retry-After.
-	if a.status == http.StatusServiceUnavailable {
-		checkError(t, a, http.StatusServiceUnavailable, "over_capacity")
-	} else {
-		checkError(t, a, http.StatusTooManyRequests, "rate_limited")
+	checkError(t, a, http.StatusTooManyRequests, "rate_limited")
+	if got := a.header.Get("Retry-After"); got != "5" {
+		t.Errorf("SSE over the per-IP limit: Retry-After %q, want 5", got)
 	}
-	if a.header.Get("Retry-After") == "" {
-		t.Errorf("per-IP refusal without Retry-After")
+	_, wa := dialWS(t, perIPIP, e.url, h)
+	checkError(t, wa, http.StatusTooManyRequests, "rate_limited")
+	// Another address is not affected, and the slots come back once the
+	// streams are gone (noticed at the next heartbeat).
+	other, oa := openSSE(t, caseIP, e.addr, "/v1/sse?topic=order:perip", h)
+	if other == nil {
+		t.Fatalf("another address refused: %s", oa)
 	}
+	other.Close()
+	for _, s := range held {
+		s.Close()
+	}
+	held = nil
+	e.waitConnections(t, 1)
+	again, ra := openSSE(t, perIPIP, e.addr, "/v1/sse?topic=order:perip", h)
+	if again == nil {
+		t.Fatalf("after its streams closed, %s is still refused: %s", perIPIP, ra)
+	}
+	again.Close()
 }
 
 // slowloris is a client that sends its request headers one byte at a time
