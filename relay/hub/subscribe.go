@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
@@ -13,6 +14,11 @@ import (
 // the next page waits until the peer has taken most of the previous one, so
 // a long replay costs two pages of memory, not the whole history.
 const replayPage = 100
+
+// maxClockSkew is how far ahead of this node's clock an event id may be and
+// still be accepted in a cursor (ids are publish times; nodes' clocks and
+// Redis's differ a little).
+const maxClockSkew = 24 * time.Hour
 
 // Plan is a resolved subscription request: every topic has a position.
 type Plan struct {
@@ -36,8 +42,15 @@ func (c *Client) Resolve(ctx context.Context, topics []string, from event.Cursor
 		return nil, fmt.Errorf("%w: %d topics, at most %d per connection", ErrTooManyTopics, n+len(topics), c.h.o.MaxTopics)
 	}
 	p := &Plan{topics: topics, from: make(event.Cursor, 0, len(topics))}
+	horizon := uint64(time.Now().Add(maxClockSkew).UnixMilli())
 	for _, t := range topics {
 		if id, ok := from.Get(t); ok {
+			if id.MS > horizon {
+				// Ids carry their publish time, so this position was not
+				// issued by any bus; refusing it beats a stream that ends
+				// and is resumed with the same cursor forever.
+				return nil, fmt.Errorf("%w: position %s of %s is in the future", event.ErrCursor, id, t)
+			}
 			p.from.Set(t, id)
 			p.replay = append(p.replay, t)
 			continue

@@ -174,6 +174,8 @@ func (s *handler) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Gr
 
 func (s *handler) failSubscribe(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, event.ErrCursor):
+		s.fail(w, r, http.StatusBadRequest, "bad_cursor", err.Error(), 0)
 	case errors.Is(err, hub.ErrTooManyTopics):
 		s.fail(w, r, http.StatusBadRequest, "bad_topic", err.Error(), 0)
 	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed), errors.Is(err, context.DeadlineExceeded):

@@ -230,6 +230,7 @@ func TestErrorsBeforeStream(t *testing.T) {
 		{"bad cursor", "topic=ok:1&cursor=nope", 400, "bad_cursor"},
 		{"bare id for two topics", "topic=ok:1&topic=ok:2&cursor=1-0", 400, "bad_cursor"},
 		{"too many topics", "topic=ok:1&topic=ok:2&topic=ok:3", 400, "bad_topic"},
+		{"cursor in the future", "topic=ok:1&cursor=18446744073709551615-18446744073709551615", 400, "bad_cursor"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/hookrelay/hookrelay/infra/event"
 )
@@ -59,6 +60,11 @@ func errFrame(ref, code, format string, args ...any) *frameError {
 // client can get wrong is caught here, so that the op handlers only check
 // grants and talk to the hub and bus. maxTopics bounds a subscribe.
 func parseClientFrame(b []byte, maxTopics int) (*clientFrame, *frameError) {
+	if !utf8.Valid(b) {
+		// gorilla does not check text frames; invalid UTF-8 would reach
+		// event data through json.RawMessage and break every reader.
+		return nil, errFrame(refOf(b), codeBadRequest, "text frame is not valid UTF-8")
+	}
 	var f clientFrame
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, errFrame(refOf(b), codeBadRequest, "frame is not a JSON object of the protocol: %v", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hookrelay/hookrelay/infra/event"
 )
@@ -39,6 +40,9 @@ func FuzzClientFrame(f *testing.F) {
 				t.Fatalf("echoed ref of %d bytes", len(back.Ref))
 			}
 			return
+		}
+		if !utf8.Valid(b) {
+			t.Fatal("frame with invalid UTF-8 accepted")
 		}
 		switch fr.Op {
 		case "subscribe", "unsubscribe":

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/event"
 	"github.com/hookrelay/hookrelay/relay/hub"
 )
 
@@ -204,6 +205,8 @@ func (ss *session) failOp(ref, op string, err error) {
 	switch {
 	case errors.Is(err, hub.ErrClientClosed):
 		return // the connection is going away; nobody to tell
+	case errors.Is(err, event.ErrCursor):
+		ss.fail(errFrame(ref, codeBadCursor, "%v", err))
 	case errors.Is(err, hub.ErrTooManyTopics), errors.Is(err, hub.ErrAlreadySubscribed):
 		ss.fail(errFrame(ref, codeBadRequest, "%v", err))
 	case errors.Is(err, bus.ErrInvalid):

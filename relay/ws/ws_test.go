@@ -466,3 +466,21 @@ func TestAuthRefreshRules(t *testing.T) {
 type failVerifier struct{ err error }
 
 func (v failVerifier) Verify(context.Context, string) (*auth.Grants, error) { return nil, v.err }
+
+func TestInvalidUTF8AndFutureCursorRefused(t *testing.T) {
+	e := newEnv(t, hub.Options{}, ws.Options{})
+	c := dial(t, e, nil)
+	send(t, c, "{\"op\":\"publish\",\"ref\":\"p\",\"topic\":\"a:1\",\"type\":\"x\",\"data\":\"\xff\xfe\"}")
+	if f := read(t, c); f.Op != "error" || f.Code != "bad_request" || f.Ref != "p" {
+		t.Fatalf("invalid UTF-8 publish: %+v", f)
+	}
+	const maxID = "18446744073709551615-18446744073709551615"
+	send(t, c, `{"op":"subscribe","ref":"m","topics":["a:1"],"cursor":"`+maxID+`"}`)
+	if f := read(t, c); f.Op != "error" || f.Code != "bad_cursor" || f.Ref != "m" {
+		t.Fatalf("cursor at the max id: %+v", f)
+	}
+	send(t, c, `{"op":"subscribe","ref":"ok","topics":["a:1"]}`)
+	if f := read(t, c); f.Op != "subscribed" {
+		t.Fatalf("connection unusable after the errors: %+v", f)
+	}
+}
