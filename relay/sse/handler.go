@@ -133,10 +133,11 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.SetExpiry(grants.ExpiresAt)
 	c.SetHeartbeat(s.o.Heartbeat)
 	s.m.streams.Inc()
-	if err := c.Subscribe(ctx, plan, nil); err != nil {
-		// Headers are out: the stream just ends and the client resumes.
-		s.log.Debug("sse subscribe failed", "err", err)
-		c.Close()
+	if err := c.Subscribe(ctx, plan, nil); err != nil && !errors.Is(err, hub.ErrClientClosed) {
+		// Headers are out: end with a close event (and a slower retry)
+		// rather than silently, so the client backs off and resumes.
+		s.log.Warn("sse subscribe failed after the stream started", "err", err)
+		c.Kick(hub.ReasonInternal)
 	}
 	if sk.conn != nil {
 		// Hijacked: the hub owns the connection now; returning releases

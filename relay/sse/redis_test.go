@@ -83,9 +83,16 @@ func TestRedisDownAnswers503(t *testing.T) {
 	if h.Connections() != 0 {
 		t.Fatalf("%d connections left after a refused stream", h.Connections())
 	}
+	// With a cursor no bus call precedes the headers: the replay fails
+	// after them, and the stream ends with a close event and slower retry.
+	_, br := rawGet(t, e, "/v1/sse?topic=a:1&cursor=1-0", nil)
+	if f := readFrames(t, br, 3); f[1] != "retry: 5000" || !strings.HasPrefix(f[2], `event: close`+"\n"+`data: {"code":1011`) {
+		t.Fatalf("frames %q", f)
+	}
+	waitFor(t, "the failed stream to be forgotten", func() bool { return h.Connections() == 0 })
 	srv.Restart()
 	waitFor(t, "redis back", func() bool { return rb.Ready(context.Background()) == nil })
-	_, br := rawGet(t, e, "/v1/sse?topic=a:1", nil)
+	_, br = rawGet(t, e, "/v1/sse?topic=a:1", nil)
 	if f := readFrames(t, br, 2); !strings.HasPrefix(f[1], "event: ready") {
 		t.Fatalf("frames %q", f)
 	}

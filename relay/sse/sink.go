@@ -93,6 +93,10 @@ func (s *sink) startRaw(h http.Header) error {
 	return nil
 }
 
+// internalRetry slows EventSource's reconnect after a server-side failure
+// (the bus failed mid-replay): the cause may take a moment to clear.
+const internalRetry = "retry: 5000\n\n"
+
 // chunk appends p as one HTTP/1.1 chunk.
 func chunk(b, p []byte) []byte {
 	b = strconv.AppendInt(b, int64(len(p)), 16)
@@ -202,10 +206,13 @@ func (s *sink) Close(c *hub.Client, r hub.Reason) {
 		if s.conn != nil {
 			b = append(b, chunkHeadRoom...)
 		}
-		if r == hub.ReasonDrain {
+		switch r {
+		case hub.ReasonDrain:
 			b = append(b, "retry: "...)
 			b = strconv.AppendInt(b, c.Retry().Milliseconds(), 10)
 			b = append(b, "\n\n"...)
+		case hub.ReasonInternal:
+			b = append(b, internalRetry...)
 		}
 		b = append(b, "event: close\ndata: {\"code\":"...)
 		b = strconv.AppendInt(b, int64(code), 10)
