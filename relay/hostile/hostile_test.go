@@ -308,8 +308,8 @@ func TestBadInput(t *testing.T) {
 	t.Logf("%d cases, %d control events delivered once each", len(cases)+1, ctrl.next)
 	// Error-level lines are expected (an unmappable delivery is logged as
 	// one); a panic is not, even a recovered one.
-	if log := e.r.Stderr(); strings.Contains(log, "panic") {
-		t.Errorf("relay logged a panic:\n%s", errorLines(log))
+	if log := e.r.Stderr(); strings.Contains(log, "panic") || strings.Contains(log, `"code":"internal"`) {
+		t.Errorf("relay logged a panic or an internal error:\n%s", errorLines(log))
 	}
 }
 
@@ -317,7 +317,7 @@ func TestBadInput(t *testing.T) {
 func errorLines(log string) string {
 	var out []string
 	for _, l := range strings.Split(log, "\n") {
-		if strings.Contains(l, "panic") || strings.Contains(l, `"level":"ERROR"`) {
+		if strings.Contains(l, "panic") || strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"code":"internal"`) {
 			out = append(out, l)
 		}
 	}
