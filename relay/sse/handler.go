@@ -37,8 +37,7 @@ type Options struct {
 
 // Defaults.
 const (
-	DefaultHeartbeat    = 15 * time.Second
-	DefaultWriteTimeout = 10 * time.Second
+	DefaultHeartbeat = 15 * time.Second
 	// subscribeTimeout bounds resolving positions and replay.
 	subscribeTimeout = 30 * time.Second
 	busRetryAfter    = 2 * time.Second
@@ -60,7 +59,7 @@ func NewHandler(h *hub.Hub, o Options) http.Handler {
 		o.Heartbeat = DefaultHeartbeat
 	}
 	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = DefaultWriteTimeout
+		o.WriteTimeout = h.Options().WriteTimeout // the hub's, default 10 s
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

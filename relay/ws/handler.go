@@ -49,7 +49,6 @@ type Options struct {
 const (
 	DefaultPing          = 25 * time.Second
 	DefaultPongWait      = 60 * time.Second
-	DefaultWriteTimeout  = 10 * time.Second
 	DefaultReadLimit     = 64 << 10
 	DefaultMaxEventBytes = 64 << 10
 	// readBufferSize keeps the per-connection read buffer small: frames
@@ -77,7 +76,7 @@ func NewHandler(h *hub.Hub, o Options) http.Handler {
 		o.PongWait = DefaultPongWait
 	}
 	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = DefaultWriteTimeout
+		o.WriteTimeout = h.Options().WriteTimeout // the hub's, default 10 s
 	}
 	if o.ReadLimit <= 0 {
 		o.ReadLimit = DefaultReadLimit
