@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/hookrelay/hookrelay/relay/relaytest"
+)
+
+func TestMain(m *testing.M) { relaytest.Main(m) }
+
+// TestSmoke is the short version of `make bench` that `make test` runs: the
+// real relay binary as relay and load processes, a few hundred connections
+// for a couple of seconds, on both buses. It checks the tool's accounting
+// (every expected delivery arrives, none twice, none kicked), not speed:
+// figures come from `make bench` and live in docs/performance.md.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts relay and load processes")
+	}
+	bin := relaytest.Binary(t)
+	for _, c := range []Config{
+		{Bus: "memory", Relays: 1, Conns: 300, Transport: "mixed", Topics: 3, Rate: 50},
+		{Bus: "redis", Relays: 2, Conns: 300, Transport: "mixed", Topics: 3, Rate: 50},
+	} {
+		t.Run(c.Bus, func(t *testing.T) {
+			c.RelayBin = bin
+			c.Duration = 2 * time.Second
+			c.Settle = 200 * time.Millisecond
+			if err := c.validate(); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			r, err := Run(ctx, c, io.Discard)
+			if err != nil {
+				t.Fatalf("bench run: %v", err)
+			}
+			t.Logf("ready %d, published %d, deliveries %d/%d, p50 %s p99 %s, RSS/conn %v, CPU %.2f µs/delivery",
+				r.Ready, r.Published, r.Received, r.Expected, r.P50, r.P99, r.RSSPerConn, r.CPUPerDeliv)
+			switch {
+			case r.Ready != int64(c.Conns) || r.ConnErrors != 0:
+				t.Fatalf("%d of %d connections ready, %d errors (%s)", r.Ready, c.Conns, r.ConnErrors, r.FirstErr)
+			case r.Published == 0 || r.PublishErrs != 0:
+				t.Fatalf("published %d, %d errors", r.Published, r.PublishErrs)
+			case r.Lost != 0 || r.Dups != 0 || r.Kicked != 0:
+				t.Fatalf("lost %d, duplicated %d, kicked %d", r.Lost, r.Dups, r.Kicked)
+			case r.Received != r.Expected || r.Expected == 0:
+				t.Fatalf("received %d of %d expected deliveries", r.Received, r.Expected)
+			}
+		})
+	}
+}
