@@ -30,6 +30,8 @@ type sink struct {
 	started bool
 	closed  bool
 	conn    net.Conn // set when hijacked
+	// deadline is the write deadline set on conn (writer goroutine only).
+	deadline time.Time
 }
 
 // errClosed: the client was closed before its stream started.
@@ -173,7 +175,13 @@ func (s *sink) write(b []byte) error {
 	start := len(chunkHeadRoom) - 2 - len(hex)
 	copy(b[start:], hex)
 	b = append(b, '\r', '\n')
-	_ = s.conn.SetWriteDeadline(deadline) // a failed set surfaces as a write error
+	if s.deadline.Sub(deadline) < -s.writeTimeout/2 {
+		// Moving a deadline re-arms a runtime timer under a lock; in a
+		// fan-out that was an eighth of the CPU. Re-arm only when half the
+		// timeout is used up: a write still gets between half and all of it.
+		_ = s.conn.SetWriteDeadline(deadline) // a failed set surfaces as a write error
+		s.deadline = deadline
+	}
 	if _, err := s.conn.Write(b[start:]); err != nil {
 		return fmt.Errorf("write sse: %w", err)
 	}
