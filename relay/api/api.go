@@ -144,7 +144,7 @@ func New(d Deps) http.Handler {
 	if d.Web != nil {
 		mux.Handle("/", d.Web)
 	}
-	return mux
+	return closeChunked(mux)
 }
 
 // api wraps an API route: CORS (403 for a disallowed origin), 204 for
