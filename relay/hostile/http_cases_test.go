@@ -1,6 +1,7 @@
 package hostile
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookrelay/hookrelay/relay/relaytest"
 )
 
 // readHeaderTimeout is the relay's header read timeout (relay/server.go;
@@ -30,6 +33,50 @@ func httpCases() []badCase {
 			raw := "GET /v1/sse?topic=order:1\rX-Injected:1 HTTP/1.1\r\nHost: " + e.addr + "\r\n\r\n"
 			a := rawExchange(t, caseIP, e.addr, []byte(raw))
 			checkError(t, a, http.StatusBadRequest, "")
+		}},
+		{name: "http/smuggling-cl-and-te", run: func(t *testing.T, e *env) {
+			body := `{"topic":"order:1","type":"x"}`
+			raw := "POST /v1/publish HTTP/1.1\r\nHost: " + e.addr + "\r\nAuthorization: Bearer " + relaytest.APIKey +
+				"\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
+				fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body) + "GET /v1/admin HTTP/1.1\r\nHost: x\r\n\r\n"
+			// RFC 9112 6.3: Transfer-Encoding wins, and the server must close
+			// the connection after answering, so the smuggled second request
+			// is never served.
+			c, err := dialerFrom(caseIP).Dial("tcp", e.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(ioTimeout)) // failures surface as read errors
+			if _, err := c.Write([]byte(raw)); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("read answer: %v", err)
+			}
+			b, _ := io.ReadAll(resp.Body) // asserted through the status
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("got %d %q, want the chunked body published (200) or 400", resp.StatusCode, b)
+			}
+			if second, err := http.ReadResponse(br, nil); err == nil {
+				t.Fatalf("the smuggled request was answered: %d", second.StatusCode)
+			}
+		}},
+		{name: "http/smuggling-two-content-lengths", run: func(t *testing.T, e *env) {
+			raw := "POST /v1/publish HTTP/1.1\r\nHost: " + e.addr + "\r\nAuthorization: Bearer " + relaytest.APIKey +
+				"\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}"
+			a := rawExchange(t, caseIP, e.addr, []byte(raw))
+			checkError(t, a, http.StatusBadRequest, "")
+		}},
+		{name: "ws/handshake-unsupported-version", run: func(t *testing.T, e *env) {
+			tok := e.token(t, "alice", []string{"order:*"}, nil)
+			raw := "GET /v1/ws HTTP/1.1\r\nHost: " + e.addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\nAuthorization: Bearer " + tok + "\r\n\r\n"
+			a := rawExchange(t, caseIP, e.addr, []byte(raw))
+			checkError(t, a, http.StatusBadRequest, "bad_request")
 		}},
 		{name: "http/unknown-v1-route", status: 404, code: "not_found",
 			req: func(t *testing.T, e *env) *http.Request { return newReq(t, e, http.MethodGet, "/v1/admin", nil) }},
