@@ -61,6 +61,8 @@ func sseCases() []badCase {
 		sseCase("sse/no-token", "topic=order:1", http.Header{"Authorization": {""}}, 401, "unauthorized"),
 		sseCase("sse/forbidden-topic", "topic=alerts:ops", nil, 403, "forbidden"),
 		sseCase("sse/disallowed-origin", "topic=order:1", http.Header{"Origin": {"https://evil.example"}}, 403, "forbidden"),
+		sseCase("sse/origin-null", "topic=order:1", http.Header{"Origin": {"null"}}, 403, "forbidden"),
+		sseCase("sse/origin-lookalike-host", "topic=order:1", http.Header{"Origin": {"http://127.0.0.1.evil.example"}}, 403, "forbidden"),
 	}
 }
 
@@ -102,6 +104,11 @@ func wsCases() []badCase {
 		{name: "ws/handshake-expired-token", run: func(t *testing.T, e *env) {
 			_, a := dialWS(t, caseIP, e.url, http.Header{"Authorization": {"Bearer " + tokenExpired(t)}})
 			checkError(t, a, 401, "token_expired")
+		}},
+		{name: "ws/handshake-origin-null", run: func(t *testing.T, e *env) {
+			tok := e.token(t, "alice", []string{"order:*"}, nil)
+			_, a := dialWS(t, caseIP, e.url, http.Header{"Authorization": {"Bearer " + tok}, "Origin": {"null"}})
+			checkError(t, a, 403, "forbidden")
 		}},
 		{name: "ws/handshake-disallowed-origin", run: func(t *testing.T, e *env) {
 			tok := e.token(t, "alice", []string{"order:*"}, nil)
