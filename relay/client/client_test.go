@@ -199,3 +199,46 @@ func TestWSResumesPerTopic(t *testing.T) {
 		t.Fatalf("subscribe cursors %v, want %s", cursors, want)
 	}
 }
+
+// TestSSECutMidFrameKeepsCursor cuts the stream after an event's id line but
+// before its blank line: the event was never dispatched, so the reconnect
+// must resume from the previous id and receive it.
+func TestSSECutMidFrameKeepsCursor(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Last-Event-ID"))
+		n := len(seen)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		if n == 1 {
+			fmt.Fprintf(w, "event: ready\ndata: {}\n\nid: 1-0\ndata: %s\n\nid: 2-0\ndata: %s", event("order:1", "1-0"), event("order:1", "2-0"))
+			return // cut: 2-0 has no terminating blank line
+		}
+		fmt.Fprintf(w, "event: ready\ndata: {}\n\nid: 2-0\ndata: %s\n\n", event("order:1", "2-0"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	rec := newRecorder()
+	s, err := New(rec.options(Options{BaseURL: srv.URL, Topics: []string{"order:1"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	got := rec.wait(t, 2)
+	cancel()
+	<-done
+	if fmt.Sprint(got) != "[order:1/1-0 order:1/2-0]" {
+		t.Fatalf("events %v, want 1-0 then 2-0 once", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 2 || seen[1] != "1-0" {
+		t.Fatalf("Last-Event-ID per connection = %q, want the reconnect to carry 1-0", seen)
+	}
+}

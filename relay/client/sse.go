@@ -51,14 +51,19 @@ func (e *HTTPError) Error() string { return fmt.Sprintf("relay answered %d: %s",
 
 // readSSE parses text/event-stream per the WHATWG rules hookrelay uses:
 // fields id, event, data, retry; comments ignored; a blank line dispatches.
+// Like EventSource, an id line only fills the last-event-id buffer; the
+// cursor takes it when the frame is dispatched, so a connection cut between
+// an event's id line and its blank line cannot skip that event on resume.
 func (s *Subscriber) readSSE(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), maxSSELine)
 	var name string
 	var data []byte
+	idBuf := s.cursor
 	for sc.Scan() {
 		line := sc.Bytes()
 		if len(line) == 0 {
+			s.cursor = idBuf
 			if err := s.dispatchSSE(name, data); err != nil {
 				return err
 			}
@@ -72,7 +77,7 @@ func (s *Subscriber) readSSE(r io.Reader) error {
 		value = bytes.TrimPrefix(value, []byte(" "))
 		switch string(field) {
 		case "id":
-			s.cursor = string(value)
+			idBuf = string(value)
 		case "event":
 			name = string(value)
 		case "data":
