@@ -39,9 +39,9 @@ lint: ## gofmt, go vet, staticcheck
 	$(GOBIN)/staticcheck $(PKGS)
 
 .PHONY: bench
-bench: ## Go benchmarks and the relay load tool (see docs/performance.md)
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	@if [ -d relay/bench ]; then $(GO) run ./relay bench; fi
+bench: ## Go benchmarks and the relay load runs of docs/performance.md (BENCH_RUNS=name... for a subset)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./infra/... ./relay/hub/... ./relay/sse/... ./relay/ws/...
+	bash .ci/bench.sh
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The load runs behind `make bench`, one per target of docs/performance.md.
+# Each writes build/bench/<name>.json and prints the tool's report. Set
+# BENCH_RUNS to a space-separated subset of names to run only those.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=build/bench
+mkdir -p "$out"
+go build -trimpath -o "$out/relay" ./relay
+declare -A runs=(
+	[sse-1k-memory]="--bus memory --conns 1000 --transport sse --rate 20 --duration 20s"
+	[ws-1k-memory]="--bus memory --conns 1000 --transport ws --rate 20 --duration 20s"
+	[sse-10k-memory]="--bus memory --conns 10000 --transport sse --rate 10 --duration 20s"
+	[sse-1k-redis]="--bus redis --conns 1000 --transport sse --rate 20 --duration 20s"
+	[ws-1k-redis]="--bus redis --conns 1000 --transport ws --rate 20 --duration 20s"
+	[idle-sse-19k]="--bus memory --conns 19000 --transport sse --rate 1 --duration 5s --settle 5s"
+	[idle-ws-19k]="--bus memory --conns 19000 --transport ws --rate 1 --duration 5s --settle 5s"
+	[idle-sse-19k-redis]="--bus redis --conns 19000 --transport sse --rate 1 --duration 5s --settle 5s"
+	[fleet-72k-redis]="--bus redis --relays 4 --conns 72000 --transport mixed --rate 2 --duration 10s --settle 5s"
+)
+order=(sse-1k-memory ws-1k-memory sse-10k-memory sse-1k-redis ws-1k-redis idle-sse-19k idle-ws-19k idle-sse-19k-redis fleet-72k-redis)
+sel=${BENCH_RUNS:-${order[*]}}
+for name in $sel; do
+	echo "== $name: relay bench ${runs[$name]}"
+	# shellcheck disable=SC2086 # the flags are meant to split
+	"$out/relay" bench ${runs[$name]} --json "$out/$name.json"
+done
