@@ -269,6 +269,7 @@ func TestHistoryReadUnread(t *testing.T) {
 		{"/v1/topics/order:7/events", "", 401, api.CodeUnauthorized},
 		{"/v1/topics/order:7/events", bob, 403, api.CodeForbidden},
 		{"/v1/topics/order:7/events?after=x", alice, 400, api.CodeBadCursor},
+		{"/v1/topics/order:7/events?after=18446744073709551615-0", alice, 400, api.CodeBadCursor},
 		{"/v1/topics/order:7/events?limit=0", alice, 400, api.CodeBadRequest},
 		{"/v1/topics/order:7/events?limit=abc", alice, 400, api.CodeBadRequest},
 		{"/v1/topics/bad%20topic/events", alice, 400, api.CodeBadTopic},
@@ -300,6 +301,7 @@ func TestHistoryReadUnread(t *testing.T) {
 	}{
 		{`{}`, api.CodeBadRequest, 400},
 		{`{"id":"nope"}`, api.CodeBadCursor, 400},
+		{`{"id":"99999999999999-0"}`, api.CodeBadCursor, 400}, // in the future: would pin the count at 0
 		{`{"id":1}`, api.CodeBadRequest, 400},
 	} {
 		status, _, body := f.request(t, "PUT", "/v1/topics/order:7/read", alice, "application/json", c.body)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
@@ -43,7 +44,7 @@ func (s *server) history(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	after := q.Get("after")
 	if after != "" {
-		if _, err := event.ParseID(after); err != nil {
+		if err := checkID(after); err != nil {
 			return Errorf(CodeBadCursor, http.StatusBadRequest, "after: %v", err)
 		}
 	}
@@ -106,7 +107,7 @@ func (s *server) markRead(w http.ResponseWriter, r *http.Request) error {
 	if body.ID == "" {
 		return badRequest("id: required (the id of the last event read)")
 	}
-	if _, err := event.ParseID(body.ID); err != nil {
+	if err := checkID(body.ID); err != nil {
 		return Errorf(CodeBadCursor, http.StatusBadRequest, "id: %v", err)
 	}
 	if err := s.Bus.SetRead(r.Context(), g.Subject, topic, body.ID); err != nil {
@@ -137,4 +138,23 @@ func (s *server) countBusErr(op string, err error) {
 	if errors.Is(err, bus.ErrUnavailable) || errors.Is(err, bus.ErrClosed) {
 		s.m.busErrors.WithLabelValues(op).Inc()
 	}
+}
+
+// maxClockSkew is how far ahead of this node's clock an id may be (the
+// hub's rule for subscribe cursors).
+const maxClockSkew = 24 * time.Hour
+
+// checkID parses a client-supplied event id and refuses one from the
+// future: ids carry their publish time, so no bus issued it. A read
+// cursor only moves forward, so accepting one would pin a reader's unread
+// count at 0 for good.
+func checkID(s string) error {
+	id, err := event.ParseID(s)
+	if err != nil {
+		return err
+	}
+	if id.MS > uint64(time.Now().Add(maxClockSkew).UnixMilli()) {
+		return fmt.Errorf("id %s is in the future", s)
+	}
+	return nil
 }
