@@ -119,6 +119,20 @@ func publishCases() []badCase {
 				r.Header.Set("Authorization", "Bearer "+limitedKey)
 				return r
 			}},
+		{name: "publish/refused-batch-keeps-budget", run: func(t *testing.T, e *env) {
+			// Right after the refused batch above: nothing of it was
+			// published, so the key's burst must still be there.
+			r := publishReq(t, e, `{"topic":"order:limited","type":"x"}`)
+			r.Header.Set("Authorization", "Bearer "+limitedKey)
+			a := do(t, e.client, r)
+			if a.status == http.StatusTooManyRequests {
+				defect(t, "relay/api + infra/limit", "a refused batch still spent its tokens: one event right after it is %s "+
+					"(Allow per event until one fails; needs an all-or-nothing AllowN). A batch larger than the burst can never pass and drains the key on every retry", a)
+			}
+			if a.status != http.StatusOK {
+				t.Fatalf("got %s, want 200", a)
+			}
+		}},
 		{name: "publish/token-without-publish-grant", status: 403, code: "forbidden",
 			req: func(t *testing.T, e *env) *http.Request {
 				r := publishReq(t, e, `{"topic":"order:1","type":"x"}`)
