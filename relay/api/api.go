@@ -122,7 +122,9 @@ func New(d Deps) http.Handler {
 		mux.Handle("GET "+WSPath, s.connections(d.WS))
 	}
 	if d.Hooks != nil {
-		mux.Handle("POST "+HooksPrefix+"{source}", bounded(d.Hooks))
+		// Every method: the webhook handler answers other methods with its
+		// 405 + Allow: POST (docs/webhooks.md) instead of the web pages' 404.
+		mux.Handle(HooksPrefix+"{source}", bounded(d.Hooks))
 	}
 	if d.Demo != nil {
 		mux.Handle("/demo/", bounded(d.Demo))

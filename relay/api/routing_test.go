@@ -52,3 +52,23 @@ func TestSmuggledRequestNotServed(t *testing.T) {
 		t.Fatalf("the smuggled request was answered: %d", second.StatusCode)
 	}
 }
+
+// TestHooksOtherMethods: GET /hooks/{source} reaches the webhook handler
+// (its 405 with Allow: POST), not the catch-all web handler.
+func TestHooksOtherMethods(t *testing.T) {
+	b := memory.New(bus.Options{})
+	defer b.Close()
+	hooks := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	})
+	web := http.NotFoundHandler()
+	h := api.New(api.Deps{Bus: b, Auth: auth.AllowAll{}, Hooks: hooks, Web: web})
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(m, api.HooksPrefix+"shop", nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != http.MethodPost {
+			t.Errorf("%s /hooks/shop: %d %v", m, rec.Code, rec.Header())
+		}
+	}
+}
