@@ -140,6 +140,19 @@ func webhookCases() []badCase {
 				r.Header.Del("webhook-signature")
 				return r
 			}},
+		{name: "webhook/standard-stale-timestamp", status: 401, code: "unauthorized",
+			req: func(t *testing.T, e *env) *http.Request {
+				old := time.Now().Add(-10 * time.Minute)
+				body := []byte(invoiceEvent)
+				return newReq(t, e, http.MethodPost, "/hooks/billing", body, "Content-Type", "application/json",
+					"webhook-id", "msg_old", "webhook-timestamp", webhookTS(old),
+					"webhook-signature", webhook.SignStandard(standardSecret, "msg_old", old, body))
+			}},
+		{name: "webhook/get-method", status: 405, code: "bad_request",
+			header: map[string]string{"Allow": "POST"},
+			req: func(t *testing.T, e *env) *http.Request {
+				return newReq(t, e, http.MethodGet, "/hooks/shop", nil)
+			}},
 		{name: "webhook/bearer-wrong-token", status: 401, code: "unauthorized",
 			req: func(t *testing.T, e *env) *http.Request {
 				return newReq(t, e, http.MethodPost, "/hooks/control", []byte(`{"type":"control","n":-1}`),
