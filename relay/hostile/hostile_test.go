@@ -164,7 +164,6 @@ func startRelay(t *testing.T) *env {
 		// notices a client that went away at its next heartbeat write. A
 		// short heartbeat lets the cases check that nothing leaks.
 		"HOOKRELAY_HEARTBEAT=" + heartbeat.String(),
-		"HOOKRELAY_LOG_LEVEL=info",
 	}})
 	return &env{r: r, addr: r.Addr, url: r.URL, client: httpClientFrom(caseIP), rsaPEM: pemKey}
 }
@@ -310,6 +309,15 @@ func TestBadInput(t *testing.T) {
 	// one); a panic is not, even a recovered one.
 	if log := e.r.Stderr(); strings.Contains(log, "panic") || strings.Contains(log, `"code":"internal"`) {
 		t.Errorf("relay logged a panic or an internal error:\n%s", errorLines(log))
+	}
+	// Credentials never reach the log, whatever the request did with them
+	// (tokens in queries, cookies and headers, keys, webhook secrets), at
+	// relaytest's debug log level.
+	log := e.r.Stderr()
+	for _, secret := range []string{"eyJ", relaytest.APIKey, limitedKey, controlSecret, shopifySecret, stripeSecret, standardSecret} {
+		if strings.Contains(log, secret) {
+			t.Errorf("relay log contains a credential (%.6s…)", secret)
+		}
 	}
 }
 

@@ -105,6 +105,11 @@ func wsCases() []badCase {
 			_, a := dialWS(t, caseIP, e.url, http.Header{"Authorization": {"Bearer " + tokenExpired(t)}})
 			checkError(t, a, 401, "token_expired")
 		}},
+		{name: "ws/not-an-upgrade", run: func(t *testing.T, e *env) {
+			tok := e.token(t, "alice", []string{"order:*"}, nil)
+			a := do(t, e.client, newReq(t, e, http.MethodGet, "/v1/ws?token="+tok, nil))
+			checkError(t, a, 400, "bad_request")
+		}},
 		{name: "ws/handshake-origin-null", run: func(t *testing.T, e *env) {
 			tok := e.token(t, "alice", []string{"order:*"}, nil)
 			_, a := dialWS(t, caseIP, e.url, http.Header{"Authorization": {"Bearer " + tok}, "Origin": {"null"}})
