@@ -239,6 +239,9 @@ export class Client {
     };
     ws.onmessage = (m) => this._onFrame(JSON.parse(m.data));
     ws.onclose = (e) => { if (this.conn === ws) this._fail(e.reason || "closed", e.code); };
+    // Browsers follow an error with a close event; some runtimes (Node 20's
+    // WebSocket) do not after a failed handshake, which would stall the client.
+    ws.onerror = () => { if (this.conn === ws) this._fail("network"); };
   }
 
   _onFrame(f) {
