@@ -307,8 +307,9 @@ func TestBadInput(t *testing.T) {
 	t.Logf("%d cases, %d control events delivered once each", len(cases)+1, ctrl.next)
 	// Error-level lines are expected (an unmappable delivery is logged as
 	// one); a panic is not, even a recovered one.
-	if log := e.r.Stderr(); strings.Contains(log, "panic") || strings.Contains(log, `"code":"internal"`) {
-		t.Errorf("relay logged a panic or an internal error:\n%s", errorLines(log))
+	if log := e.r.Stderr(); strings.Contains(log, "panic") || strings.Contains(log, `"code":"internal"`) ||
+		strings.Contains(log, "DATA RACE") { // HOOKRELAY_RELAYTEST_RACE=1 builds the relay with -race
+		t.Errorf("relay logged a panic, an internal error or a data race:\n%s", errorLines(log))
 	}
 	// Credentials never reach the log, whatever the request did with them
 	// (tokens in queries, cookies and headers, keys, webhook secrets), at
@@ -325,7 +326,7 @@ func TestBadInput(t *testing.T) {
 func errorLines(log string) string {
 	var out []string
 	for _, l := range strings.Split(log, "\n") {
-		if strings.Contains(l, "panic") || strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"code":"internal"`) {
+		if strings.Contains(l, "panic") || strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"code":"internal"`) || strings.Contains(l, "DATA RACE") {
 			out = append(out, l)
 		}
 	}
