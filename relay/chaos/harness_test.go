@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/relaytest"
 )
 
@@ -46,7 +48,9 @@ const webhookSource = "chaos"
 type clusterOpts struct {
 	env        []string // extra relay environment (HOOKRELAY_HISTORY_LEN=...)
 	redisProxy bool     // relays reach Redis through a FaultProxy
-	relays     int      // default 3
+	// proxied lists the relays that use the proxy (nil: all of them).
+	proxied []int
+	relays  int // default 3
 }
 
 // cluster is one real redis-server, N relay processes (relay serve) and
@@ -63,7 +67,7 @@ type cluster struct {
 func startCluster(t *testing.T, o clusterOpts) *cluster {
 	t.Helper()
 	c := &cluster{t: t, redis: redistest.Start(t)}
-	redisURL := c.redis.URL()
+	redisURL, proxyURL := c.redis.URL(), ""
 	if o.redisProxy {
 		p, err := NewFaultProxy(c.redis.Addr())
 		if err != nil {
@@ -71,7 +75,7 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 		}
 		t.Cleanup(p.Close)
 		c.redisProxy = p
-		redisURL = "redis://" + p.Addr
+		proxyURL = "redis://" + p.Addr
 	}
 	c.secret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("chaos-webhook-secret-0123456789ab"))
 	cfg := filepath.Join(t.TempDir(), "hookrelay.yaml")
@@ -100,7 +104,11 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 	}
 	addrs := make([]string, n)
 	for i := range n {
-		r := relaytest.Start(t, relaytest.Options{Mode: "serve", RedisURL: redisURL, Env: env})
+		url := redisURL
+		if proxyURL != "" && (o.proxied == nil || slices.Contains(o.proxied, i)) {
+			url = proxyURL
+		}
+		r := relaytest.Start(t, relaytest.Options{Mode: "serve", RedisURL: url, Env: env})
 		c.relays = append(c.relays, r)
 		addrs[i] = r.Addr
 	}
@@ -151,3 +159,31 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 }
 
 func topicName(i int) string { return "chaos:t" + strconv.Itoa(i) }
+
+// metricSum adds an unlabelled metric over the relays that answer.
+func (c *cluster) metricSum(name string) float64 {
+	var sum float64
+	for _, r := range c.relays {
+		text, err := fetch(r.URL + api.MetricsPath)
+		if err != nil {
+			continue // a relay being restarted
+		}
+		if v, err := MetricValue(text, name); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// metricOf is an unlabelled metric of relay i (-1 when it does not answer).
+func (c *cluster) metricOf(i int, name string) float64 {
+	text, err := fetch(c.relays[i].URL + api.MetricsPath)
+	if err != nil {
+		return -1
+	}
+	v, err := MetricValue(text, name)
+	if err != nil {
+		return -1
+	}
+	return v
+}

@@ -78,18 +78,9 @@ func startFleet(t *testing.T, c *cluster, sc scale, n int, o fleetOpts) *fleet {
 		for _, k := range rng.Perm(sc.topics)[:sc.topicsPerSub] {
 			topics = append(topics, topicName(k))
 		}
-		s := &subscriber{
-			n: num, transport: client.SSE, topics: topics, baseURL: o.baseURL, token: tok,
-			obs: make(map[string][]observation), last: make(map[string]int), closes: make(map[int]int),
-		}
-		if num%2 == 1 {
-			s.transport = client.WebSocket
-		}
+		s := newSubscriber(num, topics, o.baseURL, tok)
 		if o.slowEvery > 0 && i%o.slowEvery == 0 {
 			s.slow = o.slow
-		}
-		for _, tp := range topics {
-			s.last[tp] = -1
 		}
 		if err := s.init(); err != nil {
 			t.Fatal(err)
@@ -100,6 +91,22 @@ func startFleet(t *testing.T, c *cluster, sc scale, n int, o fleetOpts) *fleet {
 	t.Cleanup(f.stop)
 	waitFor(t, fmt.Sprintf("%d subscribers open", n), 30*time.Second, f.allOpen)
 	return f
+}
+
+// newSubscriber is subscriber num (even: SSE, odd: WebSocket); call init
+// (after setting slow) and start.
+func newSubscriber(num int, topics []string, baseURL, token string) *subscriber {
+	s := &subscriber{
+		n: num, transport: client.SSE, topics: topics, baseURL: baseURL, token: token,
+		obs: make(map[string][]observation), last: make(map[string]int), closes: make(map[int]int),
+	}
+	if num%2 == 1 {
+		s.transport = client.WebSocket
+	}
+	for _, tp := range topics {
+		s.last[tp] = -1
+	}
+	return s
 }
 
 func (s *subscriber) init() error {
