@@ -55,6 +55,12 @@ func (a *app) drain(force <-chan struct{}) {
 	grace, timeout := a.cfg.DrainGrace, a.cfg.DrainTimeout
 	deadline := start.Add(grace + timeout)
 	a.draining.Store(true)
+	// Idle keep-alive connections would carry a reconnecting client's next
+	// request straight back to this node (a TCP balancer, or a browser
+	// reusing its socket), where new streams are refused until exit:
+	// closing them after their current request sends that request through
+	// the load balancer to another node.
+	a.srv.SetKeepAlivesEnabled(false)
 	a.log.Info("drain: readiness failing", "phase", "unready", "grace", grace.String(),
 		"timeout", timeout.String(), "connections", a.hub.Connections())
 	if grace > 0 {
