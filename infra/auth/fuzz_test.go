@@ -97,6 +97,8 @@ func explainable(origin, host string) bool {
 	_, authority, _ := strings.Cut(lo, "://")
 	unbracket := strings.NewReplacer("[", "", "]", "")
 	authority, h := unbracket.Replace(authority), unbracket.Replace(strings.ToLower(host))
+	// An empty port ("host:") means the default port (RFC 3986 3.2.3).
+	authority, h = strings.TrimSuffix(authority, ":"), strings.TrimSuffix(h, ":")
 	for _, p := range []string{":80", ":443"} {
 		if strings.TrimSuffix(h, p) == strings.TrimSuffix(authority, p) {
 			return true
