@@ -58,8 +58,20 @@ func NewKeyed(perSecond float64, burst int, idle time.Duration) *Keyed {
 // Allow takes one token from key's bucket. When it is empty, ok is false and
 // retryAfter says when a token will be there (for a Retry-After header).
 func (k *Keyed) Allow(key string) (ok bool, retryAfter time.Duration) {
-	if k == nil || k.limit == rate.Inf {
+	return k.AllowN(key, 1)
+}
+
+// AllowN takes n tokens from key's bucket, all or nothing: a refused batch
+// spends nothing, so the caller's next, smaller request is judged on the
+// budget it really has. n above the burst can never pass: AllowN answers
+// false with retryAfter 0 so the caller can say "split it" instead of
+// "retry later".
+func (k *Keyed) AllowN(key string, n int) (ok bool, retryAfter time.Duration) {
+	if k == nil || k.limit == rate.Inf || n <= 0 {
 		return true, 0
+	}
+	if n > k.burst {
+		return false, 0
 	}
 	now := k.now()
 	k.mu.Lock()
@@ -77,12 +89,12 @@ func (k *Keyed) Allow(key string) (ok bool, retryAfter time.Duration) {
 		k.buckets[key] = b
 	}
 	b.seen = now
-	res := b.lim.ReserveN(now, 1)
+	res := b.lim.ReserveN(now, n)
 	if !res.OK() {
 		return false, time.Second
 	}
 	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now) // we do not wait, so give the token back
+		res.CancelAt(now) // we do not wait, so give the tokens back
 		return false, d
 	}
 	return true, 0

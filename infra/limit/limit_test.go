@@ -184,3 +184,27 @@ func BenchmarkKeyedAllow(b *testing.B) {
 		}
 	})
 }
+
+// TestKeyedAllowNAllOrNothing: a refused batch spends nothing, and a batch
+// above the burst is refused with retryAfter 0 ("never", not "later").
+func TestKeyedAllowNAllOrNothing(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	k := NewKeyed(1, 5, time.Minute) // 1/s, burst 5
+	k.now = clk.now
+	if ok, retry := k.AllowN("a", 6); ok || retry != 0 {
+		t.Fatalf("batch above the burst: ok=%v retry=%v, want refused with 0", ok, retry)
+	}
+	if ok, _ := k.AllowN("a", 4); !ok {
+		t.Fatal("batch of 4 within a fresh burst of 5 refused")
+	}
+	if ok, retry := k.AllowN("a", 3); ok || retry <= 0 {
+		t.Fatalf("batch of 3 with 1 token left: ok=%v retry=%v, want refused with a wait", ok, retry)
+	}
+	// The refused batch of 3 took nothing: the 1 token left is still there.
+	if ok, _ := k.AllowN("a", 1); !ok {
+		t.Fatal("refused batch spent tokens")
+	}
+	if ok, _ := k.AllowN("a", 1); ok {
+		t.Fatal("more tokens than the burst")
+	}
+}

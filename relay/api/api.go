@@ -20,9 +20,11 @@ type Capacity interface {
 	Connections() int
 }
 
-// Limiter is a keyed token bucket (*limit.Keyed implements it).
+// Limiter is a keyed token bucket (*limit.Keyed implements it). AllowN is
+// all or nothing; false with retryAfter 0 means n can never pass (it is
+// above the burst).
 type Limiter interface {
-	Allow(key string) (ok bool, retryAfter time.Duration)
+	AllowN(key string, n int) (ok bool, retryAfter time.Duration)
 }
 
 // Deps is everything the routes need; main builds it. Bus, Auth and Hub

@@ -73,11 +73,13 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if s.PublishLimit != nil {
-		// One token per event: the rate is in events per second.
-		for range msgs {
-			if ok, wait := s.PublishLimit.Allow(p.key); !ok {
-				return RateLimited(wait, "publish rate limit reached (HOOKRELAY_PUBLISH_RATE); retry after the Retry-After seconds")
+		// One token per event (the rate is in events per second), taken for
+		// the whole batch at once: a refused batch spends nothing.
+		if ok, wait := s.PublishLimit.AllowN(p.key, len(msgs)); !ok {
+			if wait == 0 {
+				return badRequest("batch of %d events is larger than the publish burst (HOOKRELAY_PUBLISH_BURST): split it", len(msgs))
 			}
+			return RateLimited(wait, "publish rate limit reached (HOOKRELAY_PUBLISH_RATE); retry after the Retry-After seconds")
 		}
 	}
 	start := time.Now()

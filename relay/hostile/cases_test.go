@@ -93,11 +93,3 @@ func messageNotContains(s string) func(t *testing.T, a answer) {
 		}
 	}
 }
-
-// defect skips a case whose answer is known wrong, naming the owner: the
-// table does not assert wrong behaviour, and the case turns into a real
-// check once the owner fixes it. Each call is in the report.
-func defect(t *testing.T, owner, format string, args ...any) {
-	t.Helper()
-	t.Skipf("DEFECT ("+owner+"): "+format, args...)
-}

@@ -106,11 +106,11 @@ func publishCases() []badCase {
 			req: func(t *testing.T, e *env) *http.Request {
 				return publishReq(t, e, `{"topic":"order:1","type":"x","idempotency_key":"`+strings.Repeat("k", 201)+`"}`)
 			}},
-		{name: "publish/over-rate-limit", status: 429, code: "rate_limited",
-			header: map[string]string{"Retry-After": "1"},
+		{name: "publish/batch-over-burst", status: 400, code: "bad_request",
 			req: func(t *testing.T, e *env) *http.Request {
-				// One token per event: a batch of burst+1 is over the limit
-				// at once, and nothing of it may be published.
+				// One token per event: a batch of burst+1 can never pass, so
+				// it is a bad request ("split it"), not "retry later", and
+				// nothing of it may be published.
 				evs := make([]string, publishBurst+1)
 				for i := range evs {
 					evs[i] = fmt.Sprintf(`{"topic":"order:limited","type":"x","data":{"i":%d}}`, i)
@@ -125,14 +125,23 @@ func publishCases() []badCase {
 			r := publishReq(t, e, `{"topic":"order:limited","type":"x"}`)
 			r.Header.Set("Authorization", "Bearer "+limitedKey)
 			a := do(t, e.client, r)
-			if a.status == http.StatusTooManyRequests {
-				defect(t, "relay/api + infra/limit", "a refused batch still spent its tokens: one event right after it is %s "+
-					"(Allow per event until one fails; needs an all-or-nothing AllowN). A batch larger than the burst can never pass and drains the key on every retry", a)
-			}
 			if a.status != http.StatusOK {
 				t.Fatalf("got %s, want 200", a)
 			}
 		}},
+		{name: "publish/over-rate-limit", status: 429, code: "rate_limited",
+			header: map[string]string{"Retry-After": "1"},
+			req: func(t *testing.T, e *env) *http.Request {
+				// The single event above took one of the burst's tokens, so
+				// a full-burst batch must wait (1/s refill): retry later.
+				evs := make([]string, publishBurst)
+				for i := range evs {
+					evs[i] = fmt.Sprintf(`{"topic":"order:limited","type":"x","data":{"i":%d}}`, i)
+				}
+				r := publishReq(t, e, `{"events":[`+strings.Join(evs, ",")+`]}`)
+				r.Header.Set("Authorization", "Bearer "+limitedKey)
+				return r
+			}},
 		{name: "publish/token-without-publish-grant", status: 403, code: "forbidden",
 			req: func(t *testing.T, e *env) *http.Request {
 				r := publishReq(t, e, `{"topic":"order:1","type":"x"}`)
