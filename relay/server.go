@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookrelay/hookrelay/functions/webhook"
+	"github.com/hookrelay/hookrelay/functions/webhook/webhookprom"
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/config"
@@ -185,9 +186,9 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 		deps.PublishLimit = publishLimit // a nil *Keyed in the interface would not be nil
 	}
 	if cfg.ConnectionsPerIP > 0 {
-		// serve runs behind the ALB, which appends the client address to
-		// X-Forwarded-For; dev clients connect directly.
-		trustProxy := cfg.Mode == config.ModeServe
+		// Behind the ALB (HOOKRELAY_TRUST_PROXY, set by the Terraform module)
+		// the client is the last X-Forwarded-For entry; otherwise the peer.
+		trustProxy := cfg.TrustProxy
 		deps.ConnLimit = limit.NewConcurrent(cfg.ConnectionsPerIP)
 		deps.ClientIP = func(r *http.Request) string { return limit.IPKey(limit.ClientIP(r, trustProxy)) }
 	}
@@ -224,11 +225,15 @@ func (a *app) buildHooks(ctx context.Context) error {
 	if a.cfg.Mode == config.ModeDev && len(sources) == 0 {
 		sources, a.devSources = devSources(), true
 	}
+	m, err := webhookprom.New(a.reg)
+	if err != nil {
+		return fmt.Errorf("webhook metrics: %w", err)
+	}
 	h, err := webhook.New(ctx, sources, a.bus, webhook.Options{
 		Resolve:      a.cfg.Secrets().Resolve,
 		MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Logger:       a.log,
-		Registerer:   a.reg,
+		Metrics:      m,
 	})
 	if err != nil {
 		return fmt.Errorf("webhook sources: %w", err)

@@ -114,6 +114,10 @@ type Config struct {
 	WSReadLimit            int64         // HOOKRELAY_WS_READ_LIMIT (bytes)
 	MaxTopicsPerConnection int           // HOOKRELAY_MAX_TOPICS_PER_CONNECTION
 	ConnectionsPerIP       int           // HOOKRELAY_CONNECTIONS_PER_IP (0 = unlimited)
+	// TrustProxy keys per-IP limits by the last X-Forwarded-For entry (the
+	// address the load balancer saw). Only safe when every request comes
+	// through a proxy that appends it, like the ALB.
+	TrustProxy bool // HOOKRELAY_TRUST_PROXY
 
 	// Publishing and history.
 	MaxBodyBytes  int64         // HOOKRELAY_MAX_BODY_BYTES

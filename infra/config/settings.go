@@ -98,6 +98,7 @@ func settings() []*setting {
 		duration("ws_ping", "WebSocket ping interval", func(c *Config) *time.Duration { return &c.WSPing }),
 		byteSize("ws_read_limit", "largest WebSocket frame a client may send", func(c *Config) *int64 { return &c.WSReadLimit }),
 		integer("max_topics_per_connection", "topics one connection may subscribe", func(c *Config) *int { return &c.MaxTopicsPerConnection }),
+		boolean("trust_proxy", "key per-IP limits by the last X-Forwarded-For entry (only behind a proxy that appends it, e.g. the ALB)", func(c *Config) *bool { return &c.TrustProxy }),
 		integer("connections_per_ip", "open connections per client IP (0 = unlimited)", func(c *Config) *int { return &c.ConnectionsPerIP }),
 		byteSize("max_body_bytes", "largest publish or webhook request body", func(c *Config) *int64 { return &c.MaxBodyBytes }),
 		{name: "max_event_bytes", usage: "largest encoded event",

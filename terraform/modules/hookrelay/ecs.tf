@@ -11,6 +11,7 @@ locals {
       { name = "HOOKRELAY_ADDR", value = ":${local.relay_port}" },
       { name = "REDIS_URL", value = local.redis_url },
       { name = "HOOKRELAY_REDIS_CLUSTER", value = tostring(local.redis_cluster_mode) },
+      { name = "HOOKRELAY_TRUST_PROXY", value = "true" },
       { name = "HOOKRELAY_ALLOWED_ORIGINS", value = join(",", var.relay_allowed_origins) },
       { name = "HOOKRELAY_HEARTBEAT", value = "${var.relay_heartbeat_seconds}s" },
       { name = "HOOKRELAY_DRAIN_GRACE", value = "${var.relay_drain_grace_seconds}s" },
