@@ -70,8 +70,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		label = src.name
 	}
 	status := h.serve(w, r, src)
-	h.metrics.requests.WithLabelValues(label, strconv.Itoa(status)).Inc()
-	h.metrics.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
+	h.metrics.Observe(label, status, time.Since(start))
 }
 
 func sourceFromPath(p string) string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookrelay/hookrelay/functions/webhook/webhookprom"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/bus/memory"
 	"github.com/hookrelay/hookrelay/infra/config"
@@ -35,10 +36,14 @@ func newFixture(t testing.TB, sources ...config.WebhookSource) *fixture {
 	b := memory.New(bus.Options{})
 	t.Cleanup(func() { b.Close() })
 	reg := prometheus.NewRegistry()
+	m, err := webhookprom.New(reg)
+	if err != nil {
+		t.Fatalf("webhookprom.New: %v", err)
+	}
 	h, err := New(context.Background(), sources, b, Options{
-		Now:        func() time.Time { return testNow },
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Registerer: reg,
+		Now:     func() time.Time { return testNow },
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: m,
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

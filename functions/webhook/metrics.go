@@ -1,53 +1,19 @@
 package webhook
 
-import (
-	"errors"
+import "time"
 
-	"github.com/prometheus/client_golang/prometheus"
-)
-
-type metrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+// Metrics records each answered delivery. It is an interface, not a
+// Prometheus registry, so the Lambda bootstraps (which serve no /metrics)
+// do not link client_golang and protobuf: functions/webhook/webhookprom
+// is the Prometheus implementation the relay wires in.
+type Metrics interface {
+	// Observe records one answer: the source name ("unknown" for a name
+	// that is not configured, so callers cannot grow the label set), the
+	// HTTP status written and the time from request to answer.
+	Observe(source string, status int, d time.Duration)
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hookrelay_webhook_requests_total",
-			Help: "Webhook deliveries by source and HTTP status answered.",
-		}, []string{"source", "status"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "hookrelay_webhook_request_duration_seconds",
-			Help:    "Time from request to answer, including the publish.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"source"}),
-	}
-	if reg == nil {
-		return m, nil
-	}
-	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
-		return nil, err
-	}
-	if m.latency, err = register(reg, m.latency); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
+// noMetrics is the Metrics of a Handler built without Options.Metrics.
+type noMetrics struct{}
 
-// register registers c, or reuses the collector already registered under
-// the same name (a second Handler on the same registry, e.g. after a
-// config reload).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
-}
+func (noMetrics) Observe(string, int, time.Duration) {}

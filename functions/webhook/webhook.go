@@ -13,8 +13,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/config"
 	"github.com/hookrelay/hookrelay/infra/event"
@@ -36,8 +34,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger default slog.Default().
 	Logger *slog.Logger
-	// Registerer receives the metrics; nil registers nowhere.
-	Registerer prometheus.Registerer
+	// Metrics records every answer; nil records nothing. The relay passes
+	// webhookprom's Prometheus collectors.
+	Metrics Metrics
 }
 
 // Handler serves POST /hooks/{source}. It is safe for concurrent use.
@@ -46,7 +45,7 @@ type Handler struct {
 	bus     bus.Bus
 	now     func() time.Time
 	log     *slog.Logger
-	metrics *metrics
+	metrics Metrics
 }
 
 // source is a compiled config.WebhookSource.
@@ -85,11 +84,10 @@ func New(ctx context.Context, sources []config.WebhookSource, b bus.Bus, opts Op
 		}
 		h.sources[s.name] = s
 	}
-	m, err := newMetrics(opts.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("webhook metrics: %w", err)
+	h.metrics = opts.Metrics
+	if h.metrics == nil {
+		h.metrics = noMetrics{}
 	}
-	h.metrics = m
 	return h, nil
 }
 
