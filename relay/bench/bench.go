@@ -30,6 +30,7 @@ type Config struct {
 	Rate      float64       // events/s published in all
 	Duration  time.Duration // publish phase
 	Settle    time.Duration // wait before reading RSS
+	Drain     time.Duration // after the last publish, wait up to this for stragglers (default 60s)
 	RelayBin  string        // default: this executable
 	RedisURL  string        // use this Redis instead of starting one
 	JSON      string        // also write the report here
@@ -51,6 +52,7 @@ func parse(args []string, stderr io.Writer) (Config, error) {
 	fs.Float64Var(&c.Rate, "rate", 20, "events per second published (all topics)")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "publish phase")
 	fs.DurationVar(&c.Settle, "settle", 3*time.Second, "settle time before reading RSS")
+	fs.DurationVar(&c.Drain, "drain", 60*time.Second, "after the last publish, wait up to this for every subscriber to catch up before counting missing events lost")
 	fs.StringVar(&c.RelayBin, "relay-bin", "", "relay binary (default: this program)")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "use this Redis instead of starting one")
 	fs.StringVar(&c.JSON, "json", "", "write the report as JSON to this file")
@@ -72,6 +74,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--transport %q: want sse, ws or mixed", c.Transport)
 	case c.Conns/c.Relays > 19500:
 		return errors.New("--conns: a relay holds at most ~19,500 connections here (20,000 open files per process); add --relays")
+	}
+	if c.Drain <= 0 {
+		c.Drain = 60 * time.Second
 	}
 	if c.Workers <= 0 {
 		c.Workers = (c.Conns + maxPerWorker - 1) / maxPerWorker

@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -19,11 +20,14 @@ import (
 // sub is one benchmark subscriber: a lean client (no per-connection
 // http.Transport) so that one load process holds ~19k connections.
 type sub struct {
-	w       *worker
-	src     net.IP
-	relay   string // host:port
-	topic   string
-	lastSeq int64
+	w     *worker
+	src   net.IP
+	relay string // host:port
+	topic string
+	// lastSeq is written by the connection's goroutine and polled by the
+	// worker while it waits for stragglers.
+	lastSeq atomic.Int64
+	ended   atomic.Bool // the connection's goroutine returned
 }
 
 func (s *sub) dialer() *net.Dialer {
@@ -132,14 +136,15 @@ func (s *sub) event(b []byte) {
 	if ts, ok := intAfter(b, `"ts":`); ok {
 		s.w.lat.add(time.Since(time.Unix(0, ts)))
 	}
+	last := s.lastSeq.Load()
 	switch {
-	case seq <= s.lastSeq:
+	case seq <= last:
 		s.w.dups.Add(1)
-	case seq > s.lastSeq+1:
-		s.w.lost.Add(seq - s.lastSeq - 1)
-		s.lastSeq = seq
+	case seq > last+1:
+		s.w.lost.Add(seq - last - 1)
+		s.lastSeq.Store(seq)
 	default:
-		s.lastSeq = seq
+		s.lastSeq.Store(seq)
 	}
 	s.w.received.Add(1)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,6 +36,13 @@ type Report struct {
 	MaxUS        int64         `json:"max_us"`
 	CPUPerDeliv  float64       `json:"relay_cpu_us_per_delivery"`
 	RelayCPU     time.Duration `json:"relay_cpu_ns"`
+	// CatchUp is the longest a load process waited after the last publish
+	// for its subscribers to receive everything; Behind counts those that
+	// had not within Config.Drain.
+	CatchUp time.Duration `json:"catch_up_ns"`
+	Behind  int64         `json:"behind"`
+	LoadAvg string        `json:"loadavg,omitempty"` // /proc/loadavg at the end
+	Elapsed time.Duration `json:"elapsed_ns"`        // first publish to last delivery
 }
 
 // Run executes one bench: start, connect, measure memory, publish, measure.
@@ -94,10 +102,24 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	}
 	logf(log, "%d connections ready; RSS per connection %v bytes; publishing %.0f/s for %s", rep.Ready, rep.RSSPerConn, cfg.Rate, cfg.Duration)
 	cpu0 := relaysCPU(relays)
+	t0 := time.Now()
 	expect := publish(ctx, cfg, relays[0].addr, key, rep)
-	time.Sleep(3 * time.Second) // let the last events arrive before counting them lost
+	// The workers wait for their subscribers to catch up (up to
+	// cfg.Drain), so CPU is read once every delivery was written.
+	err = finish(workers, expect, cfg, rep)
+	rep.Elapsed = time.Since(t0)
 	rep.RelayCPU = relaysCPU(relays) - cpu0
-	return rep, finish(workers, expect, cfg, rep)
+	if la, e := os.ReadFile("/proc/loadavg"); e == nil {
+		rep.LoadAvg = strings.TrimSpace(string(la))
+	}
+	if err != nil {
+		return rep, err
+	}
+	rep.DeliveriesPS = float64(rep.Received) / max(rep.Elapsed, cfg.Duration).Seconds()
+	if rep.Received > 0 {
+		rep.CPUPerDeliv = float64(rep.RelayCPU.Microseconds()) / float64(rep.Received)
+	}
+	return rep, nil
 }
 
 func connsOn(cfg Config, relay int) int {
@@ -117,7 +139,7 @@ func connect(ctx context.Context, cfg Config, relays []*proc, rep *Report, log i
 		if i < cfg.Conns%cfg.Workers {
 			n++
 		}
-		spec := workerSpec{Relays: relayAddrs(relays), Sources: srcs, Conns: n, Transport: cfg.Transport, Topics: cfg.Topics, Offset: off}
+		spec := workerSpec{Relays: relayAddrs(relays), Sources: srcs, Conns: n, Transport: cfg.Transport, Topics: cfg.Topics, Offset: off, Drain: cfg.Drain}
 		off += n
 		w, err := startWorker(ctx, cfg.RelayBin, spec, i)
 		if err != nil {
@@ -204,17 +226,15 @@ func finish(workers []*proc, expect map[string]int64, cfg Config, rep *Report) e
 		rep.Lost += r.Lost
 		rep.Dups += r.Dups
 		rep.Kicked += r.Kicked
+		rep.CatchUp = max(rep.CatchUp, r.Waited)
+		rep.Behind += r.Behind
 		if r.Hist != nil {
 			hist.Merge(r.Hist)
 		}
 	}
 	subsPerTopic := float64(cfg.Conns) / float64(cfg.Topics)
 	rep.Expected = int64(float64(rep.Published) * subsPerTopic)
-	rep.DeliveriesPS = float64(rep.Received) / cfg.Duration.Seconds()
 	rep.P50, rep.P99, rep.Max = hist.Quantile(0.50), hist.Quantile(0.99), time.Duration(hist.MaxUS)*time.Microsecond
 	rep.P50US, rep.P99US, rep.MaxUS = rep.P50.Microseconds(), rep.P99.Microseconds(), rep.Max.Microseconds()
-	if rep.Received > 0 {
-		rep.CPUPerDeliv = float64(rep.RelayCPU.Microseconds()) / float64(rep.Received)
-	}
 	return nil
 }

@@ -22,6 +22,9 @@ type workerSpec struct {
 	Transport string   `json:"transport"` // sse, ws or mixed
 	Topics    int      `json:"topics"`
 	Offset    int      `json:"offset"` // index of this worker's first connection overall
+	// Drain bounds the wait, after the last publish, for every live
+	// subscriber to reach the last sequence number of its topic.
+	Drain time.Duration `json:"drain"`
 }
 
 // workerReport is a load process's answer, one JSON line per phase.
@@ -35,6 +38,11 @@ type workerReport struct {
 	Dups     int64  `json:"dups"`
 	Kicked   int64  `json:"kicked"`
 	Hist     *Hist  `json:"hist,omitempty"`
+	// Waited is how long the worker waited after "stop" for its
+	// subscribers to catch up; Behind counts those that had not when
+	// the wait ended (their missing events are counted lost).
+	Waited time.Duration `json:"waited_ns"`
+	Behind int64         `json:"behind"`
 }
 
 type worker struct {
@@ -85,14 +93,18 @@ func runWorker(ctx context.Context, specJSON string, stdin io.Reader, stdout io.
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(strings.TrimSpace(line), "stop ")), &expect); err != nil {
 		return fmt.Errorf("worker stop line: %w", err)
 	}
+	t0 := time.Now()
+	behind := w.waitCaughtUp(expect, w.spec.Drain)
+	waited := time.Since(t0)
 	cancel()
 	wg.Wait()
 	for _, s := range w.subs {
-		if want := expect[s.topic]; want > s.lastSeq {
-			w.lost.Add(want - s.lastSeq)
+		if want, last := expect[s.topic], s.lastSeq.Load(); want > last {
+			w.lost.Add(want - last)
 		}
 	}
 	r := w.report("done")
+	r.Waited, r.Behind = waited, behind
 	h := w.lat.h
 	h.pack()
 	r.Hist = &h
@@ -112,6 +124,7 @@ func (w *worker) connectAll(ctx context.Context, wg *sync.WaitGroup) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer sb.ended.Store(true)
 			var err error
 			if ws {
 				err = sb.runWS(ctx)
@@ -128,6 +141,26 @@ func (w *worker) connectAll(ctx context.Context, wg *sync.WaitGroup) {
 		}
 	}
 	w.waitReady(int64(s.Conns), 60*time.Second)
+}
+
+// waitCaughtUp waits until every subscriber still connected has received
+// the last event published on its topic, or limit passed, and returns how
+// many were still behind. A loaded machine delivers late, not never: ending
+// the wait at a fixed time counted late deliveries as lost.
+func (w *worker) waitCaughtUp(expect map[string]int64, limit time.Duration) int64 {
+	deadline := time.Now().Add(limit)
+	for {
+		var behind int64
+		for _, s := range w.subs {
+			if !s.ended.Load() && s.lastSeq.Load() < expect[s.topic] {
+				behind++
+			}
+		}
+		if behind == 0 || time.Now().After(deadline) {
+			return behind
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (w *worker) waitReady(n int64, limit time.Duration) {

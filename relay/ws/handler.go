@@ -51,9 +51,6 @@ const (
 	DefaultPongWait      = 60 * time.Second
 	DefaultReadLimit     = 64 << 10
 	DefaultMaxEventBytes = 64 << 10
-	// readBufferSize keeps the per-connection read buffer small: frames
-	// are small requests and larger ones just take more reads.
-	readBufferSize = 512
 	// opTimeout bounds one request's bus calls (subscribe replay, publish).
 	opTimeout     = 30 * time.Second
 	capRetryAfter = 5 * time.Second
@@ -92,8 +89,10 @@ func NewHandler(h *hub.Hub, o Options) http.Handler {
 	}
 	s := &handler{h: h, o: o, log: o.Logger, m: newMetrics(o.Registerer)}
 	s.up = websocket.Upgrader{
-		HandshakeTimeout:  10 * time.Second,
-		ReadBufferSize:    readBufferSize,
+		HandshakeTimeout: 10 * time.Second,
+		// 0: reuse the hijacked reader, which hijacker (reader.go)
+		// makes a small one of our own.
+		ReadBufferSize:    0,
 		WriteBufferPool:   &sync.Pool{},
 		EnableCompression: o.Compression,
 		CheckOrigin:       o.CheckOrigin,
@@ -137,7 +136,8 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "over_capacity", "relay is at capacity or restarting, try another node", capRetryAfter)
 		return
 	}
-	conn, err := s.up.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	conn, err := s.up.Upgrade(hj, r, nil)
 	if err != nil {
 		// Upgrade answered the request already.
 		c.Close()
@@ -156,7 +156,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// releases net/http's request, response and bufio buffers, and a stack
 	// grown by the handshake, which an idle connection would otherwise
 	// keep (22 KB -> see BenchmarkIdleMemory).
-	sess := &session{s: s, c: c, conn: conn, grants: grants}
+	sess := &session{s: s, c: c, conn: conn, grants: grants, br: hj.br, raw: hj.raw}
 	go sess.run()
 }
 

@@ -1,8 +1,10 @@
 package ws
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -20,6 +22,11 @@ type session struct {
 	c      *hub.Client
 	conn   *websocket.Conn
 	grants *auth.Grants
+	// br is gorilla's read buffer and raw the socket, when the handshake
+	// handed us both (see reader.go); otherwise the reader parks in
+	// ReadMessage.
+	br  *bufio.Reader
+	raw syscall.RawConn
 	// ctx ends with the connection; requests derive their timeouts from it.
 	ctx context.Context
 }
@@ -38,26 +45,79 @@ func (ss *session) readLoop() {
 	ss.conn.SetPongHandler(func(string) error {
 		return ss.conn.SetReadDeadline(time.Now().Add(pongWait))
 	})
+	if ss.br != nil && ss.raw != nil {
+		ss.readParked(pongWait)
+		return
+	}
 	for {
-		typ, data, err := ss.conn.ReadMessage()
-		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				// gorilla has already sent 1009; just count it.
-				ss.s.m.errors.WithLabelValues(codeTooLarge).Inc()
-				return
-			}
-			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
-				ss.s.log.Debug("ws read ended", "err", err)
-			}
+		if !ss.readOne(pongWait, true) {
 			return
 		}
-		_ = ss.conn.SetReadDeadline(time.Now().Add(pongWait)) // errors surface on the next read
-		if typ != websocket.TextMessage {
-			ss.fail(errFrame("", codeBadRequest, "binary frames are not part of the protocol"))
-			continue
-		}
-		ss.handleOffStack(data)
 	}
+}
+
+// readParked is the reader of reader.go: this goroutine only waits for the
+// socket to become readable; what arrived is read on a short-lived one.
+func (ss *session) readParked(pongWait time.Duration) {
+	for {
+		if ss.br.Buffered() == 0 {
+			if err := waitReadable(ss.raw); err != nil {
+				ss.s.log.Debug("ws read ended", "err", err)
+				return
+			}
+		}
+		ok := make(chan bool, 1)
+		go func() { ok <- ss.readAvailable(pongWait) }()
+		if !<-ok {
+			return
+		}
+	}
+}
+
+// readAvailable reads what the socket has: the control frames at the front
+// itself, then at most one message through gorilla (a data frame once
+// started is completed; a close frame ends the connection).
+func (ss *session) readAvailable(pongWait time.Duration) bool {
+	if _, err := ss.br.Peek(1); err != nil {
+		ss.s.log.Debug("ws read ended", "err", err)
+		return false
+	}
+	if err := consumeControl(ss.br, ss.conn, pongWait, ss.s.o.WriteTimeout); err != nil {
+		ss.s.log.Debug("ws control frame", "err", err)
+		return false
+	}
+	if ss.br.Buffered() == 0 {
+		return true
+	}
+	return ss.readOne(pongWait, false) // already off the long-lived stack
+}
+
+// readOne reads and handles one message; false ends the connection.
+// offStack handles it on a short-lived goroutine (see handleOffStack).
+func (ss *session) readOne(pongWait time.Duration, offStack bool) bool {
+	typ, data, err := ss.conn.ReadMessage()
+	if err != nil {
+		if errors.Is(err, websocket.ErrReadLimit) {
+			// gorilla has already sent 1009; just count it.
+			ss.s.m.errors.WithLabelValues(codeTooLarge).Inc()
+			return false
+		}
+		if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+			ss.s.log.Debug("ws read ended", "err", err)
+		}
+		return false
+	}
+	_ = ss.conn.SetReadDeadline(time.Now().Add(pongWait)) // errors surface on the next read
+	if typ != websocket.TextMessage {
+		ss.fail(errFrame("", codeBadRequest, "binary frames are not part of the protocol"))
+		return true
+	}
+	if offStack {
+		ss.handleOffStack(data)
+	} else {
+		ss.handle(data)
+	}
+	return true
 }
 
 // handleOffStack handles a frame on a short-lived goroutine and waits for
