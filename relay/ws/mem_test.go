@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,12 @@ func idleCost(tb testing.TB, n int) (perConn, perBarePair, goroutinesPerConn flo
 		conns = append(conns, open(url, i, true))
 	}
 	after, g1 := heapAndStack(), runtime.NumGoroutine()
+	if p := os.Getenv("HR_HEAPPROF"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	perConn = float64(after-before) / float64(n)
 	goroutinesPerConn = float64(g1-g0) / float64(n)
 	for _, c := range append(conns, warm...) {

@@ -27,10 +27,11 @@ import (
 // bufio.Reader through Hijack; the second from consuming complete ping and
 // pong frames from that reader ourselves, between messages.
 
-// smallReaderSize is the per-connection read buffer: above gorilla's 256
-// bytes floor for reusing a hijacked reader, and enough for a control frame
-// plus typical requests; larger frames take several reads.
-const smallReaderSize = 512
+// smallReaderSize is the per-connection read buffer: just above gorilla's
+// 256 bytes floor for reusing a hijacked reader (and an allocation size
+// class), enough for any control frame; gorilla peeks only frame headers,
+// so larger frames just take more reads.
+const smallReaderSize = 288
 
 // hijacker hands gorilla a small bufio.Reader of our own in place of
 // net/http's 4 KiB one, and remembers it.

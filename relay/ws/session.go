@@ -27,14 +27,9 @@ type session struct {
 	// ReadMessage.
 	br  *bufio.Reader
 	raw syscall.RawConn
-	// ctx ends with the connection; requests derive their timeouts from it.
-	ctx context.Context
 }
 
 func (ss *session) run() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ss.ctx = ctx
 	ss.readLoop()
 	ss.c.Close()
 }
@@ -141,7 +136,11 @@ func (ss *session) handle(data []byte) {
 		return
 	}
 	ss.s.m.frames.WithLabelValues(f.Op).Inc()
-	ctx, cancel := context.WithTimeout(ss.ctx, opTimeout)
+	// Requests run while the reader waits for them, so a per-connection
+	// context would never be cancelled before they return; deriving
+	// from one left its children map and Done channel (~450 B) on every
+	// idle connection. A closing client ends a replay through the hub.
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	switch f.Op {
 	case "subscribe":
