@@ -164,7 +164,11 @@ func (c *Client) queued() int {
 func (c *Client) startWriterLocked() {
 	if !c.writing {
 		c.writing = true
-		go c.writeLoop()
+		select {
+		case c.h.writers <- c: // a parked writer takes it
+		default:
+			go c.writeLoop()
+		}
 	}
 }
 
