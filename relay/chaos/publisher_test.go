@@ -87,8 +87,15 @@ func newPublisher(c *cluster, topics []string) *publisher {
 // run publishes at rate events/s over all topics until ctx ends, then
 // returns once every in-flight event was accepted or giveUp passed.
 func (p *publisher) run(ctx context.Context, rate int, giveUp time.Duration) {
+	p.runBatches(ctx, rate, 1, giveUp)
+}
+
+// runBatches is run with batch events per request (POST /v1/publish
+// batches, in seq order): a sequential sender per topic reaches rates one
+// event per round trip cannot.
+func (p *publisher) runBatches(ctx context.Context, rate, batch int, giveUp time.Duration) {
 	var wg sync.WaitGroup
-	every := time.Duration(float64(time.Second) * float64(len(p.topics)) / float64(rate))
+	every := time.Duration(float64(time.Second) * float64(len(p.topics)*batch) / float64(rate))
 	for i, topic := range p.topics {
 		wg.Add(1)
 		go func() {
@@ -104,7 +111,7 @@ func (p *publisher) run(ctx context.Context, rate int, giveUp time.Duration) {
 			tick := time.NewTicker(every)
 			defer tick.Stop()
 			for {
-				if !p.publishNext(topic, giveUp) {
+				if !p.publishN(topic, batch, giveUp) {
 					return
 				}
 				select {
@@ -121,13 +128,23 @@ func (p *publisher) run(ctx context.Context, rate int, giveUp time.Duration) {
 // publishNext publishes the topic's next seq, retrying until accepted; false
 // when it could not be accepted within giveUp (a failure of the scenario).
 func (p *publisher) publishNext(topic string, giveUp time.Duration) bool {
+	return p.publishN(topic, 1, giveUp)
+}
+
+// publishN publishes the topic's next n seqs: one event alternately through
+// the API and a webhook, or n > 1 as one API batch.
+func (p *publisher) publishN(topic string, n int, giveUp time.Duration) bool {
 	p.serial[topic].Lock()
 	defer p.serial[topic].Unlock()
 	p.mu.Lock()
 	seq := len(p.accepted[topic])
 	p.inflight[topic] = seq
 	p.mu.Unlock()
-	body := payload{Seq: seq, Sent: time.Now().UnixNano(), Pad: strings.Repeat("x", p.pad)}
+	now := time.Now().UnixNano()
+	bodies := make([]payload, n)
+	for i := range bodies {
+		bodies[i] = payload{Seq: seq + i, Sent: now, Pad: strings.Repeat("x", p.pad)}
+	}
 	deadline := time.Now().Add(giveUp)
 	backoff := 50 * time.Millisecond
 	var last error
@@ -136,16 +153,20 @@ func (p *publisher) publishNext(topic string, giveUp time.Duration) bool {
 		if attempt > 0 {
 			p.retries.Add(1)
 		}
-		var id string
+		var ids []string
 		var err error
-		if seq%2 == 0 {
-			id, err = p.viaAPI(topic, body)
+		if n > 1 || seq%2 == 0 {
+			ids, err = p.viaAPI(topic, bodies)
 		} else {
-			id, err = p.viaWebhook(topic, body)
+			var id string
+			id, err = p.viaWebhook(topic, bodies[0])
+			ids = []string{id}
 		}
 		if err == nil {
 			p.mu.Lock()
-			p.accepted[topic] = append(p.accepted[topic], accepted{id: id, at: time.Now()})
+			for _, id := range ids {
+				p.accepted[topic] = append(p.accepted[topic], accepted{id: id, at: time.Now()})
+			}
 			p.inflight[topic] = -1
 			p.mu.Unlock()
 			return true
@@ -164,7 +185,7 @@ func (p *publisher) publishNext(topic string, giveUp time.Duration) bool {
 		<-t.C
 		backoff = min(2*backoff, time.Second)
 	}
-	p.problem("%s seq %d not accepted (gave up after %s): %v", topic, seq, giveUp, last)
+	p.problem("%s seqs %d..%d not accepted (gave up after %s): %v", topic, seq, seq+n-1, giveUp, last)
 	return false
 }
 
@@ -174,27 +195,35 @@ func (p *publisher) problem(format string, args ...any) {
 	p.problems = append(p.problems, fmt.Sprintf(format, args...))
 }
 
-func (p *publisher) viaAPI(topic string, body payload) (string, error) {
-	data, err := json.Marshal(body)
-	if err != nil {
-		return "", err
+func (p *publisher) viaAPI(topic string, bodies []payload) ([]string, error) {
+	msgs := make([]client.Message, len(bodies))
+	for i, b := range bodies {
+		data, err := json.Marshal(b)
+		if err != nil {
+			return nil, err
+		}
+		msgs[i] = client.Message{Topic: topic, Type: "chaos.tick", Data: data, IdempotencyKey: "k-" + topic + "-" + strconv.Itoa(b.Seq)}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	out, err := p.pub.Publish(ctx, client.Message{
-		Topic: topic, Type: "chaos.tick", Data: data,
-		IdempotencyKey: "k-" + topic + "-" + strconv.Itoa(body.Seq),
-	})
+	out, err := p.pub.Publish(ctx, msgs...)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if len(out) != 1 || out[0].Topic != topic || out[0].ID == "" {
-		return "", fmt.Errorf("publish answer %+v", out)
+	if len(out) != len(msgs) {
+		return nil, fmt.Errorf("publish answer %+v for %d events", out, len(msgs))
 	}
-	if out[0].Duplicate {
-		p.dupAnswers.Add(1)
+	ids := make([]string, len(out))
+	for i, o := range out {
+		if o.Topic != topic || o.ID == "" {
+			return nil, fmt.Errorf("publish answer %+v", out)
+		}
+		if o.Duplicate {
+			p.dupAnswers.Add(1)
+		}
+		ids[i] = o.ID
 	}
-	return out[0].ID, nil
+	return ids, nil
 }
 
 // webhookAnswer is the relay's 200 answer to a delivery.
