@@ -17,6 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/config"
+	"github.com/hookrelay/hookrelay/infra/config/awsdefault"
 	"github.com/hookrelay/hookrelay/infra/limit"
 	"github.com/hookrelay/hookrelay/infra/telemetry"
 	"github.com/hookrelay/hookrelay/relay/api"
@@ -62,7 +63,10 @@ func runServer(ctx context.Context, cmd string, args []string, e env, force <-ch
 	if cmd == "dev" {
 		mode = config.ModeDev
 	}
-	cfg, err := config.Load(ctx, mode, args, e.getenv, config.WithOutput(e.stderr), config.WithProgramName("relay "+cmd))
+	cfg, err := config.Load(ctx, mode, args, e.getenv, config.WithOutput(e.stderr), config.WithProgramName("relay "+cmd),
+		// The SDK's default credential chain and clients for aws-sm:// and
+		// aws-ssm:// references and ElastiCache IAM auth.
+		config.WithResolverOptions(awsdefault.ResolverOptions()...))
 	if errors.Is(err, config.ErrHelp) {
 		return 0
 	}

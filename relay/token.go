@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/config"
+	"github.com/hookrelay/hookrelay/infra/config/awsdefault"
 )
 
 // tokenFlags are relay token's own flags, parsed with the settings.
@@ -25,6 +26,7 @@ func runToken(ctx context.Context, args []string, e env) int {
 	var f tokenFlags
 	cfg, err := config.Load(ctx, config.ModeDev, args, e.getenv,
 		config.WithOutput(e.stderr), config.WithProgramName("relay token"),
+		config.WithResolverOptions(awsdefault.ResolverOptions()...),
 		config.WithFlags(func(fs *flag.FlagSet) {
 			fs.StringVar(&f.sub, "sub", "", "token subject (user id); {sub} in grants expands to it")
 			fs.StringVar(&f.topics, "topics", "", "subscribe grants, comma-separated: exact topics, prefix:* or *")

@@ -10,9 +10,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -116,17 +113,24 @@ func validEnvName(s string) bool {
 }
 
 // Resolver turns secret references into values, once each: results are
-// cached for the life of the Resolver. The AWS clients are created on the
-// first aws-sm:// or aws-ssm:// reference, so dev never needs credentials.
-// Safe for concurrent use.
+// cached for the life of the Resolver. The AWS configuration and clients
+// are created on the first aws-sm:// or aws-ssm:// reference, so dev never
+// needs credentials. Safe for concurrent use.
+//
+// How AWS is reached is injected, so a binary links only what it uses:
+// by default credentials and region come from the environment
+// (EnvAWSConfig: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN, AWS_REGION, as Lambda sets them) and the stores are
+// NewAWSJSONStores; the relay passes infra/config/awsdefault's options
+// (the SDK's default credential chain and service clients).
 type Resolver struct {
 	getenv    func(string) string
 	readFile  func(string) ([]byte, error)
 	loadAWS   func(context.Context) (aws.Config, error)
+	newStores func(aws.Config) AWSSecretStores
 	awsMu     sync.Mutex
 	awsCfg    *aws.Config
-	sm        *secretsmanager.Client
-	ssmClient *ssm.Client
+	stores    AWSSecretStores
 
 	group singleflight.Group
 	mu    sync.Mutex
@@ -137,12 +141,24 @@ type Resolver struct {
 type ResolverOption func(*Resolver)
 
 // WithAWSConfig makes the Resolver use cfg for AWS calls instead of
-// loading the default chain (cfg.BaseEndpoint points the clients at a
-// test server).
+// loading one (cfg.BaseEndpoint points the clients at a test server).
 func WithAWSConfig(cfg aws.Config) ResolverOption {
 	return func(r *Resolver) {
 		r.loadAWS = func(context.Context) (aws.Config, error) { return cfg, nil }
 	}
+}
+
+// WithAWSConfigLoader makes the Resolver load its AWS configuration with
+// load, on first use (awsdefault: the SDK's default chain).
+func WithAWSConfigLoader(load func(context.Context) (aws.Config, error)) ResolverOption {
+	return func(r *Resolver) { r.loadAWS = load }
+}
+
+// WithAWSSecretStores makes the Resolver read aws-sm:// and aws-ssm://
+// references through the stores newStores builds from its AWS
+// configuration (awsdefault: the SDK's service clients).
+func WithAWSSecretStores(newStores func(aws.Config) AWSSecretStores) ResolverOption {
+	return func(r *Resolver) { r.newStores = newStores }
 }
 
 // WithReadFile replaces os.ReadFile for file: references.
@@ -151,16 +167,19 @@ func WithReadFile(fn func(string) ([]byte, error)) ResolverOption {
 }
 
 // NewResolver returns a Resolver that reads env: references through getenv
-// (nil: no variable is set) and AWS settings from the default chain.
+// (nil: no variable is set) and, unless options say otherwise, AWS
+// credentials and region from the same variables (EnvAWSConfig) and the
+// stores through NewAWSJSONStores.
 func NewResolver(getenv func(string) string, opts ...ResolverOption) *Resolver {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
 	r := &Resolver{
-		getenv:   getenv,
-		readFile: os.ReadFile,
-		loadAWS:  func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) },
-		cache:    make(map[string]string),
+		getenv:    getenv,
+		readFile:  os.ReadFile,
+		loadAWS:   func(context.Context) (aws.Config, error) { return EnvAWSConfig(getenv) },
+		newStores: NewAWSJSONStores,
+		cache:     make(map[string]string),
 	}
 	for _, o := range opts {
 		o(r)
@@ -230,8 +249,8 @@ func (r *Resolver) fetch(ctx context.Context, ref Ref) (string, error) {
 	return "", fmt.Errorf("unknown reference kind %d", ref.Kind)
 }
 
-// AWSConfig returns the AWS configuration the Resolver uses, loading the
-// default chain on first use. The ElastiCache IAM token signer shares it.
+// AWSConfig returns the AWS configuration the Resolver uses, loading it on
+// first use. The ElastiCache IAM token signer shares it.
 func (r *Resolver) AWSConfig(ctx context.Context) (aws.Config, error) {
 	r.awsMu.Lock()
 	defer r.awsMu.Unlock()
@@ -246,47 +265,27 @@ func (r *Resolver) AWSConfig(ctx context.Context) (aws.Config, error) {
 	return cfg, nil
 }
 
-func (r *Resolver) secretsManager(ctx context.Context) (*secretsmanager.Client, error) {
+func (r *Resolver) secretStores(ctx context.Context) (AWSSecretStores, error) {
 	cfg, err := r.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
 	r.awsMu.Lock()
 	defer r.awsMu.Unlock()
-	if r.sm == nil {
-		r.sm = secretsmanager.NewFromConfig(cfg)
+	if r.stores == nil {
+		r.stores = r.newStores(cfg)
 	}
-	return r.sm, nil
-}
-
-func (r *Resolver) ssm(ctx context.Context) (*ssm.Client, error) {
-	cfg, err := r.AWSConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r.awsMu.Lock()
-	defer r.awsMu.Unlock()
-	if r.ssmClient == nil {
-		r.ssmClient = ssm.NewFromConfig(cfg)
-	}
-	return r.ssmClient, nil
+	return r.stores, nil
 }
 
 func (r *Resolver) fetchSecretsManager(ctx context.Context, ref Ref) (string, error) {
-	client, err := r.secretsManager(ctx)
+	stores, err := r.secretStores(ctx)
 	if err != nil {
 		return "", err
 	}
-	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ref.Name)})
+	secret, err := stores.GetSecretValue(ctx, ref.Name)
 	if err != nil {
 		return "", err
-	}
-	var secret string
-	switch {
-	case out.SecretString != nil:
-		secret = *out.SecretString
-	case out.SecretBinary != nil:
-		secret = string(out.SecretBinary)
 	}
 	if ref.Key == "" {
 		if secret == "" {
@@ -320,16 +319,16 @@ func jsonField(secret, key string) (string, error) {
 }
 
 func (r *Resolver) fetchSSM(ctx context.Context, ref Ref) (string, error) {
-	client, err := r.ssm(ctx)
+	stores, err := r.secretStores(ctx)
 	if err != nil {
 		return "", err
 	}
-	out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(ref.Name), WithDecryption: aws.Bool(true)})
+	v, err := stores.GetParameter(ctx, ref.Name)
 	if err != nil {
 		return "", err
 	}
-	if out.Parameter == nil || out.Parameter.Value == nil || *out.Parameter.Value == "" {
+	if v == "" {
 		return "", errors.New("parameter is empty")
 	}
-	return *out.Parameter.Value, nil
+	return v, nil
 }
