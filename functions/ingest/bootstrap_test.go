@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -252,6 +253,8 @@ func TestBootstrap(t *testing.T) {
 		}
 	})
 
+	t.Run("warm", func(t *testing.T) { testWarm(t, rt, srv.Addr(), sig) })
+
 	t.Run("redis stuck", func(t *testing.T) {
 		// SIGSTOP: connections stay open but nothing answers, the worst
 		// case for a webhook endpoint. The 1 s I/O timeout must answer
@@ -296,6 +299,48 @@ func TestBootstrap(t *testing.T) {
 			}
 		}
 	})
+}
+
+// testWarm measures warm invocations against a bare Redis round trip
+// (docs/lambda.md): the median of a fresh delivery (one publish script),
+// of an unknown route (no Redis at all: the emulator's two local HTTP hops
+// plus decoding) and of a PING from this process. Logged, not asserted:
+// the machine is shared; the bound only catches a gross regression.
+func testWarm(t *testing.T, rt *runtimetest.Runtime, addr, sig string) {
+	const n = 101
+	median := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	publish := make([]time.Duration, n)
+	for i := range publish {
+		r, took := invoke(t, rt, v2Event(t, "warm-"+strconv.Itoa(i), sig))
+		if r.StatusCode != 200 {
+			t.Fatalf("status %d body %s", r.StatusCode, r.Body)
+		}
+		publish[i] = took
+	}
+	noRedis := make([]time.Duration, n)
+	unknown := sample(t, "apigw-v2-request-no-authorizer.json", func(map[string]any) {})
+	for i := range noRedis {
+		_, noRedis[i] = invoke(t, rt, unknown)
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	ping := make([]time.Duration, n)
+	for i := range ping {
+		start := time.Now()
+		if err := c.Ping(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		ping[i] = time.Since(start)
+	}
+	p, nr, pg := median(publish), median(noRedis), median(ping)
+	t.Logf("warm medians over %d: delivery 200 %v, unknown route (no Redis) %v, Redis PING %v; delivery - PING = %v",
+		n, p.Round(time.Microsecond), nr.Round(time.Microsecond), pg.Round(time.Microsecond), (p - pg).Round(time.Microsecond))
+	if p-pg > 50*time.Millisecond {
+		t.Errorf("warm delivery median %v is %v over a Redis PING", p, p-pg)
+	}
 }
 
 // redisPID asks the test's redis-server for its process id.
