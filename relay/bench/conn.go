@@ -28,6 +28,19 @@ type sub struct {
 	// worker while it waits for stragglers.
 	lastSeq atomic.Int64
 	ended   atomic.Bool // the connection's goroutine returned
+	// lastID is the cursor after the last event received (single topic:
+	// the bare id), so a dropped connection resumes from it as a real
+	// client does; wasReady: the first ready/subscribed was counted.
+	lastID   []byte
+	wasReady bool
+}
+
+// ready counts the subscriber ready once, not again after a resume.
+func (s *sub) ready() {
+	if !s.wasReady {
+		s.wasReady = true
+		s.w.ready.Add(1)
+	}
 }
 
 func (s *sub) dialer() *net.Dialer {
@@ -44,7 +57,11 @@ func (s *sub) runSSE(ctx context.Context) error {
 	defer stop()
 	defer c.Close()
 	q := url.Values{"topic": {s.topic}}.Encode()
-	if _, err := fmt.Fprintf(c, "GET /v1/sse?%s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", q, s.relay); err != nil {
+	resume := ""
+	if len(s.lastID) > 0 {
+		resume = "Last-Event-ID: " + string(s.lastID) + "\r\n"
+	}
+	if _, err := fmt.Fprintf(c, "GET /v1/sse?%s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n%s\r\n", q, s.relay, resume); err != nil {
 		return fmt.Errorf("write request: %w", err)
 	}
 	br := bufio.NewReaderSize(c, 2048)
@@ -70,6 +87,10 @@ func (s *sub) readSSE(r *bufio.Reader) error {
 			return fmt.Errorf("sse read: %w", err)
 		}
 		switch {
+		case bytes.HasPrefix(line, []byte("id: ")):
+			if len(event) == 0 || string(event) == "ready" { // the cursor after this frame
+				s.lastID = append(s.lastID[:0], bytes.TrimSpace(line[4:])...)
+			}
 		case bytes.HasPrefix(line, []byte("data: ")):
 			if len(event) == 0 {
 				s.event(line)
@@ -77,7 +98,7 @@ func (s *sub) readSSE(r *bufio.Reader) error {
 		case bytes.HasPrefix(line, []byte("event: ")):
 			event = append(event[:0], bytes.TrimSpace(line[7:])...)
 			if string(event) == "ready" {
-				s.w.ready.Add(1)
+				s.ready()
 			} else if string(event) == "close" {
 				s.w.kicked.Add(1)
 			}
@@ -100,7 +121,11 @@ func (s *sub) runWS(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	defer c.Close()
-	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","ref":"1","topics":["`+s.topic+`"]}`)); err != nil {
+	cursor := ""
+	if len(s.lastID) > 0 {
+		cursor = `,"cursor":"` + string(s.lastID) + `"`
+	}
+	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","ref":"1","topics":["`+s.topic+`"]`+cursor+`}`)); err != nil {
 		return fmt.Errorf("ws subscribe: %w", err)
 	}
 	for {
@@ -113,6 +138,12 @@ func (s *sub) runWS(ctx context.Context) error {
 		}
 		switch {
 		case bytes.HasPrefix(msg, []byte(`{"op":"events"`)):
+			if i := bytes.LastIndex(msg, []byte(`{"id":"`)); i >= 0 {
+				id := msg[i+7:]
+				if j := bytes.IndexByte(id, '"'); j >= 0 {
+					s.lastID = append(s.lastID[:0], id[:j]...)
+				}
+			}
 			for rest := msg; ; {
 				i := bytes.Index(rest, []byte(`"seq":`))
 				if i < 0 {
@@ -122,7 +153,13 @@ func (s *sub) runWS(ctx context.Context) error {
 				rest = rest[i+6:]
 			}
 		case bytes.HasPrefix(msg, []byte(`{"op":"subscribed"`)):
-			s.w.ready.Add(1)
+			if i := bytes.Index(msg, []byte(`"cursor":"`)); i >= 0 && len(s.lastID) == 0 {
+				cur := msg[i+10:]
+				if j := bytes.IndexByte(cur, '"'); j >= 0 {
+					s.lastID = append(s.lastID[:0], cur[:j]...)
+				}
+			}
+			s.ready()
 		}
 	}
 }

@@ -20,6 +20,9 @@ func (r *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "  deliveries            %d of %d expected, %.0f/s\n", r.Received, r.Expected, r.DeliveriesPS)
 	fmt.Fprintf(w, "  lost / duplicated     %d / %d (kicked %d)\n", r.Lost, r.Dups, r.Kicked)
 	fmt.Fprintf(w, "  latency p50/p99/max   %s / %s / %s\n", r.P50, r.P99, r.Max)
+	if r.Resumes > 0 {
+		fmt.Fprintf(w, "  resumed connections   %d (first end: %s)\n", r.Resumes, r.FirstDrop)
+	}
 	fmt.Fprintf(w, "  catch-up after last   %s (subscribers still behind: %d)\n", r.CatchUp.Round(time.Millisecond), r.Behind)
 	fmt.Fprintf(w, "  relay CPU             %s, %.2f µs per delivery\n", r.RelayCPU, r.CPUPerDeliv)
 	fmt.Fprintf(w, "  load average at end   %s\n", r.LoadAvg)

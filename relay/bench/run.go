@@ -39,10 +39,12 @@ type Report struct {
 	// CatchUp is the longest a load process waited after the last publish
 	// for its subscribers to receive everything; Behind counts those that
 	// had not within Config.Drain.
-	CatchUp time.Duration `json:"catch_up_ns"`
-	Behind  int64         `json:"behind"`
-	LoadAvg string        `json:"loadavg,omitempty"` // /proc/loadavg at the end
-	Elapsed time.Duration `json:"elapsed_ns"`        // first publish to last delivery
+	CatchUp   time.Duration `json:"catch_up_ns"`
+	Behind    int64         `json:"behind"`
+	Resumes   int64         `json:"resumes"` // connections that ended mid-run and resumed from their cursor
+	FirstDrop string        `json:"first_drop,omitempty"`
+	LoadAvg   string        `json:"loadavg,omitempty"` // /proc/loadavg at the end
+	Elapsed   time.Duration `json:"elapsed_ns"`        // first publish to last delivery
 }
 
 // Run executes one bench: start, connect, measure memory, publish, measure.
@@ -228,6 +230,10 @@ func finish(workers []*proc, expect map[string]int64, cfg Config, rep *Report) e
 		rep.Kicked += r.Kicked
 		rep.CatchUp = max(rep.CatchUp, r.Waited)
 		rep.Behind += r.Behind
+		rep.Resumes += r.Resumes
+		if rep.FirstDrop == "" {
+			rep.FirstDrop = r.FirstDrop
+		}
 		if r.Hist != nil {
 			hist.Merge(r.Hist)
 		}

@@ -43,12 +43,18 @@ type workerReport struct {
 	// the wait ended (their missing events are counted lost).
 	Waited time.Duration `json:"waited_ns"`
 	Behind int64         `json:"behind"`
+	// Resumes counts connections that ended mid-run and resumed from
+	// their cursor (as real clients do); FirstDrop is the first such end.
+	Resumes   int64  `json:"resumes"`
+	FirstDrop string `json:"first_drop,omitempty"`
 }
 
 type worker struct {
 	spec                              workerSpec
 	ready, errs, received, lost, dups atomic.Int64
 	kicked                            atomic.Int64
+	resumes                           atomic.Int64
+	firstDrop                         atomic.Value
 	lat                               atomicHist
 	firstErr                          atomic.Value
 	subs                              []*sub
@@ -125,16 +131,7 @@ func (w *worker) connectAll(ctx context.Context, wg *sync.WaitGroup) {
 		go func() {
 			defer wg.Done()
 			defer sb.ended.Store(true)
-			var err error
-			if ws {
-				err = sb.runWS(ctx)
-			} else {
-				err = sb.runSSE(ctx)
-			}
-			if err != nil && ctx.Err() == nil {
-				w.errs.Add(1)
-				w.firstErr.CompareAndSwap(nil, err.Error())
-			}
+			sb.run(ctx, ws)
 		}()
 		if i%256 == 255 {
 			w.waitReady(int64(i+1), 10*time.Second)
@@ -163,6 +160,36 @@ func (w *worker) waitCaughtUp(expect map[string]int64, limit time.Duration) int6
 	}
 }
 
+// run keeps one subscriber connected: a connection that fails before it
+// was ever ready is an error; one that ends later (the relay kicked it or
+// timed a write out because this process fell behind) resumes from its
+// cursor after a short pause, like hookrelay's clients, and is counted.
+func (s *sub) run(ctx context.Context, ws bool) {
+	for {
+		var err error
+		if ws {
+			err = s.runWS(ctx)
+		} else {
+			err = s.runSSE(ctx)
+		}
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		if !s.wasReady {
+			s.w.errs.Add(1)
+			s.w.firstErr.CompareAndSwap(nil, err.Error())
+			return
+		}
+		s.w.resumes.Add(1)
+		s.w.firstDrop.CompareAndSwap(nil, err.Error())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
 func (w *worker) waitReady(n int64, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for w.ready.Load()+w.errs.Load() < n && time.Now().Before(deadline) {
@@ -175,6 +202,10 @@ func (w *worker) report(phase string) workerReport {
 		Lost: w.lost.Load(), Dups: w.dups.Load(), Kicked: w.kicked.Load()}
 	if e, ok := w.firstErr.Load().(string); ok {
 		r.FirstErr = e
+	}
+	r.Resumes = w.resumes.Load()
+	if e, ok := w.firstDrop.Load().(string); ok {
+		r.FirstDrop = e
 	}
 	return r
 }
