@@ -160,32 +160,42 @@ func (a *awsJSON) once(ctx context.Context, service, target string, body []byte,
 		return fmt.Errorf("%s: read answer: %w", target, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Type     string `json:"__type"`
-			Message  string `json:"message"`
-			Message2 string `json:"Message"`
-		}
-		// A body that is not JSON still yields the status and header code.
-		_ = json.Unmarshal(data, &e)
-		code := e.Type
-		if code == "" {
-			code = resp.Header.Get("X-Amzn-Errortype")
-		}
-		// "com.amazonaws.secretsmanager#ResourceNotFoundException" and
-		// "ResourceNotFoundException:http://..." both name the code.
-		if i := strings.LastIndexByte(code, '#'); i >= 0 {
-			code = code[i+1:]
-		}
-		code, _, _ = strings.Cut(code, ":")
-		if e.Message == "" {
-			e.Message = e.Message2
-		}
-		return &awsJSONError{op: target, code: code, message: e.Message, status: resp.StatusCode}
+		return parseAWSJSONError(target, resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), data)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%s: decode answer: %w", target, err)
 	}
 	return nil
+}
+
+// parseAWSJSONError reads an error answer: {"__type": ..., "message": ...}
+// (or "Message"), the code also in the X-Amzn-Errortype header. A body
+// that is not JSON still yields the status and the header's code.
+func parseAWSJSONError(op string, status int, errType string, body []byte) *awsJSONError {
+	var e struct {
+		Type     string `json:"__type"`
+		Message  string `json:"message"`
+		Message2 string `json:"Message"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		e.Type, e.Message, e.Message2 = "", "", ""
+	}
+	code := e.Type
+	if code == "" {
+		code = errType
+	}
+	// "com.amazonaws.secretsmanager#ResourceNotFoundException" and
+	// "ResourceNotFoundException:http://internal.amazon.com/..." both
+	// name the code.
+	if i := strings.LastIndexByte(code, '#'); i >= 0 {
+		code = code[i+1:]
+	}
+	code, _, _ = strings.Cut(code, ":")
+	msg := e.Message
+	if msg == "" {
+		msg = e.Message2
+	}
+	return &awsJSONError{op: op, code: code, message: msg, status: status}
 }
 
 // endpoint is cfg.BaseEndpoint, else the service's regional endpoint.

@@ -116,3 +116,35 @@ func TestAWSJSONEndpoint(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAWSJSONError(t *testing.T) {
+	for _, c := range []struct {
+		body, header, code, msg string
+	}{
+		{`{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","message":"gone"}`, "", "ResourceNotFoundException", "gone"},
+		{`{"__type":"ParameterNotFound"}`, "", "ParameterNotFound", ""},
+		{`{"Message":"User is not authorized"}`, "AccessDeniedException:http://internal.amazon.com/coral/", "AccessDeniedException", "User is not authorized"},
+		{`<html>bad gateway</html>`, "", "", ""},
+	} {
+		e := parseAWSJSONError("op", 400, c.header, []byte(c.body))
+		if e.code != c.code || e.message != c.msg || e.status != 400 {
+			t.Errorf("%s %q: code %q message %q", c.body, c.header, e.code, e.message)
+		}
+	}
+}
+
+// FuzzParseAWSJSONError: any answer yields an error whose code is a bare
+// name (no namespace, no URL) and whose text names the operation.
+func FuzzParseAWSJSONError(f *testing.F) {
+	f.Add(400, "", []byte(`{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","message":"x"}`))
+	f.Add(500, "ThrottlingException:http://x", []byte(`not json`))
+	f.Fuzz(func(t *testing.T, status int, header string, body []byte) {
+		e := parseAWSJSONError("AmazonSSM.GetParameter", status, header, body)
+		if strings.ContainsAny(e.code, "#:") {
+			t.Errorf("code %q", e.code)
+		}
+		if !strings.HasPrefix(e.Error(), "AmazonSSM.GetParameter: ") {
+			t.Errorf("error %q", e.Error())
+		}
+	})
+}
