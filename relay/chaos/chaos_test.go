@@ -185,8 +185,6 @@ func TestChaosRedisRestart(t *testing.T) {
 	r.sc.publishFor *= 2 // publishing resumes after the outage and backoff
 	start := time.Now()
 	redeliverable := make(map[string]map[int]bool)
-	// atCrash: seqs accepted or in flight as Redis died (the known gap).
-	atCrash := make(map[string]map[int]bool)
 	mark := func(m map[string]int) {
 		for tp, seq := range m {
 			if redeliverable[tp] == nil {
@@ -202,30 +200,17 @@ func TestChaosRedisRestart(t *testing.T) {
 		}
 		at(start, r.sc.publishFor/4)
 		mark(r.pub.inflightNow())
-		before := r.pub.lastAccepted()
 		r.c.redis.Kill()
 		mark(r.pub.inflightNow())
-		after := r.pub.lastAccepted()
-		for _, m := range []map[string]int{before, after, r.pub.inflightNow()} {
-			for tp, seq := range m {
-				if atCrash[tp] == nil {
-					atCrash[tp] = make(map[int]bool)
-				}
-				atCrash[tp][seq] = true
-			}
-		}
 		at(start, r.sc.publishFor/4+1500*time.Millisecond)
 		r.c.redis.Restart()
 		for _, s := range away {
 			s.start()
 		}
 	})
-	tl := r.finish("redis-restart", checkOpts{redeliverable: redeliverable, atCrash: atCrash})
+	tl := r.finish("redis-restart", checkOpts{redeliverable: redeliverable})
 	if r.pub.unavailable.Load() == 0 {
 		t.Error("no publish was answered 503 during the outage")
-	}
-	if tl.knownGap > 0 {
-		t.Logf("redis-restart: %d deliveries missing without a truncated signal, all of events accepted as Redis died: known bus bug, see TestChaosRedisRestartUnseenPublish", tl.knownGap)
 	}
 	t.Logf("redis-restart: relays counted %v bus truncations, %v resubscribes", r.c.metricSum("hookrelay_bus_truncations_total"), r.c.metricSum("hookrelay_bus_resubscribes_total"))
 	if tl.truncLost == 0 {

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +21,6 @@ type tally struct {
 	outOfOrder   int // an unseen seq received after a higher one
 	truncSignals int // truncated signals received
 	truncLost    int // events skipped right after a truncated signal (documented loss)
-	knownGap     int // silent gaps of events accepted at the Redis crash (known bus bug, knownbug_test.go)
 	redelivered  int // events received again after a truncated signal because Redis lost their dedup key (in-flight at the restart)
 	reconnects   []time.Duration
 	latency      []time.Duration
@@ -36,11 +34,6 @@ type checkOpts struct {
 	// lost its data (their dedup key may be gone, so the sender's retry
 	// can store them again).
 	redeliverable map[string]map[int]bool
-	// atCrash: per topic, seqs accepted at the moment Redis died. A silent
-	// gap of only such seqs is the known bus bug of
-	// TestChaosRedisRestartUnseenPublish: counted as knownGap, and a failure
-	// only with HOOKRELAY_CHAOS_KNOWN_BUGS=1.
-	atCrash map[string]map[int]bool
 }
 
 // verify walks every subscriber's observations of every topic against the
@@ -53,7 +46,7 @@ func verify(f *fleet, p *publisher, o checkOpts) *tally {
 			n := p.count(tp)
 			tl.expected += n
 			tl.expected -= s.from[tp]
-			tl.walk(s, tp, s.obs[tp], s.from[tp], n, o.redeliverable[tp], o.atCrash[tp])
+			tl.walk(s, tp, s.obs[tp], s.from[tp], n, o.redeliverable[tp])
 		}
 		tl.reconnects = append(tl.reconnects, s.reconnects...)
 		if s.slow > 0 {
@@ -72,7 +65,7 @@ func verify(f *fleet, p *publisher, o checkOpts) *tally {
 // walk checks one stream: every seq in [from, n) exactly once and in order,
 // except that a truncated signal may precede a gap (documented loss) and,
 // for redeliverable seqs, a second copy after a truncated signal.
-func (tl *tally) walk(s *subscriber, topic string, obs []observation, from, n int, redeliverable, atCrash map[int]bool) {
+func (tl *tally) walk(s *subscriber, topic string, obs []observation, from, n int, redeliverable map[int]bool) {
 	next, epoch, trunc := from, 0, false
 	seenIn := make(map[int]int) // seq -> epoch it was first seen in
 	for _, o := range obs {
@@ -98,8 +91,6 @@ func (tl *tally) walk(s *subscriber, topic string, obs []observation, from, n in
 		switch {
 		case o.seq > next && trunc:
 			tl.truncLost += o.seq - next
-		case o.seq > next && allIn(atCrash, next, o.seq) && os.Getenv("HOOKRELAY_CHAOS_KNOWN_BUGS") == "":
-			tl.knownGap += o.seq - next
 		case o.seq > next:
 			tl.lost += o.seq - next
 			tl.problem("sub %d (%s) %s: silent gap, seqs %d..%d missing before %d", s.n, s.transport, topic, next, o.seq-1, o.seq)
@@ -114,16 +105,6 @@ func (tl *tally) walk(s *subscriber, topic string, obs []observation, from, n in
 		tl.lost += n - next
 		tl.problem("sub %d (%s) %s: seqs %d..%d of %d never received", s.n, s.transport, topic, next, n-1, n)
 	}
-}
-
-// allIn reports whether every seq in [from, to) is in set.
-func allIn(set map[int]bool, from, to int) bool {
-	for s := from; s < to; s++ {
-		if !set[s] {
-			return false
-		}
-	}
-	return true
 }
 
 func (tl *tally) problem(format string, args ...any) {
@@ -141,9 +122,9 @@ func (tl *tally) report(t *testing.T, name string, f *fleet, p *publisher) {
 		}
 	}
 	t.Logf("CHAOS %-16s subs=%d(sse=%d,ws=%d) published=%d expected=%d delivered=%d lost=%d duplicated=%d "+
-		"truncated=%d trunc_skipped=%d redelivered=%d known_gap=%d reconnects=%d reconnect_p50=%s p99=%s pub_retries=%d pub_503=%d dup_answers=%d closes=%v",
+		"truncated=%d trunc_skipped=%d redelivered=%d reconnects=%d reconnect_p50=%s p99=%s pub_retries=%d pub_503=%d dup_answers=%d closes=%v",
 		name, len(f.subs), sse, len(f.subs)-sse, tl.published, tl.expected, tl.delivered, tl.lost, tl.duplicated,
-		tl.truncSignals, tl.truncLost, tl.redelivered, tl.knownGap, len(tl.reconnects), pct(tl.reconnects, 50), pct(tl.reconnects, 99),
+		tl.truncSignals, tl.truncLost, tl.redelivered, len(tl.reconnects), pct(tl.reconnects, 50), pct(tl.reconnects, 99),
 		p.retries.Load(), p.unavailable.Load(), p.dupAnswers.Load(), f.closeCodes())
 	if len(tl.latency) > 0 {
 		t.Logf("CHAOS %-16s latency p50=%s p99=%s max=%s (n=%d)", name, pct(tl.latency, 50), pct(tl.latency, 99), pct(tl.latency, 100), len(tl.latency))

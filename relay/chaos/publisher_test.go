@@ -345,19 +345,6 @@ func (p *publisher) inflightNow() map[string]int {
 	return out
 }
 
-// lastAccepted returns, per topic, the last accepted seq.
-func (p *publisher) lastAccepted() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make(map[string]int, len(p.accepted))
-	for t, a := range p.accepted {
-		if len(a) > 0 {
-			out[t] = len(a) - 1
-		}
-	}
-	return out
-}
-
 func (p *publisher) checkProblems(t *testing.T) {
 	t.Helper()
 	p.mu.Lock()

@@ -82,6 +82,11 @@ type topic struct {
 	queued bool
 	// epoch: the dispatcher's epoch when the topic was last settled.
 	epoch uint64
+	// lastEpoch: the epoch in which last was seen (live, or read from the
+	// stream). Only then does "every publish after last reached us" hold:
+	// after a reconnect, an event published while the old connection was
+	// already deaf may be gone with a restarted Redis.
+	lastEpoch uint64
 }
 
 func (t *topic) ready() bool { return t.confirmed && t.known && !t.dirty }
@@ -268,6 +273,7 @@ func (d *dispatcher) deliverFilled(t *topic, es []entry) {
 	}
 	if len(es) > 0 {
 		t.last = es[len(es)-1].id
+		t.lastEpoch = d.epoch
 	}
 }
 
@@ -277,19 +283,23 @@ func (d *dispatcher) live(t *topic, prev, id event.ID, js []byte) {
 		return // not started yet (settle reads the stream), or already filled
 	}
 	e := entry{id: id, prev: prev, json: js}
-	if prev.IsZero() && prev != t.last && !t.dirty && t.epoch == d.epoch {
+	if prev.IsZero() && prev != t.last && !t.dirty && t.epoch == d.epoch && t.lastEpoch == d.epoch {
 		// The stream was re-created (expired after HistoryTTL without a
-		// publish, or deleted) while this connection saw every publish:
-		// subscriptions that were at t.last miss nothing, so they get no
-		// Truncated, as on the memory bus. Others (resumed from a position
-		// the stream no longer had) still do.
+		// publish, or deleted) while this connection saw every publish
+		// since t.last (seen on this very connection): subscriptions that
+		// were at t.last miss nothing, so they get no Truncated, as on the
+		// memory bus. Others (resumed from a position the stream no longer
+		// had) still do. If t.last was seen on an earlier connection, an
+		// event published while that one was deaf may have died with a
+		// restarted Redis: fill below signals Truncated instead of a
+		// silent gap (TestChaosRedisRestartUnseenPublish).
 		for sub := range t.subs {
 			if sub.last[t.name] == t.last {
 				sub.last[t.name] = prev
 			}
 			d.deliverEntry(t, sub, e)
 		}
-		t.last = id
+		t.last, t.lastEpoch = id, d.epoch
 		return
 	}
 	if t.dirty || prev != t.last {
@@ -299,7 +309,7 @@ func (d *dispatcher) live(t *topic, prev, id event.ID, js []byte) {
 	for sub := range t.subs {
 		d.deliverEntry(t, sub, e)
 	}
-	t.last = id
+	t.last, t.lastEpoch = id, d.epoch
 }
 
 // retryDirty queues topics whose last read failed for another settle.

@@ -85,7 +85,7 @@ func (d *dispatcher) settled(t *topic, cmd *goredis.XMessageSliceCmd) {
 			t.last = es[0].id
 		}
 		t.known, t.dirty = true, false
-		t.epoch = d.epoch
+		t.epoch, t.lastEpoch = d.epoch, d.epoch
 		return
 	}
 	d.deliverFilled(t, es)

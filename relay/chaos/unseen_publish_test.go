@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"net/http"
-	"os"
 	"testing"
 	"time"
 )
@@ -17,13 +16,11 @@ import (
 // never saw. Here relay 1's Redis link is paused while seq 5 is published
 // through relay 0, so the race is certain.
 //
-// It fails today (infra/bus/redis dispatcher.live: the "re-created while
-// connected" branch only compares the topic's epoch, which the settle after
-// the reconnect refreshed), so it runs only with HOOKRELAY_CHAOS_KNOWN_BUGS=1.
+// It guards the fix in infra/bus/redis (dispatcher.live): the "re-created
+// while connected" shortcut now also requires the topic's last id to have
+// been seen on the current pub/sub connection, so here the subscribers get
+// a truncated signal instead of a silent gap.
 func TestChaosRedisRestartUnseenPublish(t *testing.T) {
-	if os.Getenv("HOOKRELAY_CHAOS_KNOWN_BUGS") == "" {
-		t.Skip("known bug (see the comment); set HOOKRELAY_CHAOS_KNOWN_BUGS=1 to run")
-	}
 	r := newRun(t, clusterOpts{redisProxy: true, proxied: []int{1}, relays: 2})
 	far := r.c.relays[1]
 	r.c.lb.Deregister(far.Addr) // publishes go to relay 0 only
