@@ -164,11 +164,7 @@ func (c *Client) queued() int {
 func (c *Client) startWriterLocked() {
 	if !c.writing {
 		c.writing = true
-		select {
-		case c.h.writers <- c: // a parked writer takes it
-		default:
-			go c.writeLoop()
-		}
+		c.h.w.run(c)
 	}
 }
 

@@ -65,10 +65,9 @@ type Hub struct {
 	// does not allocate a new one per burst.
 	items sync.Pool
 
-	// writers hands a client with something to write to a parked writer
-	// goroutine (see startWriterLocked); unbuffered, so a send succeeds
-	// only when one is idle.
-	writers chan *Client
+	// w runs clients' write loops on a few long-lived goroutines
+	// (writers.go).
+	w writerPool
 
 	n         atomic.Int64
 	resweep   chan time.Duration
@@ -99,35 +98,11 @@ func New(b bus.Bus, o Options) *Hub {
 		period:  sweepEvery,
 		resweep: make(chan time.Duration, 1),
 		stop:    make(chan struct{}),
-		writers: make(chan *Client),
 	}
+	h.w.start()
 	h.sweeperWG.Add(1)
 	go h.sweeper()
-	for range writerPool {
-		go h.writer()
-	}
 	return h
-}
-
-// writerPool is how many writer goroutines stay parked between bursts. A
-// writer started per burst grew a fresh 2 KiB stack through the sink's
-// write path every time (~9% of fan-out CPU in morestack); parked ones
-// keep their grown stacks. A fixed few per hub cost a few KiB in all, not
-// per connection; when none is idle a burst gets its own goroutine.
-const writerPool = 16
-
-// writer runs the write loops of clients handed to it until the hub
-// closes. Close does not wait for writers: one may be in a write blocked
-// up to the write timeout, and Close's own wait for every client covers it.
-func (h *Hub) writer() {
-	for {
-		select {
-		case <-h.stop:
-			return
-		case c := <-h.writers:
-			c.writeLoop()
-		}
-	}
 }
 
 // maxPooledItems keeps a huge replay burst's slice out of the pool.
@@ -295,6 +270,7 @@ func (h *Hub) Close() {
 	for _, c := range all {
 		<-c.done
 	}
+	h.w.close()
 }
 
 // sweeper is the shared timer wheel: one goroutine for every connection's
