@@ -3,6 +3,10 @@
 # zips it: build/lambda/<function>-<arch>.zip. The -tags lambda.norpc drops the
 # legacy Go1.x RPC server, which provided.al2023 never uses.
 set -euo pipefail
+# Issue target: each zip <= 6 MB (read as 6,000,000 bytes). See docs/lambda.md
+# for what makes them big (text/template keeps every exported method alive).
+max_zip=${HOOKRELAY_MAX_ZIP:-6000000}
+over=0
 functions=${1:-"ingest publish"}
 arches=${2:-"arm64 amd64"}
 out=${3:-build/lambda}
@@ -19,6 +23,12 @@ for fn in $functions; do
 		touch -d '2020-01-01T00:00:00Z' "$dir/bootstrap"
 		(cd "$dir" && zip -q -X "$zip" bootstrap)
 		rm -rf "$dir"
-		printf '%-32s %8d bytes\n' "$out/$fn-$arch.zip" "$(stat -c %s "$zip")"
+		size=$(stat -c %s "$zip")
+		printf '%-32s %8d bytes\n' "$out/$fn-$arch.zip" "$size"
+		if [ "$size" -gt "$max_zip" ]; then
+			echo "  over the $max_zip-byte target" >&2
+			over=1
+		fi
 	done
 done
+exit $over
