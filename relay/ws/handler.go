@@ -143,7 +143,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Close()
 		return
 	}
-	if !sk.attach(conn) {
+	if !sk.attach(conn, hj.under) {
 		c.Close()
 		return
 	}

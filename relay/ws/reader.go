@@ -39,6 +39,25 @@ type hijacker struct {
 	http.ResponseWriter
 	br  *bufio.Reader
 	raw syscall.RawConn // nil when the connection does not expose its fd
+	// under is the hijacked connection itself; gorilla gets it wrapped
+	// in a deadlineConn so that the sink owns the write deadline.
+	under net.Conn
+}
+
+// deadlineConn keeps gorilla from moving the write deadline on every
+// frame: gorilla calls SetWriteDeadline before each data frame (with its
+// own deadline, zero here since the sink never sets one), and moving a
+// deadline re-arms a runtime timer under a lock, an eighth of fan-out CPU
+// in relay/sse before it re-armed only when half the timeout was used. The
+// sink does the same here on the underlying conn; deadlines gorilla is
+// given explicitly (WriteControl: pings, pongs, close) still apply.
+type deadlineConn struct{ net.Conn }
+
+func (d deadlineConn) SetWriteDeadline(t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	return d.Conn.SetWriteDeadline(t)
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -53,7 +72,8 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	h.br = bufio.NewReaderSize(conn, smallReaderSize)
 	h.raw = rawConnOf(conn)
-	return conn, bufio.NewReadWriter(h.br, brw.Writer), nil
+	h.under = conn
+	return deadlineConn{conn}, bufio.NewReadWriter(h.br, brw.Writer), nil
 }
 
 // consumeControl reads the complete ping and pong frames at the front of

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -22,11 +23,16 @@ type sink struct {
 	mu     sync.Mutex
 	conn   *websocket.Conn
 	closed bool
+	// under, when set, is the connection below gorilla whose write
+	// deadline the sink re-arms only when half of it is used (see
+	// deadlineConn); deadline is the one set (writer goroutine only).
+	under    net.Conn
+	deadline time.Time
 }
 
 // attach hands the upgraded conn to the sink; false means the client was
 // closed meanwhile and conn has been closed with the client's reason.
-func (s *sink) attach(conn *websocket.Conn) bool {
+func (s *sink) attach(conn *websocket.Conn, under net.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -36,6 +42,7 @@ func (s *sink) attach(conn *websocket.Conn) bool {
 		return false
 	}
 	s.conn = conn
+	s.under = under
 	return true
 }
 
@@ -43,7 +50,7 @@ func (s *sink) attach(conn *websocket.Conn) bool {
 // frame, every other item as its own frame.
 func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 	deadline := time.Now().Add(s.writeTimeout)
-	if err := s.conn.SetWriteDeadline(deadline); err != nil {
+	if err := s.setDeadline(deadline); err != nil {
 		return fmt.Errorf("set ws write deadline: %w", err)
 	}
 	events := 0
@@ -84,6 +91,19 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 		i++
 	}
 	return nil
+}
+
+// setDeadline gives the writes that follow between half and all of the
+// write timeout, moving the deadline only when half of it is used.
+func (s *sink) setDeadline(deadline time.Time) error {
+	if s.under == nil {
+		return s.conn.SetWriteDeadline(deadline)
+	}
+	if s.deadline.Sub(deadline) >= -s.writeTimeout/2 {
+		return nil
+	}
+	s.deadline = deadline
+	return s.under.SetWriteDeadline(deadline)
 }
 
 // writeEvents streams {"op":"events","events":[...]} straight into
