@@ -1,6 +1,8 @@
 // Package hub is the relay's per-node fan-out: it admits connections, gives
-// each one a bounded queue fed by its bus subscriptions, runs a writer
-// goroutine per connection only while there is something to write, kicks
+// each one a bounded queue fed by its bus subscriptions, runs a
+// connection's write loop only while there is something to write (on a
+// small pool of long-lived writers shared by all connections, see
+// writers.go), kicks
 // clients that cannot keep up (they resume from their cursor), and sweeps
 // heartbeats and token expiry on one shared ticker instead of a timer per
 // connection. The transports (relay/sse, relay/ws) are thin Sinks over it.
@@ -8,9 +10,12 @@
 // # Concurrency invariants (and the tests guarding them)
 //
 //   - One writer: a client's Sink is called by at most one goroutine at a
-//     time, the writer started by the first enqueue into an empty queue; it
-//     exits when the queue is empty, so an idle connection has no
-//     goroutine (sse TestIdleStreamMemory: 0 goroutines per stream).
+//     time, the write loop started by the first enqueue into an empty queue
+//     (handed to a pooled writer, or its own goroutine when the pool is
+//     stalled); it returns when the queue is empty, so an idle connection
+//     has no goroutine (sse TestIdleStreamMemory: 0 goroutines per stream).
+//     Peers stuck in a write delay others by ~10 ms at most
+//     (TestStuckPeersDoNotBlockOthers).
 //   - Deliver never blocks: bus handlers only append under the client's
 //     mutex. A queue over QueueSize live items kicks the client with
 //     ReasonSlowConsumer and drops the queue; nothing is lost because the
