@@ -28,7 +28,7 @@ func FuzzParseRequest(f *testing.F) {
 			if _, err := bus.EncodeBody(m, testNow, 0); err != nil {
 				t.Fatalf("accepted message the bus refuses: %v", err)
 			}
-			if len(m.IdempotencyKey) > maxIdempotencyKeyLen {
+			if len(m.IdempotencyKey) > bus.MaxIdempotencyKeyLen {
 				t.Fatalf("key of %d bytes", len(m.IdempotencyKey))
 			}
 		}

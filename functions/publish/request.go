@@ -11,32 +11,9 @@ import (
 	"github.com/hookrelay/hookrelay/infra/bus"
 )
 
-// Limits shared with POST /v1/publish (relay/api).
-const (
-	maxBatch             = 1000
-	maxIdempotencyKeyLen = 200
-)
-
 // errInvalid marks a request no retry can fix (bad JSON, topic, type,
 // size): it is dropped, never retried.
 var errInvalid = errors.New("invalid publish request")
-
-// publishEvent is one event of a publish request, the same JSON as
-// POST /v1/publish.
-type publishEvent struct {
-	Topic          string          `json:"topic"`
-	Type           string          `json:"type"`
-	Data           json.RawMessage `json:"data"`
-	Source         string          `json:"source"`
-	Time           *time.Time      `json:"time"`
-	IdempotencyKey string          `json:"idempotency_key"`
-}
-
-// publishRequest is a single event or {"events":[...]}.
-type publishRequest struct {
-	Events *[]publishEvent `json:"events"`
-	publishEvent
-}
 
 // defaults fill what a request leaves out, from the envelope it came in.
 type defaults struct {
@@ -49,7 +26,7 @@ type defaults struct {
 // will encode it (bus.EncodeBody), so an invalid event never reaches
 // Redis and a valid one is never refused there. Errors wrap errInvalid.
 func parseRequest(raw []byte, d defaults, now time.Time, maxEventBytes int) ([]bus.Message, error) {
-	var req publishRequest
+	var req bus.Request
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&req); err != nil {
 		return nil, fmt.Errorf("%w: not a publish request: %v", errInvalid, err)
@@ -57,16 +34,9 @@ func parseRequest(raw []byte, d defaults, now time.Time, maxEventBytes int) ([]b
 	if dec.More() {
 		return nil, fmt.Errorf("%w: trailing data after the request", errInvalid)
 	}
-	evs := []publishEvent{req.publishEvent}
-	batch := req.Events != nil
-	if batch {
-		evs = *req.Events
-		if len(evs) == 0 {
-			return nil, fmt.Errorf("%w: events: must not be empty", errInvalid)
-		}
-		if len(evs) > maxBatch {
-			return nil, fmt.Errorf("%w: events: %d events, at most %d per request", errInvalid, len(evs), maxBatch)
-		}
+	evs, batch, err := req.List()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errInvalid, err)
 	}
 	msgs := make([]bus.Message, len(evs))
 	for i, e := range evs {
@@ -76,18 +46,12 @@ func parseRequest(raw []byte, d defaults, now time.Time, maxEventBytes int) ([]b
 			}
 			return f
 		}
-		m := bus.Message{Topic: e.Topic, Type: e.Type, Source: e.Source, Data: e.Data, IdempotencyKey: e.IdempotencyKey}
+		m := e.Message()
 		if m.Type == "" {
 			m.Type = d.typ
 		}
 		if m.Source == "" {
 			m.Source = d.source
-		}
-		if bytes.Equal(bytes.TrimSpace(m.Data), []byte("null")) {
-			m.Data = nil
-		}
-		if e.Time != nil {
-			m.Time = *e.Time
 		}
 		if m.IdempotencyKey == "" && d.key != "" {
 			// Redelivery of the same envelope (SQS retry, EventBridge
@@ -97,8 +61,8 @@ func parseRequest(raw []byte, d defaults, now time.Time, maxEventBytes int) ([]b
 				m.IdempotencyKey += "#" + strconv.Itoa(i)
 			}
 		}
-		if len(m.IdempotencyKey) > maxIdempotencyKeyLen {
-			return nil, fmt.Errorf("%w: %s: longer than %d bytes", errInvalid, name("idempotency_key"), maxIdempotencyKeyLen)
+		if len(m.IdempotencyKey) > bus.MaxIdempotencyKeyLen {
+			return nil, fmt.Errorf("%w: %s: longer than %d bytes", errInvalid, name("idempotency_key"), bus.MaxIdempotencyKeyLen)
 		}
 		if _, err := bus.EncodeBody(m, now, maxEventBytes); err != nil {
 			// The bus's message names the field and the rule.

@@ -17,30 +17,8 @@ import (
 	"github.com/hookrelay/hookrelay/infra/event"
 )
 
-// MaxBatch bounds the events of one publish request.
-const MaxBatch = 1000
-
-// MaxIdempotencyKeyLen bounds an idempotency key (it becomes a Redis key).
-const MaxIdempotencyKeyLen = 200
-
 // DefaultSource is the event source of API publishes that name none.
 const DefaultSource = "api"
-
-// publishEvent is one event in a publish body.
-type publishEvent struct {
-	Topic          string          `json:"topic"`
-	Type           string          `json:"type"`
-	Data           json.RawMessage `json:"data"`
-	Source         string          `json:"source"`
-	Time           *time.Time      `json:"time"`
-	IdempotencyKey string          `json:"idempotency_key"`
-}
-
-// publishBody is either a single event or {"events":[...]}.
-type publishBody struct {
-	Events *[]publishEvent `json:"events"`
-	publishEvent
-}
 
 type publishedJSON struct {
 	ID        string `json:"id"`
@@ -171,31 +149,20 @@ func (s *server) decodePublish(w http.ResponseWriter, r *http.Request) ([]bus.Me
 	if err != nil {
 		return nil, err
 	}
-	var body publishBody
+	var body bus.Request
 	if err := decodeStrict(b, &body); err != nil {
 		return nil, err
 	}
-	var evs []publishEvent
-	if body.Events != nil {
-		if e := body.publishEvent; e.Topic != "" || e.Type != "" || len(e.Data) > 0 || e.Source != "" || e.Time != nil || e.IdempotencyKey != "" {
-			return nil, badRequest("events: give either one event or {\"events\":[...]}, not both")
-		}
-		evs = *body.Events
-		if len(evs) == 0 {
-			return nil, badRequest("events: must not be empty")
-		}
-		if len(evs) > MaxBatch {
-			return nil, badRequest("events: %d events, at most %d per request", len(evs), MaxBatch)
-		}
-	} else {
-		evs = []publishEvent{body.publishEvent}
-		if k := r.Header.Get("Idempotency-Key"); k != "" && evs[0].IdempotencyKey == "" {
-			evs[0].IdempotencyKey = k
-		}
+	evs, batch, err := body.List()
+	if err != nil {
+		return nil, badRequest("%s", strings.TrimPrefix(err.Error(), bus.ErrRequest.Error()+": "))
+	}
+	if k := r.Header.Get("Idempotency-Key"); k != "" && !batch && evs[0].IdempotencyKey == "" {
+		evs[0].IdempotencyKey = k
 	}
 	msgs := make([]bus.Message, len(evs))
 	for i, e := range evs {
-		m, err := e.message(body.Events != nil, i)
+		m, err := eventMessage(e, batch, i)
 		if err != nil {
 			return nil, err
 		}
@@ -204,19 +171,16 @@ func (s *server) decodePublish(w http.ResponseWriter, r *http.Request) ([]bus.Me
 	return msgs, nil
 }
 
-// message validates one event, naming the field that is wrong.
-func (e publishEvent) message(batch bool, i int) (bus.Message, error) {
+// eventMessage validates one event, naming the field that is wrong.
+func eventMessage(e bus.RequestEvent, batch bool, i int) (bus.Message, error) {
 	if err := event.ValidateTopic(e.Topic); err != nil {
 		return bus.Message{}, Errorf(CodeBadTopic, http.StatusBadRequest, "%s: %v", field(batch, i, "topic"), err)
 	}
-	src := e.Source
-	if src == "" {
-		src = DefaultSource
+	m := e.Message()
+	if m.Source == "" {
+		m.Source = DefaultSource
 	}
-	ev := event.Event{Topic: e.Topic, Type: e.Type, Source: src, Data: e.Data}
-	if bytes.Equal(bytes.TrimSpace(e.Data), []byte("null")) {
-		ev.Data = nil
-	}
+	ev := event.Event{Topic: m.Topic, Type: m.Type, Source: m.Source, Data: m.Data}
 	// The decoder replaced invalid UTF-8 in the string fields, but data is
 	// kept raw: invalid bytes would reach every subscriber's JSON parser
 	// (the webhook handler refuses them too).
@@ -233,12 +197,8 @@ func (e publishEvent) message(batch bool, i int) (bus.Message, error) {
 		}
 		return bus.Message{}, badRequest("%s: %s", field(batch, i, name), strings.TrimPrefix(strings.TrimPrefix(err.Error(), "event "+name), ": "))
 	}
-	if len(e.IdempotencyKey) > MaxIdempotencyKeyLen {
-		return bus.Message{}, badRequest("%s: longer than %d bytes", field(batch, i, "idempotency_key"), MaxIdempotencyKeyLen)
-	}
-	m := bus.Message{Topic: ev.Topic, Type: ev.Type, Source: ev.Source, Data: ev.Data, IdempotencyKey: e.IdempotencyKey}
-	if e.Time != nil {
-		m.Time = *e.Time
+	if len(e.IdempotencyKey) > bus.MaxIdempotencyKeyLen {
+		return bus.Message{}, badRequest("%s: longer than %d bytes", field(batch, i, "idempotency_key"), bus.MaxIdempotencyKeyLen)
 	}
 	return m, nil
 }
