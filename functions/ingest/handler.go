@@ -11,7 +11,6 @@ import (
 	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
 	"github.com/hookrelay/hookrelay/functions/internal/lambdahttp"
 	"github.com/hookrelay/hookrelay/functions/webhook"
-	"github.com/hookrelay/hookrelay/infra/config"
 )
 
 // handlerFunc is what lambda.Start runs for every invocation.
@@ -21,15 +20,7 @@ type handlerFunc = func(ctx context.Context, event json.RawMessage) (json.RawMes
 // sources from HOOKRELAY_CONFIG), connects the Redis bus and compiles the
 // webhook sources. Every error names the setting at fault.
 func newHandler(ctx context.Context, getenv func(string) string, logOut io.Writer) (handlerFunc, error) {
-	cfg, err := config.Load(ctx, config.ModeLambda, nil, getenv, config.WithProgramName("ingest"))
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	log := lambdaenv.Logger(cfg, logOut)
-	for _, w := range cfg.Warnings {
-		log.Warn("config", "warning", w)
-	}
-	b, err := lambdaenv.OpenBus(ctx, cfg, log)
+	cfg, log, b, err := lambdaenv.Setup(ctx, "ingest", getenv, logOut)
 	if err != nil {
 		return nil, err
 	}

@@ -6,25 +6,15 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
+	"io"
 
 	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
 )
 
 func main() {
-	ctx := context.Background()
 	// Built once per execution environment, outside the per-invocation
 	// handler: config, secrets, the Redis connection and compiled rules.
-	h, err := newHandler(ctx, os.Getenv, os.Stderr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
-		if rerr := lambdaenv.ReportInitError(ctx, os.Getenv, err); rerr != nil {
-			fmt.Fprintf(os.Stderr, "ingest: %v\n", rerr)
-		}
-		os.Exit(1)
-	}
-	lambda.Start(h)
+	lambdaenv.Start("ingest", func(ctx context.Context, getenv func(string) string, logOut io.Writer) (any, error) {
+		return newHandler(ctx, getenv, logOut)
+	})
 }
