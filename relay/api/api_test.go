@@ -400,3 +400,23 @@ func TestDevAllowAllPublishesWithoutKey(t *testing.T) {
 		t.Fatalf("dev unread (reader anonymous): %d %s", status, body)
 	}
 }
+
+// TestPublishSourceByToken: a token holder's events carry "token:<sub>" as
+// their source whatever the body says (no posing as a webhook sender or
+// another user); an API key (a trusted backend) keeps the source it sets.
+func TestPublishSourceByToken(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	alice := mint(t, "alice", []string{"room:*"}, []string{"room:*"})
+	if status, _, body := f.request(t, "POST", api.PublishPath, alice, "application/json",
+		`{"topic":"room:lobby","type":"chat.message","source":"stripe","data":{"from":"bob"}}`); status != 200 {
+		t.Fatalf("token publish: %d %s", status, body)
+	}
+	if status, _, body := f.request(t, "POST", api.PublishPath, apiKey, "application/json",
+		`{"topic":"room:lobby","type":"chat.message","source":"backend"}`); status != 200 {
+		t.Fatalf("api key publish: %d %s", status, body)
+	}
+	status, _, body := f.request(t, "GET", "/v1/topics/room:lobby/events", alice, "", "")
+	if status != 200 || !strings.Contains(body, `"source":"token:alice"`) || strings.Contains(body, `"source":"stripe"`) || !strings.Contains(body, `"source":"backend"`) {
+		t.Fatalf("history %d %s: want sources token:alice and backend, never stripe", status, body)
+	}
+}

@@ -30,6 +30,7 @@ type publishedJSON struct {
 type publisher struct {
 	key    string // rate limit key
 	grants *auth.Grants
+	apiKey bool // an API key, not a token: may set the event source
 }
 
 // publish serves POST /v1/publish.
@@ -48,6 +49,11 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request) error {
 	for i, m := range msgs {
 		if !p.grants.CanPublish(m.Topic) {
 			return forbidden("%s: no publish grant for topic %q", field(len(msgs) > 1, i, "topic"), m.Topic)
+		}
+		if !p.apiKey {
+			// A token holder's events say who sent them; only API keys
+			// (trusted backends) choose their source.
+			msgs[i].Source = p.grants.Source()
 		}
 	}
 	if s.PublishLimit != nil {
@@ -82,7 +88,7 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request) error {
 // publish grants.
 func (s *server) publisher(r *http.Request) (*publisher, error) {
 	if name, ok := s.APIKeys.Check(r); ok {
-		return &publisher{key: auth.APIKeySubjectPrefix + name, grants: &auth.Grants{Subject: auth.APIKeySubjectPrefix + name, Publish: []string{"*"}}}, nil
+		return &publisher{key: auth.APIKeySubjectPrefix + name, grants: &auth.Grants{Subject: auth.APIKeySubjectPrefix + name, Publish: []string{"*"}}, apiKey: true}, nil
 	}
 	g, err := s.authenticate(r.Context(), r)
 	if err != nil {

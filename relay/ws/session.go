@@ -197,6 +197,7 @@ func (ss *session) publish(ctx context.Context, f *clientFrame) {
 	}
 	pub, err := ss.s.h.Bus().Publish(ctx, []bus.Message{{
 		Topic: f.Topic, Type: f.Type, Data: f.Data, IdempotencyKey: f.IdempotencyKey,
+		Source: ss.grants.Source(), // who sent it, as the token says
 	}})
 	if err != nil {
 		ss.failOp(f.Ref, "publish", err)
