@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"syscall"
@@ -74,6 +75,17 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.raw = rawConnOf(conn)
 	h.under = conn
 	return deadlineConn{conn}, bufio.NewReadWriter(h.br, brw.Writer), nil
+}
+
+// releaseReadBuffer drops br's (empty) buffer while the connection is
+// parked: an idle connection then holds no read buffer. gorilla keeps a
+// pointer to br but reads through it only on our read goroutine, after
+// restoreReadBuffer; a parked br is never read.
+func releaseReadBuffer(br *bufio.Reader) { *br = bufio.Reader{} }
+
+// restoreReadBuffer gives br a fresh buffer reading from conn again.
+func restoreReadBuffer(br *bufio.Reader, conn io.Reader) {
+	*br = *bufio.NewReaderSize(conn, smallReaderSize)
 }
 
 // consumeControl reads the complete ping and pong frames at the front of

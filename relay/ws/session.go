@@ -56,10 +56,12 @@ func (ss *session) readLoop() {
 func (ss *session) readParked(pongWait time.Duration) {
 	for {
 		if ss.br.Buffered() == 0 {
+			releaseReadBuffer(ss.br)
 			if err := waitReadable(ss.raw); err != nil {
 				ss.s.log.Debug("ws read ended", "err", err)
 				return
 			}
+			restoreReadBuffer(ss.br, ss.conn.UnderlyingConn())
 		}
 		ok := make(chan bool, 1)
 		go func() { ok <- ss.readAvailable(pongWait) }()
