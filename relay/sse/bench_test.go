@@ -30,7 +30,7 @@ func BenchmarkFanout(b *testing.B) {
 			}()
 			ready := make(chan struct{}, n)
 			for range n {
-				c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+				c, err := net.Dial("tcp", e.Srv.Listener.Addr().String())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -62,7 +62,7 @@ func BenchmarkFanout(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				target.Store(int64(n) * int64(i+1))
-				e.publish(b, "fan:1", 1, `{"n":1}`)
+				e.Publish(b, "fan:1", 1, `{"n":1}`)
 				<-reached
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")

@@ -18,7 +18,7 @@ import (
 // and the goroutines per stream.
 func idleCost(tb testing.TB, n int) (perStream, perBarePair, goroutinesPerStream float64) {
 	e := newEnv(tb, hub.Options{}, sse.Options{Heartbeat: time.Hour})
-	addr := e.srv.Listener.Addr().String()
+	addr := e.Srv.Listener.Addr().String()
 	buf := make([]byte, 1024)
 	open := func(i int) net.Conn {
 		c, err := net.Dial("tcp", addr)
@@ -52,7 +52,7 @@ func idleCost(tb testing.TB, n int) (perStream, perBarePair, goroutinesPerStream
 	for _, c := range append(conns, warm...) {
 		c.Close()
 	}
-	e.hub.Close()
+	e.Hub.Close()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

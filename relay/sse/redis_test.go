@@ -14,6 +14,7 @@ import (
 	"github.com/hookrelay/hookrelay/internal/redistest"
 	"github.com/hookrelay/hookrelay/relay/client"
 	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/internal/streamtest"
 	"github.com/hookrelay/hookrelay/relay/sse"
 )
 
@@ -36,24 +37,24 @@ func TestRedisBusEndToEnd(t *testing.T) {
 	t.Cleanup(h.Close)
 	hs := httptest.NewServer(sse.NewHandler(h, sse.Options{Auth: auth.AllowAll{}}))
 	t.Cleanup(hs.Close)
-	e := &env{bus: rb, hub: h}
+	e := &streamtest.Env{Bus: rb, Hub: h}
 
 	topics := []string{"order:1", "order:2"}
-	first := newRecorder()
-	sub, stop := first.run(t, client.Options{BaseURL: hs.URL, Topics: topics, Once: true})
-	first.waitOpen(t)
-	want := e.publish(t, "order:1", 2, `{}`)
-	want = append(want, e.publish(t, "order:2", 2, `{}`)...)
-	sameEvents(t, first.wait(t, 4), want)
+	first := streamtest.NewRecorder()
+	sub, stop := first.Run(t, client.Options{BaseURL: hs.URL, Topics: topics, Once: true})
+	first.WaitOpen(t)
+	want := e.Publish(t, "order:1", 2, `{}`)
+	want = append(want, e.Publish(t, "order:2", 2, `{}`)...)
+	streamtest.SameEvents(t, first.Wait(t, 4), want)
 	stop()
 
-	missed := e.publish(t, "order:2", 2, `{}`)
-	second := newRecorder()
-	second.run(t, client.Options{BaseURL: hs.URL, Topics: topics, Cursor: sub.Cursor()})
-	second.waitOpen(t)
-	sameEvents(t, second.wait(t, 2), missed)
-	live := e.publish(t, "order:1", 1, `{}`)
-	sameEvents(t, second.wait(t, 1), append(missed, live...))
+	missed := e.Publish(t, "order:2", 2, `{}`)
+	second := streamtest.NewRecorder()
+	second.Run(t, client.Options{BaseURL: hs.URL, Topics: topics, Cursor: sub.Cursor()})
+	second.WaitOpen(t)
+	streamtest.SameEvents(t, second.Wait(t, 2), missed)
+	live := e.Publish(t, "order:1", 1, `{}`)
+	streamtest.SameEvents(t, second.Wait(t, 1), append(missed, live...))
 }
 
 // TestRedisDownAnswers503: with Redis unreachable a new stream is refused
@@ -76,7 +77,7 @@ func TestRedisDownAnswers503(t *testing.T) {
 	t.Cleanup(h.Close)
 	hs := httptest.NewServer(sse.NewHandler(h, sse.Options{Auth: auth.AllowAll{}}))
 	t.Cleanup(hs.Close)
-	e := &env{bus: rb, hub: h, srv: hs}
+	e := &env{&streamtest.Env{Bus: rb, Hub: h, Srv: hs}}
 
 	srv.Kill()
 	checkError(t, e, "/v1/sse?topic=a:1", 503, "bus_unavailable")
@@ -89,9 +90,9 @@ func TestRedisDownAnswers503(t *testing.T) {
 	if f := readFrames(t, br, 3); f[1] != "retry: 5000" || !strings.HasPrefix(f[2], `event: close`+"\n"+`data: {"code":1011`) {
 		t.Fatalf("frames %q", f)
 	}
-	waitFor(t, "the failed stream to be forgotten", func() bool { return h.Connections() == 0 })
+	streamtest.WaitFor(t, "the failed stream to be forgotten", func() bool { return h.Connections() == 0 })
 	srv.Restart()
-	waitFor(t, "redis back", func() bool { return rb.Ready(context.Background()) == nil })
+	streamtest.WaitFor(t, "redis back", func() bool { return rb.Ready(context.Background()) == nil })
 	_, br = rawGet(t, e, "/v1/sse?topic=a:1", nil)
 	if f := readFrames(t, br, 2); !strings.HasPrefix(f[1], "event: ready") {
 		t.Fatalf("frames %q", f)

@@ -18,20 +18,21 @@ import (
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/relay/client"
 	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/internal/streamtest"
 	"github.com/hookrelay/hookrelay/relay/sse"
 )
 
 func TestReceivesPublishedMultiTopic(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{})
-	r := newRecorder()
-	r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"order:1", "order:2"}})
-	r.waitOpen(t)
-	want := e.publish(t, "order:1", 3, `{"n":1}`)
-	want = append(want, e.publish(t, "order:2", 2, `{"n":2}`)...)
-	e.publish(t, "order:3", 2, `{}`) // not subscribed
-	got := r.wait(t, 5)
-	sameEvents(t, got, want)
-	if n := e.hub.Connections(); n != 1 {
+	r := streamtest.NewRecorder()
+	r.Run(t, client.Options{BaseURL: e.Srv.URL, Topics: []string{"order:1", "order:2"}})
+	r.WaitOpen(t)
+	want := e.Publish(t, "order:1", 3, `{"n":1}`)
+	want = append(want, e.Publish(t, "order:2", 2, `{"n":2}`)...)
+	e.Publish(t, "order:3", 2, `{}`) // not subscribed
+	got := r.Wait(t, 5)
+	streamtest.SameEvents(t, got, want)
+	if n := e.Hub.Connections(); n != 1 {
 		t.Fatalf("Connections() = %d, want 1", n)
 	}
 }
@@ -41,29 +42,29 @@ func TestReceivesPublishedMultiTopic(t *testing.T) {
 func TestResumeWithCursor(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{})
 	topics := []string{"a:1", "b:2"}
-	first := newRecorder()
-	sub, stop := first.run(t, client.Options{BaseURL: e.srv.URL, Topics: topics, Once: true})
-	first.waitOpen(t)
-	seen := e.publish(t, "a:1", 2, `{}`)
-	seen = append(seen, e.publish(t, "b:2", 1, `{}`)...)
-	sameEvents(t, first.wait(t, 3), seen)
+	first := streamtest.NewRecorder()
+	sub, stop := first.Run(t, client.Options{BaseURL: e.Srv.URL, Topics: topics, Once: true})
+	first.WaitOpen(t)
+	seen := e.Publish(t, "a:1", 2, `{}`)
+	seen = append(seen, e.Publish(t, "b:2", 1, `{}`)...)
+	streamtest.SameEvents(t, first.Wait(t, 3), seen)
 	stop()
 	cursor := sub.Cursor()
 	if !strings.HasPrefix(cursor, "v1.") {
 		t.Fatalf("multi-topic cursor %q", cursor)
 	}
-	missed := e.publish(t, "b:2", 3, `{}`)
-	missed = append(missed, e.publish(t, "a:1", 150, `{}`)...) // more than one replay page
+	missed := e.Publish(t, "b:2", 3, `{}`)
+	missed = append(missed, e.Publish(t, "a:1", 150, `{}`)...) // more than one replay page
 
-	second := newRecorder()
-	second.run(t, client.Options{BaseURL: e.srv.URL, Topics: topics, Cursor: cursor})
-	second.waitOpen(t)
-	got := second.wait(t, len(missed))
+	second := streamtest.NewRecorder()
+	second.Run(t, client.Options{BaseURL: e.Srv.URL, Topics: topics, Cursor: cursor})
+	second.WaitOpen(t)
+	got := second.Wait(t, len(missed))
 	// Replay is per topic in the order of the request's topics.
 	want := append(slices.Clone(missed[3:]), missed[:3]...)
-	sameEvents(t, got, want)
-	live := e.publish(t, "a:1", 1, `{}`)
-	sameEvents(t, second.wait(t, 1), append(want, live...))
+	streamtest.SameEvents(t, got, want)
+	live := e.Publish(t, "a:1", 1, `{}`)
+	streamtest.SameEvents(t, second.Wait(t, 1), append(want, live...))
 }
 
 // TestUnpositionedTopicStartsAtLastID: the ready cursor covers a topic
@@ -71,7 +72,7 @@ func TestResumeWithCursor(t *testing.T) {
 // are not skipped.
 func TestUnpositionedTopicStartsAtLastID(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{})
-	old := e.publish(t, "t:1", 2, `{}`)
+	old := e.Publish(t, "t:1", 2, `{}`)
 	resp, br := rawGet(t, e, "/v1/sse?topic=t:1", nil)
 	frames := readFrames(t, br, 2)
 	if frames[0] != "retry: 2000" {
@@ -86,7 +87,7 @@ func TestUnpositionedTopicStartsAtLastID(t *testing.T) {
 			t.Fatalf("%s = %q, want %q", h, got, want)
 		}
 	}
-	next := e.publish(t, "t:1", 1, `{"x":"y"}`)
+	next := e.Publish(t, "t:1", 1, `{"x":"y"}`)
 	f := readFrames(t, br, 1)[0]
 	nid := strings.TrimPrefix(next[0], "t:1/")
 	if !strings.HasPrefix(f, "id: "+nid+"\ndata: {\"id\":\""+nid+"\",\"topic\":\"t:1\"") {
@@ -96,8 +97,8 @@ func TestUnpositionedTopicStartsAtLastID(t *testing.T) {
 
 func TestTruncatedBeforeReplay(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{})
-	first := e.publish(t, "t:1", 1, `{}`)
-	e.publish(t, "t:1", 2500, `{}`) // HistoryLen 2000 trims the start
+	first := e.Publish(t, "t:1", 1, `{}`)
+	e.Publish(t, "t:1", 2500, `{}`) // HistoryLen 2000 trims the start
 	q := url.Values{"topic": {"t:1"}, "cursor": {strings.TrimPrefix(first[0], "t:1/")}}
 	_, br := rawGet(t, e, "/v1/sse?"+q.Encode(), nil)
 	frames := readFrames(t, br, 3)
@@ -108,7 +109,7 @@ func TestTruncatedBeforeReplay(t *testing.T) {
 
 func TestLastEventIDWinsOverCursor(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{})
-	ids := e.publish(t, "t:1", 3, `{}`)
+	ids := e.Publish(t, "t:1", 3, `{}`)
 	q := url.Values{"topic": {"t:1"}, "cursor": {"0-0"}}
 	last := strings.TrimPrefix(ids[1], "t:1/")
 	_, br := rawGet(t, e, "/v1/sse?"+q.Encode(), http.Header{"Last-Event-ID": {last}})
@@ -130,7 +131,7 @@ func TestHeartbeat(t *testing.T) {
 
 func TestTokenExpiryCloses4001(t *testing.T) {
 	g := auth.Grants{Subject: "u", Subscribe: []string{"t:*"}, ExpiresAt: time.Now().Add(300 * time.Millisecond)}
-	e := newEnv(t, hub.Options{}, sse.Options{Auth: grantsAuth{g}, Heartbeat: 20 * time.Millisecond})
+	e := newEnv(t, hub.Options{}, sse.Options{Auth: streamtest.GrantsAuth{G: g}, Heartbeat: 20 * time.Millisecond})
 	_, br := rawGet(t, e, "/v1/sse?topic=t:1", nil)
 	for {
 		f := readFrames(t, br, 1)[0]
@@ -151,21 +152,7 @@ func TestTokenExpiryCloses4001(t *testing.T) {
 // up with every event exactly once.
 func TestSlowConsumerKickedAndResumes(t *testing.T) {
 	e := newEnv(t, hub.Options{QueueSize: 4}, sse.Options{})
-	r := newRecorder()
-	r.gate = make(chan struct{})
-	r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"big:1"}})
-	r.waitOpen(t)
-	payload := `{"pad":"` + strings.Repeat("x", 32<<10) + `"}`
-	var want []string
-	waitFor(t, "a slow-consumer kick", func() bool {
-		want = append(want, e.publish(t, "big:1", 10, payload)...)
-		return e.metric(t, "hookrelay_kicks_total", "reason", "slow_consumer") > 0
-	})
-	close(r.gate)
-	if code := r.waitClose(t); code != 4008 {
-		t.Fatalf("close code %d, want 4008", code)
-	}
-	sameEvents(t, r.wait(t, len(want)), want)
+	streamtest.SlowConsumerKickedAndResumes(t, e.Env, client.SSE)
 }
 
 // TestDrainClosesAndClientsResumeElsewhere drains a node: every client gets
@@ -173,22 +160,22 @@ func TestSlowConsumerKickedAndResumes(t *testing.T) {
 // on another node without losing an event.
 func TestDrainClosesAndClientsResumeElsewhere(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{})
-	var recs []*recorder
+	var recs []*streamtest.Recorder
 	for i := 0; i < 3; i++ {
-		r := newRecorder()
-		r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"d:1"}})
-		r.waitOpen(t)
+		r := streamtest.NewRecorder()
+		r.Run(t, client.Options{BaseURL: e.Srv.URL, Topics: []string{"d:1"}})
+		r.WaitOpen(t)
 		recs = append(recs, r)
 	}
-	want := e.publish(t, "d:1", 2, `{}`)
+	want := e.Publish(t, "d:1", 2, `{}`)
 	for _, r := range recs {
-		r.wait(t, 2)
+		r.Wait(t, 2)
 	}
 	// Raw stream to see the retry hint.
 	_, br := rawGet(t, e, "/v1/sse?topic=d:1", nil)
 	readFrames(t, br, 2)
 
-	old := e.hub
+	old := e.Hub
 	h2, _ := e.newNode(hub.Options{}, sse.Options{})
 	t.Cleanup(h2.Close)
 	old.Drain(context.Background(), 100*time.Millisecond)
@@ -206,19 +193,19 @@ func TestDrainClosesAndClientsResumeElsewhere(t *testing.T) {
 		t.Fatalf("drain frames %q", frames)
 	}
 	for _, r := range recs {
-		if code := r.waitClose(t); code != 1012 {
+		if code := r.WaitClose(t); code != 1012 {
 			t.Fatalf("close code %d, want 1012", code)
 		}
 	}
-	want = append(want, e.publish(t, "d:1", 3, `{}`)...)
+	want = append(want, e.Publish(t, "d:1", 3, `{}`)...)
 	for _, r := range recs {
-		sameEvents(t, r.wait(t, 3), want)
+		streamtest.SameEvents(t, r.Wait(t, 3), want)
 	}
 }
 
 func TestErrorsBeforeStream(t *testing.T) {
 	g := auth.Grants{Subject: "u", Subscribe: []string{"ok:*"}}
-	e := newEnv(t, hub.Options{MaxConnections: 1, MaxTopics: 2}, sse.Options{Auth: grantsAuth{g}})
+	e := newEnv(t, hub.Options{MaxConnections: 1, MaxTopics: 2}, sse.Options{Auth: streamtest.GrantsAuth{G: g}})
 	cases := []struct {
 		name, query string
 		status      int
@@ -254,7 +241,7 @@ func TestCORSRefused(t *testing.T) {
 		return r.Header.Get("Origin") == "https://ok.example"
 	}
 	e := newEnv(t, hub.Options{}, sse.Options{CORS: cors})
-	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/sse?topic=a", nil)
+	req, _ := http.NewRequest("GET", e.Srv.URL+"/v1/sse?topic=a", nil)
 	req.Header.Set("Origin", "https://evil.example")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -274,7 +261,7 @@ func (d denyAuth) Authenticate(context.Context, *http.Request) (*auth.Grants, er
 
 func checkError(t *testing.T, e *env, path string, status int, code string) {
 	t.Helper()
-	resp, err := http.Get(e.srv.URL + path)
+	resp, err := http.Get(e.Srv.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,12 +285,12 @@ func checkError(t *testing.T, e *env, path string, status int, code string) {
 // rawGet opens a stream with a plain connection, to see the exact bytes.
 func rawGet(t *testing.T, e *env, path string, h http.Header) (*http.Response, *bufio.Reader) {
 	t.Helper()
-	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	conn, err := net.Dial("tcp", e.Srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	req, _ := http.NewRequest("GET", e.Srv.URL+path, nil)
 	for k, v := range h {
 		req.Header[k] = v
 	}
@@ -346,7 +333,7 @@ func readFrames(t *testing.T, br *bufio.Reader, n int) []string {
 // is written through the ResponseWriter; drain still ends it properly.
 func TestHTTP2StreamsWithoutHijack(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{})
-	srv := httptest.NewUnstartedServer(*e.node.Load())
+	srv := httptest.NewUnstartedServer(e.Node())
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	defer srv.Close()
@@ -362,11 +349,11 @@ func TestHTTP2StreamsWithoutHijack(t *testing.T) {
 	if f := readFrames(t, br, 2); f[0] != "retry: 2000" || !strings.HasPrefix(f[1], "event: ready") {
 		t.Fatalf("frames %q", f)
 	}
-	ids := e.publish(t, "h2:1", 1, `{}`)
+	ids := e.Publish(t, "h2:1", 1, `{}`)
 	if f := readFrames(t, br, 1)[0]; !strings.HasPrefix(f, "id: "+strings.TrimPrefix(ids[0], "h2:1/")+"\n") {
 		t.Fatalf("event frame %q", f)
 	}
-	e.hub.Drain(context.Background(), 0)
+	e.Hub.Drain(context.Background(), 0)
 	if f := readFrames(t, br, 2); !strings.HasPrefix(f[0], "retry: ") || !strings.Contains(f[1], `"code":1012`) {
 		t.Fatalf("drain frames %q", f)
 	}
@@ -379,14 +366,14 @@ func TestHTTP2StreamsWithoutHijack(t *testing.T) {
 // went away is noticed by the failing heartbeat writes.
 func TestGoneClientIsReaped(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{Heartbeat: 10 * time.Millisecond})
-	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	conn, err := net.Dial("tcp", e.Srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(conn, "GET /v1/sse?topic=gone:1 HTTP/1.1\r\nHost: relay\r\n\r\n")
-	waitFor(t, "the stream", func() bool { return e.hub.Connections() == 1 })
+	streamtest.WaitFor(t, "the stream", func() bool { return e.Hub.Connections() == 1 })
 	conn.Close()
-	waitFor(t, "the gone client to be reaped", func() bool { return e.hub.Connections() == 0 })
+	streamtest.WaitFor(t, "the gone client to be reaped", func() bool { return e.Hub.Connections() == 0 })
 }
 
 // TestCORSHeadersOnHijackedStream: headers the CORS func sets reach the

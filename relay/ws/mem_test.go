@@ -22,7 +22,7 @@ import (
 // upgrades and keeps the conn, no goroutine), and goroutines per connection.
 func idleCost(tb testing.TB, n int) (perConn, perBarePair, goroutinesPerConn float64) {
 	e := newEnv(tb, hub.Options{}, ws.Options{Ping: time.Hour})
-	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v1/ws"
+	url := "ws" + strings.TrimPrefix(e.Srv.URL, "http") + "/v1/ws"
 	d := websocket.Dialer{ReadBufferSize: 256, WriteBufferSize: 256}
 	open := func(u string, i int, subscribe bool) *websocket.Conn {
 		c, _, err := d.Dial(u, nil)

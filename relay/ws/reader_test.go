@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/internal/streamtest"
 	"github.com/hookrelay/hookrelay/relay/ws"
 )
 
@@ -64,8 +65,8 @@ func TestPipelinedControlAndDataFrames(t *testing.T) {
 			t.Fatalf("no pong %q", want)
 		}
 	}
-	ids := e.publish(t, "a:1", 1, `{}`)
-	sameEvents(t, readEvents(t, c, 1), ids)
+	ids := e.Publish(t, "a:1", 1, `{}`)
+	streamtest.SameEvents(t, readEvents(t, c, 1), ids)
 }
 
 // Pongs consumed by the parked reader still move the read deadline: a
@@ -85,8 +86,8 @@ func TestPongsKeepIdleConnectionOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ids := e.publish(t, "a:1", 1, `{}`)
-	sameEvents(t, readEvents(t, c, 1), ids)
+	ids := e.Publish(t, "a:1", 1, `{}`)
+	streamtest.SameEvents(t, readEvents(t, c, 1), ids)
 	// Without pongs the deadline ends it.
-	waitFor(t, "the silent connection to be closed", func() bool { return e.hub.Connections() == 0 })
+	streamtest.WaitFor(t, "the silent connection to be closed", func() bool { return e.Hub.Connections() == 0 })
 }

@@ -13,18 +13,19 @@ import (
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/relay/client"
 	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/internal/streamtest"
 	"github.com/hookrelay/hookrelay/relay/ws"
 )
 
 func TestReceivesPublishedMultiTopic(t *testing.T) {
 	e := newEnv(t, hub.Options{}, ws.Options{})
-	r := newRecorder()
-	r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"order:1", "order:2"}, Transport: client.WebSocket})
-	r.waitOpen(t)
-	want := e.publish(t, "order:1", 3, `{"n":1}`)
-	e.publish(t, "order:3", 2, `{}`) // not subscribed
-	want = append(want, e.publish(t, "order:2", 2, `{"n":2}`)...)
-	sameEvents(t, r.wait(t, 5), want)
+	r := streamtest.NewRecorder()
+	r.Run(t, client.Options{BaseURL: e.Srv.URL, Topics: []string{"order:1", "order:2"}, Transport: client.WebSocket})
+	r.WaitOpen(t)
+	want := e.Publish(t, "order:1", 3, `{"n":1}`)
+	e.Publish(t, "order:3", 2, `{}`) // not subscribed
+	want = append(want, e.Publish(t, "order:2", 2, `{"n":2}`)...)
+	streamtest.SameEvents(t, r.Wait(t, 5), want)
 }
 
 // frame is any server frame.
@@ -42,7 +43,7 @@ type frame struct {
 
 func dial(t *testing.T, e *env, h http.Header) *websocket.Conn {
 	t.Helper()
-	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.srv.URL, "http")+"/v1/ws", h)
+	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(e.Srv.URL, "http")+"/v1/ws", h)
 	if err != nil {
 		status := 0
 		if resp != nil {
@@ -119,17 +120,17 @@ func readEvents(t *testing.T, c *websocket.Conn, n int) []string {
 
 func TestSubscribeWithCursorReplaysExactlyMissed(t *testing.T) {
 	e := newEnv(t, hub.Options{}, ws.Options{})
-	ids := e.publish(t, "a:1", 5, `{}`)
+	ids := e.Publish(t, "a:1", 5, `{}`)
 	c := dial(t, e, nil)
 	send(t, c, `{"op":"subscribe","ref":"1","topics":["a:1"],"cursor":"`+strings.TrimPrefix(ids[1], "a:1/")+`"}`)
 	got := readEvents(t, c, 3)
-	sameEvents(t, got, ids[2:])
+	streamtest.SameEvents(t, got, ids[2:])
 	ack := read(t, c)
 	if ack.Op != "subscribed" || ack.Ref != "1" || ack.Cursor != strings.TrimPrefix(ids[4], "a:1/") || len(ack.Topics) != 1 {
 		t.Fatalf("ack %+v", ack)
 	}
 	// A second topic without cursor starts at its last id, acked as such.
-	bIDs := e.publish(t, "b:1", 2, `{}`)
+	bIDs := e.Publish(t, "b:1", 2, `{}`)
 	send(t, c, `{"op":"subscribe","ref":"2","topics":["b:1"]}`)
 	if ack := read(t, c); ack.Op != "subscribed" || ack.Cursor != strings.TrimPrefix(bIDs[1], "b:1/") {
 		t.Fatalf("ack %+v", ack)
@@ -138,8 +139,8 @@ func TestSubscribeWithCursorReplaysExactlyMissed(t *testing.T) {
 	if f := read(t, c); f.Op != "error" || f.Code != "bad_request" || f.Ref != "3" {
 		t.Fatalf("double subscribe: %+v", f)
 	}
-	live := e.publish(t, "b:1", 1, `{}`)
-	sameEvents(t, readEvents(t, c, 1), live)
+	live := e.Publish(t, "b:1", 1, `{}`)
+	streamtest.SameEvents(t, readEvents(t, c, 1), live)
 }
 
 func TestUnsubscribe(t *testing.T) {
@@ -153,21 +154,21 @@ func TestUnsubscribe(t *testing.T) {
 	if f := read(t, c); f.Op != "unsubscribed" || f.Ref != "2" || len(f.Topics) != 1 || f.Topics[0] != "a:1" {
 		t.Fatalf("unsubscribe ack %+v", f)
 	}
-	e.publish(t, "a:1", 2, `{}`)
-	want := e.publish(t, "b:1", 1, `{}`)
-	sameEvents(t, readEvents(t, c, 1), want)
+	e.Publish(t, "a:1", 2, `{}`)
+	want := e.Publish(t, "b:1", 1, `{}`)
+	streamtest.SameEvents(t, readEvents(t, c, 1), want)
 	// Resubscribing works and does not duplicate deliveries.
 	send(t, c, `{"op":"subscribe","ref":"3","topics":["a:1"]}`)
 	if f := read(t, c); f.Op != "subscribed" {
 		t.Fatalf("ack %+v", f)
 	}
-	want = e.publish(t, "a:1", 1, `{}`)
-	sameEvents(t, readEvents(t, c, 1), want)
+	want = e.Publish(t, "a:1", 1, `{}`)
+	streamtest.SameEvents(t, readEvents(t, c, 1), want)
 }
 
 func TestBadFramesKeepConnection(t *testing.T) {
 	g := auth.Grants{Subject: "u", Subscribe: []string{"ok:*"}, Publish: []string{"ok:*"}}
-	e := newEnv(t, hub.Options{MaxTopics: 3}, ws.Options{Auth: grantsAuth{g}, MaxEventBytes: 100})
+	e := newEnv(t, hub.Options{MaxTopics: 3}, ws.Options{Auth: streamtest.GrantsAuth{G: g}, MaxEventBytes: 100})
 	c := dial(t, e, nil)
 	cases := []struct{ in, ref, code string }{
 		{`not json`, "", "bad_request"},
@@ -242,7 +243,7 @@ func TestOversizedFrameCloses1009(t *testing.T) {
 	if code := expectClose(t, c); code != websocket.CloseMessageTooBig {
 		t.Fatalf("close %d, want 1009", code)
 	}
-	waitFor(t, "the hub to forget the connection", func() bool { return e.hub.Connections() == 0 })
+	streamtest.WaitFor(t, "the hub to forget the connection", func() bool { return e.Hub.Connections() == 0 })
 }
 
 func TestPublishRateLimited(t *testing.T) {
@@ -252,7 +253,7 @@ func TestPublishRateLimited(t *testing.T) {
 		return len(keys) <= 1, time.Second
 	}
 	g := auth.Grants{Subject: "alice", Subscribe: []string{"*"}, Publish: []string{"*"}}
-	e := newEnv(t, hub.Options{}, ws.Options{Auth: grantsAuth{g}, PublishLimit: limit})
+	e := newEnv(t, hub.Options{}, ws.Options{Auth: streamtest.GrantsAuth{G: g}, PublishLimit: limit})
 	c := dial(t, e, nil)
 	send(t, c, `{"op":"publish","ref":"1","topic":"a:1","type":"x"}`)
 	if f := read(t, c); f.Op != "published" {
@@ -269,13 +270,13 @@ func TestPublishRateLimited(t *testing.T) {
 
 func TestOriginRejected(t *testing.T) {
 	e := newEnv(t, hub.Options{}, ws.Options{})
-	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v1/ws"
+	u := "ws" + strings.TrimPrefix(e.Srv.URL, "http") + "/v1/ws"
 	_, resp, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {"https://evil.example"}})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin dial: err %v resp %v, want 403", err, resp)
 	}
 	// Same origin passes by default.
-	dial(t, e, http.Header{"Origin": {e.srv.URL}})
+	dial(t, e, http.Header{"Origin": {e.Srv.URL}})
 	allow := func(r *http.Request) bool { return r.Header.Get("Origin") == "https://app.example" }
 	e2 := newEnv(t, hub.Options{}, ws.Options{CheckOrigin: allow})
 	dial(t, e2, http.Header{"Origin": {"https://app.example"}})
@@ -284,7 +285,7 @@ func TestOriginRejected(t *testing.T) {
 func TestTokenExpiryCloses4001UnlessRefreshed(t *testing.T) {
 	g := auth.Grants{Subject: "u", Subscribe: []string{"*"}, ExpiresAt: time.Now().Add(300 * time.Millisecond)}
 	fresh := auth.Grants{Subject: "u", Subscribe: []string{"*"}, ExpiresAt: time.Now().Add(time.Hour)}
-	e := newEnv(t, hub.Options{}, ws.Options{Auth: grantsAuth{g}, Verifier: verifier{fresh}, Ping: 20 * time.Millisecond})
+	e := newEnv(t, hub.Options{}, ws.Options{Auth: streamtest.GrantsAuth{G: g}, Verifier: verifier{fresh}, Ping: 20 * time.Millisecond})
 	expiring := dial(t, e, nil)
 	refreshed := dial(t, e, nil)
 	send(t, refreshed, `{"op":"auth","ref":"a","token":"t"}`)
@@ -302,48 +303,34 @@ func TestTokenExpiryCloses4001UnlessRefreshed(t *testing.T) {
 
 func TestSlowConsumerKickedAndResumes(t *testing.T) {
 	e := newEnv(t, hub.Options{QueueSize: 4}, ws.Options{})
-	r := newRecorder()
-	r.gate = make(chan struct{})
-	r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"big:1"}, Transport: client.WebSocket})
-	r.waitOpen(t)
-	payload := `{"pad":"` + strings.Repeat("x", 32<<10) + `"}`
-	var want []string
-	waitFor(t, "a slow-consumer kick", func() bool {
-		want = append(want, e.publish(t, "big:1", 10, payload)...)
-		return e.metric(t, "hookrelay_kicks_total", "reason", "slow_consumer") > 0
-	})
-	close(r.gate)
-	if code := r.waitClose(t); code != 4008 {
-		t.Fatalf("close code %d, want 4008", code)
-	}
-	sameEvents(t, r.wait(t, len(want)), want)
+	streamtest.SlowConsumerKickedAndResumes(t, e.Env, client.WebSocket)
 }
 
 func TestDrainCloses1012AndClientsResume(t *testing.T) {
 	e := newEnv(t, hub.Options{}, ws.Options{})
-	var recs []*recorder
+	var recs []*streamtest.Recorder
 	for i := 0; i < 3; i++ {
-		r := newRecorder()
-		r.run(t, client.Options{BaseURL: e.srv.URL, Topics: []string{"d:1", "d:2"}, Transport: client.WebSocket})
-		r.waitOpen(t)
+		r := streamtest.NewRecorder()
+		r.Run(t, client.Options{BaseURL: e.Srv.URL, Topics: []string{"d:1", "d:2"}, Transport: client.WebSocket})
+		r.WaitOpen(t)
 		recs = append(recs, r)
 	}
-	want := e.publish(t, "d:1", 2, `{}`)
+	want := e.Publish(t, "d:1", 2, `{}`)
 	for _, r := range recs {
-		r.wait(t, 2)
+		r.Wait(t, 2)
 	}
-	old := e.hub
+	old := e.Hub
 	h2, _ := e.newNode(hub.Options{}, ws.Options{})
 	t.Cleanup(h2.Close)
 	old.Drain(context.Background(), 100*time.Millisecond)
 	for _, r := range recs {
-		if code := r.waitClose(t); code != 1012 {
+		if code := r.WaitClose(t); code != 1012 {
 			t.Fatalf("close %d, want 1012", code)
 		}
 	}
-	want = append(want, e.publish(t, "d:2", 3, `{}`)...)
+	want = append(want, e.Publish(t, "d:2", 3, `{}`)...)
 	for _, r := range recs {
-		sameEvents(t, r.wait(t, 3), want)
+		streamtest.SameEvents(t, r.Wait(t, 3), want)
 	}
 	if _, err := old.Admit("ws", nil); err == nil {
 		t.Fatal("drained hub admitted a connection")
@@ -390,7 +377,7 @@ func TestBusyConnectionStillPinged(t *testing.T) {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); <-tick.C {
-		e.publish(t, "busy:1", 1, `{}`)
+		e.Publish(t, "busy:1", 1, `{}`)
 		n++
 	}
 	got := 0
@@ -405,7 +392,7 @@ func TestBusyConnectionStillPinged(t *testing.T) {
 			t.Fatalf("got %d of %d events", got, n)
 		}
 	}
-	if e.hub.Connections() != 1 {
+	if e.Hub.Connections() != 1 {
 		t.Fatal("connection dropped while busy")
 	}
 }
@@ -413,7 +400,7 @@ func TestBusyConnectionStillPinged(t *testing.T) {
 func TestCompressionAndCapacity(t *testing.T) {
 	e := newEnv(t, hub.Options{MaxConnections: 1}, ws.Options{Compression: true})
 	d := websocket.Dialer{EnableCompression: true}
-	u := "ws" + strings.TrimPrefix(e.srv.URL, "http") + "/v1/ws"
+	u := "ws" + strings.TrimPrefix(e.Srv.URL, "http") + "/v1/ws"
 	c, resp, err := d.Dial(u, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -426,8 +413,8 @@ func TestCompressionAndCapacity(t *testing.T) {
 	if f := read(t, c); f.Op != "subscribed" {
 		t.Fatalf("ack %+v", f)
 	}
-	want := e.publish(t, "z:1", 3, `{"text":"`+strings.Repeat("compressible ", 100)+`"}`)
-	sameEvents(t, readEvents(t, c, 3), want)
+	want := e.Publish(t, "z:1", 3, `{"text":"`+strings.Repeat("compressible ", 100)+`"}`)
+	streamtest.SameEvents(t, readEvents(t, c, 3), want)
 
 	_, resp, err = websocket.DefaultDialer.Dial(u, nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
@@ -449,7 +436,7 @@ func TestAuthRefreshRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, hub.Options{}, ws.Options{Auth: grantsAuth{g}, Verifier: tc.v})
+			e := newEnv(t, hub.Options{}, ws.Options{Auth: streamtest.GrantsAuth{G: g}, Verifier: tc.v})
 			c := dial(t, e, nil)
 			send(t, c, `{"op":"subscribe","ref":"s","topics":["a:1"]}`)
 			if f := read(t, c); f.Op != "subscribed" {
