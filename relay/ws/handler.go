@@ -1,8 +1,9 @@
 // Package ws serves GET /v1/ws: a WebSocket speaking hookrelay's JSON frames
 // (subscribe, unsubscribe, publish, auth; events, acks and errors). It is a
-// thin Sink over relay/hub: the handler goroutine reads client frames, the
-// hub's writer goroutine (alive only while there is something to write) is
-// the one goroutine that writes.
+// thin Sink over relay/hub: a reader goroutine runs only while client bytes
+// are there to read (an idle connection waits in an epoll set, see
+// poller_linux.go and reader.go), and the hub's writer (running only while
+// there is something to write) is the one goroutine that writes.
 package ws
 
 import (
@@ -62,6 +63,23 @@ type handler struct {
 	log *slog.Logger
 	m   *metrics
 	up  websocket.Upgrader
+
+	// park is the epoll set idle connections wait in (poller_linux.go),
+	// made on first use; nil where it is unavailable.
+	parkOnce sync.Once
+	park     *poller
+}
+
+func (s *handler) poller() *poller {
+	s.parkOnce.Do(func() {
+		p, err := newPoller()
+		if err != nil {
+			s.log.Debug("ws: idle connections keep a goroutine", "err", err)
+			return
+		}
+		s.park = p
+	})
+	return s.park
 }
 
 // NewHandler returns the GET /v1/ws handler.

@@ -16,9 +16,11 @@ import (
 // goroutine's stack to 4 KiB, and the runtime keeps a stack that uses more
 // than a quarter of it, so a reader parked inside ReadMessage holds 4 KiB
 // for the life of the connection (plus as much again of GC headroom, since
-// stacks count towards the heap goal). Instead the long-lived goroutine only
-// waits for the socket to become readable (a shallow call that stays in the
-// initial 2 KiB stack) and a short-lived goroutine reads what arrived.
+// stacks count towards the heap goal). Instead an idle connection waits in
+// the handler's epoll set with no goroutine at all (poller_linux.go), or,
+// where that is unavailable, on a goroutine that only waits for the socket
+// to become readable (a shallow call that stays in the initial 2 KiB
+// stack); a short-lived goroutine reads what arrived.
 //
 // That needs two things gorilla does not offer: knowing whether its reader
 // still holds buffered bytes (so we never wait on the socket for data
@@ -93,7 +95,7 @@ func restoreReadBuffer(br *bufio.Reader, conn io.Reader) {
 // -> pong). It stops at anything else: a data or close frame, a frame not
 // yet fully buffered, or one gorilla should reject (it reports the
 // protocol error). Only call it between messages.
-func consumeControl(br *bufio.Reader, conn *websocket.Conn, pongWait, writeTimeout time.Duration) error {
+func consumeControl(br *bufio.Reader, conn *websocket.Conn, onPong func() error, writeTimeout time.Duration) error {
 	for {
 		n := br.Buffered()
 		if n < 6 { // 2 header bytes + 4 mask bytes: the smallest client frame
@@ -113,7 +115,7 @@ func consumeControl(br *bufio.Reader, conn *websocket.Conn, pongWait, writeTimeo
 			return nil
 		}
 		if op == websocket.PongMessage {
-			if err := conn.SetReadDeadline(time.Now().Add(pongWait)); err != nil {
+			if err := onPong(); err != nil {
 				return err
 			}
 		} else {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,48 +28,74 @@ type session struct {
 	// ReadMessage.
 	br  *bufio.Reader
 	raw syscall.RawConn
+	// readDeadline mirrors the conn's read deadline (Unix ns) for the
+	// poller's sweep, which closes parked connections past it.
+	readDeadline atomic.Int64
 }
 
 func (ss *session) run() {
-	ss.readLoop()
+	if ss.readLoop() {
+		return // parked: the poller resumes it when bytes arrive
+	}
 	ss.c.Close()
 }
 
-func (ss *session) readLoop() {
+// extendRead moves the read deadline a pong wait ahead.
+func (ss *session) extendRead() error {
+	d := time.Now().Add(ss.s.o.PongWait)
+	ss.readDeadline.Store(d.UnixNano())
+	return ss.conn.SetReadDeadline(d)
+}
+
+// readLoop reads until the connection ends (false) or it is parked in the
+// poller (true).
+func (ss *session) readLoop() bool {
 	pongWait := ss.s.o.PongWait
-	_ = ss.conn.SetReadDeadline(time.Now().Add(pongWait)) // errors surface on the next read
-	ss.conn.SetPongHandler(func(string) error {
-		return ss.conn.SetReadDeadline(time.Now().Add(pongWait))
-	})
+	_ = ss.extendRead() // errors surface on the next read
+	ss.conn.SetPongHandler(func(string) error { return ss.extendRead() })
 	if ss.br != nil && ss.raw != nil {
-		ss.readParked(pongWait)
-		return
+		return ss.readParked(pongWait)
 	}
 	for {
 		if !ss.readOne(pongWait, true) {
-			return
+			return false
 		}
 	}
 }
 
-// readParked is the reader of reader.go: this goroutine only waits for the
-// socket to become readable; what arrived is read on a short-lived one.
-func (ss *session) readParked(pongWait time.Duration) {
+// readParked is the reader of reader.go. With the poller, an idle
+// connection has no goroutine at all (true: parked). Without it this
+// goroutine only waits for the socket to become readable, and what arrived
+// is read on a short-lived one.
+func (ss *session) readParked(pongWait time.Duration) bool {
 	for {
 		if ss.br.Buffered() == 0 {
 			releaseReadBuffer(ss.br)
+			if p := ss.s.poller(); p != nil && p.park(ss) {
+				return true
+			}
 			if err := waitReadable(ss.raw); err != nil {
 				ss.s.log.Debug("ws read ended", "err", err)
-				return
+				return false
 			}
 			restoreReadBuffer(ss.br, ss.conn.UnderlyingConn())
 		}
 		ok := make(chan bool, 1)
 		go func() { ok <- ss.readAvailable(pongWait) }()
 		if !<-ok {
-			return
+			return false
 		}
 	}
+}
+
+// resume runs on a fresh goroutine when a parked connection has bytes: it
+// reads them, then parks the connection again (the goroutine ends).
+func (ss *session) resume() {
+	restoreReadBuffer(ss.br, ss.conn.UnderlyingConn())
+	if ss.readAvailable(ss.s.o.PongWait) && ss.readParked(ss.s.o.PongWait) {
+		return
+	}
+	ss.c.Close()
 }
 
 // readAvailable reads what the socket has: the control frames at the front
@@ -79,7 +106,7 @@ func (ss *session) readAvailable(pongWait time.Duration) bool {
 		ss.s.log.Debug("ws read ended", "err", err)
 		return false
 	}
-	if err := consumeControl(ss.br, ss.conn, pongWait, ss.s.o.WriteTimeout); err != nil {
+	if err := consumeControl(ss.br, ss.conn, ss.extendRead, ss.s.o.WriteTimeout); err != nil {
 		ss.s.log.Debug("ws control frame", "err", err)
 		return false
 	}
