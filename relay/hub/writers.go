@@ -32,7 +32,7 @@ type writerPool struct {
 
 const (
 	writersPerCPU = 4
-	runQueueLen   = 4096
+	runQueueLen   = 1 << 16 // a whole node's fan-out of one event; untouched pages cost no RSS
 	writerStall   = 10 * time.Millisecond
 )
 
