@@ -68,6 +68,9 @@ type handler struct {
 	// made on first use; nil where it is unavailable.
 	parkOnce sync.Once
 	park     *poller
+	// frames are events-frame buffers shared by all connections
+	// (rawframe.go): an idle connection holds none.
+	frames sync.Pool
 }
 
 func (s *handler) poller() *poller {
@@ -106,6 +109,7 @@ func NewHandler(h *hub.Hub, o Options) http.Handler {
 		o.CheckOrigin = sameOrigin
 	}
 	s := &handler{h: h, o: o, log: o.Logger, m: newMetrics(o.Registerer)}
+	s.frames.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.up = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// 0: reuse the hijacked reader, which hijacker (reader.go)
@@ -148,7 +152,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sk := &sink{writeTimeout: s.o.WriteTimeout}
+	sk := &sink{writeTimeout: s.o.WriteTimeout, raw: !s.o.Compression, bufs: &s.frames}
 	c, err := s.h.Admit("ws", sk)
 	if err != nil {
 		s.fail(w, http.StatusServiceUnavailable, "over_capacity", "relay is at capacity or restarting, try another node", capRetryAfter)

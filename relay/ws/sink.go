@@ -28,6 +28,11 @@ type sink struct {
 	// deadlineConn); deadline is the one set (writer goroutine only).
 	under    net.Conn
 	deadline time.Time
+	// raw: compression is off, so events frames are built here and
+	// written to under in one call (rawframe.go); bufs are the handler's
+	// shared frame buffers.
+	raw  bool
+	bufs *sync.Pool
 }
 
 // attach hands the upgraded conn to the sink; false means the client was
@@ -64,7 +69,11 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 			for j < len(items) && items[j].Kind == hub.KindEvent {
 				j++
 			}
-			err = s.writeEvents(c, items[i:j])
+			if s.raw && s.under != nil {
+				err = s.writeEventsRaw(c, items[i:j])
+			} else {
+				err = s.writeEvents(c, items[i:j])
+			}
 			events += j - i
 			i = j
 			if err != nil {
