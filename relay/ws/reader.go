@@ -95,7 +95,7 @@ func restoreReadBuffer(br *bufio.Reader, conn io.Reader) {
 // -> pong). It stops at anything else: a data or close frame, a frame not
 // yet fully buffered, or one gorilla should reject (it reports the
 // protocol error). Only call it between messages.
-func consumeControl(br *bufio.Reader, conn *websocket.Conn, onPong func() error, writeTimeout time.Duration) error {
+func consumeControl(br *bufio.Reader, onPong func() error, onPing func(payload []byte) error) error {
 	for {
 		n := br.Buffered()
 		if n < 6 { // 2 header bytes + 4 mask bytes: the smallest client frame
@@ -114,21 +114,31 @@ func consumeControl(br *bufio.Reader, conn *websocket.Conn, onPong func() error,
 		if n < size {
 			return nil
 		}
+		var err error
 		if op == websocket.PongMessage {
-			if err := onPong(); err != nil {
-				return err
-			}
+			err = onPong()
 		} else {
 			payload := make([]byte, length)
 			key := p[2:6]
 			for i := range payload {
 				payload[i] = p[6+i] ^ key[i&3]
 			}
-			err := conn.WriteControl(websocket.PongMessage, payload, time.Now().Add(writeTimeout))
-			if err != nil && err != websocket.ErrCloseSent {
-				return err
-			}
+			err = onPing(payload)
+		}
+		if err != nil {
+			return err
 		}
 		_, _ = br.Discard(size) // buffered: cannot fail
+	}
+}
+
+// answerPing replies to a ping as gorilla's default handler does.
+func answerPing(conn *websocket.Conn, writeTimeout time.Duration) func([]byte) error {
+	return func(payload []byte) error {
+		err := conn.WriteControl(websocket.PongMessage, payload, time.Now().Add(writeTimeout))
+		if err == websocket.ErrCloseSent {
+			return nil
+		}
+		return err
 	}
 }

@@ -106,7 +106,7 @@ func (ss *session) readAvailable(pongWait time.Duration) bool {
 		ss.s.log.Debug("ws read ended", "err", err)
 		return false
 	}
-	if err := consumeControl(ss.br, ss.conn, ss.extendRead, ss.s.o.WriteTimeout); err != nil {
+	if err := consumeControl(ss.br, ss.extendRead, answerPing(ss.conn, ss.s.o.WriteTimeout)); err != nil {
 		ss.s.log.Debug("ws control frame", "err", err)
 		return false
 	}
