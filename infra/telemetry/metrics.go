@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,4 +67,33 @@ func HistogramOpts(subsystem, name, help string, buckets []float64) prometheus.H
 // bus timeouts.
 func LatencyBuckets() []float64 {
 	return []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+}
+
+// Register registers c with r or, when a collector with the same
+// description is already there (two hubs or handlers in one process, tests
+// building several), returns that one so both count into it. Other
+// registration errors are returned with c.
+func Register[C prometheus.Collector](r prometheus.Registerer, c C) (C, error) {
+	err := r.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}
+
+// Reuse is Register for packages whose metrics are best effort: on a
+// conflicting registration c stays unregistered and still counts, so the
+// caller keeps working and only /metrics misses it.
+func Reuse[C prometheus.Collector](r prometheus.Registerer, c C) C {
+	got, err := Register(r, c)
+	if err != nil {
+		return c
+	}
+	return got
 }

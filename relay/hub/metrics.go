@@ -1,9 +1,9 @@
 package hub
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookrelay/hookrelay/infra/telemetry"
 )
 
 // metrics are the hub's Prometheus collectors. They always exist (so the
@@ -41,28 +41,14 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		}),
 	}
 	if r != nil {
-		m.connections = register(r, m.connections)
-		m.subscriptions = register(r, m.subscriptions)
-		m.deliveries = register(r, m.deliveries)
-		m.kicks = register(r, m.kicks)
-		m.rejected = register(r, m.rejected)
-		m.queueDepth = register(r, m.queueDepth)
+		m.connections = telemetry.Reuse(r, m.connections)
+		m.subscriptions = telemetry.Reuse(r, m.subscriptions)
+		m.deliveries = telemetry.Reuse(r, m.deliveries)
+		m.kicks = telemetry.Reuse(r, m.kicks)
+		m.rejected = telemetry.Reuse(r, m.rejected)
+		m.queueDepth = telemetry.Reuse(r, m.queueDepth)
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// its name (two hubs in one process, tests).
-func register[C prometheus.Collector](r prometheus.Registerer, c C) C {
-	if err := r.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // Deliveries counts n events written; sinks call it per batch.

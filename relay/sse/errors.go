@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookrelay/hookrelay/infra/telemetry"
 )
 
 // fail writes the relay's JSON error shape (TEAM.md / docs/protocol.md):
@@ -39,19 +41,8 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		}, []string{"code"}),
 	}
 	if r != nil {
-		m.streams = register(r, m.streams)
-		m.rejects = register(r, m.rejects)
+		m.streams = telemetry.Reuse(r, m.streams)
+		m.rejects = telemetry.Reuse(r, m.rejects)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](r prometheus.Registerer, c C) C {
-	if err := r.Register(c); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

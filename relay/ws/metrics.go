@@ -2,6 +2,8 @@ package ws
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookrelay/hookrelay/infra/telemetry"
 )
 
 type metrics struct {
@@ -27,21 +29,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		}, []string{"code"}),
 	}
 	if r != nil {
-		m.conns = register(r, m.conns)
-		m.rejects = register(r, m.rejects)
-		m.frames = register(r, m.frames)
-		m.errors = register(r, m.errors)
+		m.conns = telemetry.Reuse(r, m.conns)
+		m.rejects = telemetry.Reuse(r, m.rejects)
+		m.frames = telemetry.Reuse(r, m.frames)
+		m.errors = telemetry.Reuse(r, m.errors)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](r prometheus.Registerer, c C) C {
-	if err := r.Register(c); err != nil {
-		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

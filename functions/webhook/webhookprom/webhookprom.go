@@ -4,12 +4,13 @@
 package webhookprom
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookrelay/hookrelay/infra/telemetry"
 )
 
 // Metrics holds the webhook collectors:
@@ -40,10 +41,10 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
+	if m.requests, err = telemetry.Register(reg, m.requests); err != nil {
 		return nil, fmt.Errorf("register hookrelay_webhook_requests_total: %w", err)
 	}
-	if m.latency, err = register(reg, m.latency); err != nil {
+	if m.latency, err = telemetry.Register(reg, m.latency); err != nil {
 		return nil, fmt.Errorf("register hookrelay_webhook_request_duration_seconds: %w", err)
 	}
 	return m, nil
@@ -53,19 +54,4 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) Observe(source string, status int, d time.Duration) {
 	m.requests.WithLabelValues(source, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(source).Observe(d.Seconds())
-}
-
-// register registers c, or reuses the collector already registered under
-// the same name.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
