@@ -1,29 +1,21 @@
 package sse
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookrelay/hookrelay/infra/telemetry"
+	"github.com/hookrelay/hookrelay/relay/api"
 )
 
 // fail writes the relay's JSON error shape (TEAM.md / docs/protocol.md):
 // {"error":{"code","message","status"}}, with Retry-After when positive.
 func (s *handler) fail(w http.ResponseWriter, _ *http.Request, status int, code, msg string, retryAfter time.Duration) {
 	s.m.rejects.WithLabelValues(code).Inc()
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	if retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
-	}
-	w.WriteHeader(status)
-	body := map[string]any{"error": map[string]any{"code": code, "message": msg, "status": status}}
-	_ = json.NewEncoder(w).Encode(body) // the status line is out; a broken peer is not our error
+	// The same catalogue rendering as every other route (relay/api).
+	api.WriteError(w, &api.Error{Code: code, Status: status, Message: msg, RetryAfter: retryAfter})
 }
 
 type metrics struct {

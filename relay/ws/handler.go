@@ -7,12 +7,10 @@
 package ws
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
 )
 
@@ -205,13 +204,6 @@ func (s *handler) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Gr
 // fail writes the relay's JSON error shape before the upgrade.
 func (s *handler) fail(w http.ResponseWriter, status int, code, msg string, retryAfter time.Duration) {
 	s.m.rejects.WithLabelValues(code).Inc()
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	if retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
-	}
-	w.WriteHeader(status)
-	body := map[string]any{"error": map[string]any{"code": code, "message": msg, "status": status}}
-	_ = json.NewEncoder(w).Encode(body) // the status line is out; a broken peer is not our error
+	// The same catalogue rendering as every other route (relay/api).
+	api.WriteError(w, &api.Error{Code: code, Status: status, Message: msg, RetryAfter: retryAfter})
 }
