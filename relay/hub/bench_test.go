@@ -33,6 +33,10 @@ func (s countSink) Write(c *hub.Client, items []hub.Item) error {
 	return nil
 }
 
+func (countSink) Stalled() bool { return false }
+
+func (countSink) Flush() error { return nil }
+
 func (countSink) Close(*hub.Client, hub.Reason) {}
 
 // BenchmarkFanout publishes one event to N local subscribers of a topic per

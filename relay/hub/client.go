@@ -8,15 +8,26 @@ import (
 	"github.com/hookrelay/hookrelay/infra/event"
 )
 
-// Sink is a transport's side of a connection. The hub calls it from at most
-// one goroutine at a time (the client's writer), so a Sink never needs its
-// own lock for writing.
+// Sink is a transport's side of a connection. The hub calls Write, Flush
+// and Close from at most one goroutine at a time (the client's writer), so
+// a Sink never needs its own lock for writing.
 type Sink interface {
-	// Write writes items in one frame or one flush, with the hub's write
-	// timeout. For each KindEvent item it calls c.Advance before encoding
-	// so that c.AppendCursor reflects the position after that event.
-	// items is recycled once Write returns: do not keep it.
+	// Write writes items in one frame or one flush. For each KindEvent
+	// item it calls c.Advance before encoding so that c.AppendCursor
+	// reflects the position after that event. items is recycled once
+	// Write returns: do not keep it. Unless Stalled reports true, Write
+	// must not wait for the peer: what the socket cannot take at once
+	// stays in the sink (and Stalled turns true) until Flush.
 	Write(c *Client, items []Item) error
+	// Stalled reports whether writing now could wait for the peer: an
+	// earlier Write left bytes behind, or the connection cannot be
+	// written without waiting. The hub then writes the client on a
+	// goroutine of its own instead of its shared writers. It must not
+	// block: it is called with the client's lock held.
+	Stalled() bool
+	// Flush writes what earlier Writes left behind, waiting up to the
+	// write timeout; an error closes the connection.
+	Flush() error
 	// Close ends the connection, first telling the peer why when r has a
 	// code (WS close frame; SSE close event, preceded by `retry:` for a
 	// drain).
@@ -27,6 +38,7 @@ type Sink interface {
 type Client struct {
 	h         *Hub
 	sink      Sink
+	shard     *shard // the shared writer that writes it while not stalled
 	transport string
 	beat      atomic.Int64 // heartbeat interval in ns, 0 = none
 	// pingEvery: beats are due every interval even while events flow
@@ -57,7 +69,7 @@ type Client struct {
 }
 
 func newClient(h *Hub, transport string, sink Sink) *Client {
-	c := &Client{h: h, sink: sink, transport: transport, done: make(chan struct{})}
+	c := &Client{h: h, sink: sink, shard: h.w.pick(), transport: transport, done: make(chan struct{})}
 	now := time.Now().UnixNano()
 	c.lastWrite.Store(now)
 	c.lastBeat.Store(now)
@@ -162,9 +174,14 @@ func (c *Client) queued() int {
 }
 
 func (c *Client) startWriterLocked() {
-	if !c.writing {
-		c.writing = true
-		c.h.w.run(c)
+	if c.writing {
+		return
+	}
+	c.writing = true
+	if c.sink.Stalled() {
+		go c.ownWriter()
+	} else {
+		c.shard.push(c)
 	}
 }
 
@@ -191,49 +208,93 @@ func (c *Client) kickLocked(r Reason, retry time.Duration) {
 	c.startWriterLocked()
 }
 
-// writeLoop runs only while there is something to write: it takes
-// everything queued, writes it in one go, and exits when the queue is empty.
-func (c *Client) writeLoop() {
-	for {
-		c.mu.Lock()
-		box := c.q
-		c.q = nil
-		var items []Item
-		if box != nil {
-			items = *box
+// turn is what a writer should do with a client after writeOnce.
+type turn uint8
+
+const (
+	turnIdle    turn = iota // nothing queued: the client has no writer now
+	turnAgain               // a batch was written and more may be queued
+	turnStalled             // the sink may wait for the peer: continue on ownWriter
+	turnDone                // the connection is finished
+)
+
+// writeOnce takes everything queued and writes it in one go. Only the
+// client's writer calls it: a shard (own false), which must never wait for
+// the peer, or ownWriter. A sink that stalled since it was queued (a
+// WebSocket pong filled the socket) only adds this batch to its backlog,
+// and the stall sends it to ownWriter after the write.
+func (c *Client) writeOnce(own bool) turn {
+	c.mu.Lock()
+	box := c.q
+	c.q = nil
+	var items []Item
+	if box != nil {
+		items = *box
+	}
+	c.live = 0
+	closing, reason := c.closing, c.reason
+	drained := c.drained
+	c.drained = nil
+	if len(items) == 0 && !closing {
+		c.writing = false
+	}
+	c.mu.Unlock()
+	if drained != nil {
+		// Closed once this batch is out of the queue: replay only needs
+		// to know the queue shrank.
+		defer close(drained)
+	}
+	if closing { // kickLocked dropped the queue: nothing is left to write
+		if !own && c.sink.Stalled() {
+			return turnStalled // the close goes out after the backlog
 		}
-		c.live = 0
-		closing, reason := c.closing, c.reason
-		drained := c.drained
-		c.drained = nil
-		if len(items) == 0 && !closing {
-			c.writing = false
+		c.finish(reason)
+		return turnDone
+	}
+	if len(items) == 0 {
+		return turnIdle
+	}
+	c.h.m.queueDepth.Observe(float64(len(items)))
+	err := c.sink.Write(c, items)
+	c.lastWrite.Store(time.Now().UnixNano())
+	if err != nil {
+		c.h.log.Debug("write failed, closing", "transport", c.transport, "err", err)
+		c.finish(ReasonNone)
+		return turnDone
+	}
+	c.h.putItems(box)
+	if c.sink.Stalled() {
+		// The socket did not take it all: the rest must not wait for
+		// the next event (ownWriter flushes it first), and a shard must
+		// not write this client again before then.
+		return turnStalled
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.q == nil && !c.closing {
+		// Checked here rather than on the next turn: most writes are one
+		// event to one client, and a second turn per delivery costs.
+		c.writing = false
+		return turnIdle
+	}
+	return turnAgain
+}
+
+// ownWriter writes c on a goroutine of its own while its sink is stalled
+// (a slow peer, or a connection that cannot be written without waiting):
+// it flushes what is left, writes what is queued, and ends once the queue
+// is empty; the next event finds a shard again unless still stalled.
+func (c *Client) ownWriter() {
+	for {
+		if err := c.sink.Flush(); err != nil {
+			c.h.log.Debug("flush failed, closing", "transport", c.transport, "err", err)
+			c.mu.Lock()
+			c.q = nil
 			c.mu.Unlock()
-			if drained != nil {
-				close(drained)
-			}
+			c.finish(ReasonNone)
 			return
 		}
-		c.mu.Unlock()
-		if len(items) > 0 {
-			c.h.m.queueDepth.Observe(float64(len(items)))
-			err := c.sink.Write(c, items)
-			c.lastWrite.Store(time.Now().UnixNano())
-			if err != nil {
-				c.h.log.Debug("write failed, closing", "transport", c.transport, "err", err)
-				c.finish(ReasonNone)
-				if drained != nil {
-					close(drained)
-				}
-				return
-			}
-			c.h.putItems(box)
-		}
-		if drained != nil {
-			close(drained)
-		}
-		if closing {
-			c.finish(reason)
+		if t := c.writeOnce(true); t == turnIdle || t == turnDone {
 			return
 		}
 	}

@@ -20,6 +20,7 @@ import (
 // gate is closed: a peer that stopped reading.
 type sink struct {
 	gate   chan struct{}
+	atGate chan struct{} // signalled when a Write starts waiting at the gate
 	mu     sync.Mutex
 	events []string
 	beats  int
@@ -31,10 +32,16 @@ type sink struct {
 	reached chan struct{}
 }
 
-func newSink() *sink { return &sink{closed: make(chan hub.Reason, 1), reached: make(chan struct{}, 1)} }
+func newSink() *sink {
+	return &sink{closed: make(chan hub.Reason, 1), reached: make(chan struct{}, 1), atGate: make(chan struct{}, 1)}
+}
 
 func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 	if s.gate != nil {
+		select {
+		case s.atGate <- struct{}{}:
+		default:
+		}
 		<-s.gate
 	}
 	s.mu.Lock()
@@ -56,6 +63,12 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 	}
 	return nil
 }
+
+// Stalled: a gated sink waits in Write, so it must not be written on a
+// shared writer.
+func (s *sink) Stalled() bool { return s.gate != nil }
+
+func (s *sink) Flush() error { return nil }
 
 func (s *sink) Close(_ *hub.Client, r hub.Reason) { s.closed <- r }
 
@@ -120,6 +133,11 @@ func TestQueueOverflowKicksSlowConsumer(t *testing.T) {
 	subscribe(t, h, s, []string{"a"}, nil)
 	// The ready item holds the writer at the gate; three events fit, the
 	// fourth overflows.
+	select {
+	case <-s.atGate:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer never took the ready item")
+	}
 	publish(t, b, "a", 4)
 	close(s.gate)
 	if r := s.waitClosed(t); r != hub.ReasonSlowConsumer || r.Code() != 4008 {

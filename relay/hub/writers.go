@@ -2,102 +2,101 @@ package hub
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
-	"time"
 )
 
-// writerPool runs clients' write loops on a few long-lived goroutines.
+// writerPool writes clients on one long-lived goroutine per core (a
+// shard); each client belongs to one shard, assigned round robin.
 //
-// Why: a goroutine started per burst begins with a 2 KiB stack and grows it
-// through the sink's write path every time; with one burst per client per
-// event that was ~12% of fan-out CPU (newproc, morestack, copystack in the
-// relay/sse fan-out profile). Pooled writers keep their grown stacks. They
-// are per hub, not per connection: an idle connection still holds no
-// goroutine.
-//
-// The risk of any shared writer is head-of-line blocking: a write to a peer
-// whose socket buffer is full blocks up to the write timeout. So a
-// watchdog checks every writerStall: when clients are queued and no pooled
-// writer took or finished one since the last check, everything queued gets
-// its own goroutine, as before the pool. Stuck peers delay others by at
-// most ~2 writerStall (TestStuckPeersDoNotBlockOthers). Progress is a
-// counter, not a clock: reading the clock per delivery was 2% of the
-// relay's CPU.
+// Why: one event reaches every subscriber of a node at once, so waking a
+// goroutine per client per event (or handing each client to a pool over a
+// channel) was a scheduler round trip per delivery: goroutine wake-ups,
+// Ps taken back from writers in syscalls, stacks grown anew. A shard
+// instead takes every client that has something queued in one swap and
+// writes them one after another. That is only safe because a shard never
+// waits for a peer: sinks write without blocking (relay/internal/nbconn),
+// and a client whose sink is Stalled, a slow peer or one that cannot be
+// written without waiting, is written on a goroutine of its own until it
+// has caught up. An idle connection still holds no goroutine.
 type writerPool struct {
-	q    chan *Client // clients whose write loop waits for a pooled writer
-	quit chan struct{}
-	// progress counts clients pooled writers took and finished.
-	progress atomic.Uint64
+	shards []*shard
+	next   atomic.Uint32
+	quit   chan struct{}
+	wg     sync.WaitGroup
 }
 
-const (
-	writersPerCPU = 4
-	runQueueLen   = 1 << 16 // a whole node's fan-out of one event; untouched pages cost no RSS
-	writerStall   = 10 * time.Millisecond
-)
+// shard is one writer goroutine and the clients waiting for it.
+type shard struct {
+	mu       sync.Mutex
+	ready    []*Client // clients with something to write, in arrival order
+	sleeping bool      // the goroutine waits on wake
+	wake     chan struct{}
+}
 
 func (p *writerPool) start() {
-	p.q = make(chan *Client, runQueueLen)
 	p.quit = make(chan struct{})
-	for range writersPerCPU * runtime.GOMAXPROCS(0) {
-		go p.loop()
+	for range runtime.GOMAXPROCS(0) {
+		s := &shard{wake: make(chan struct{}, 1)}
+		p.shards = append(p.shards, s)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			s.loop(p.quit)
+		}()
 	}
-	go p.watchdog()
 }
 
-func (p *writerPool) watchdog() {
-	t := time.NewTicker(writerStall)
-	defer t.Stop()
-	seen := p.progress.Load()
+// pick assigns a new client's shard.
+func (p *writerPool) pick() *shard {
+	return p.shards[int(p.next.Add(1))%len(p.shards)]
+}
+
+// push queues c for its shard's writer. Callers own c's writer (c.writing).
+func (s *shard) push(c *Client) {
+	s.mu.Lock()
+	s.ready = append(s.ready, c)
+	wake := s.sleeping
+	s.sleeping = false
+	s.mu.Unlock()
+	if wake {
+		s.wake <- struct{}{} // one token at most: only the push that saw sleeping sends
+	}
+}
+
+func (s *shard) loop(quit <-chan struct{}) {
+	var batch []*Client
 	for {
-		select {
-		case <-p.quit:
-			return
-		case <-t.C:
-			now := p.progress.Load()
-			if len(p.q) > 0 && now == seen {
-				p.rescue()
+		s.mu.Lock()
+		batch, s.ready = s.ready, batch[:0]
+		if len(batch) == 0 {
+			s.sleeping = true
+			s.mu.Unlock()
+			select {
+			case <-s.wake:
+				continue
+			case <-quit:
+				return
 			}
-			seen = now
+		}
+		s.mu.Unlock()
+		for i, c := range batch {
+			batch[i] = nil // the slice is reused; do not keep clients alive
+			switch c.writeOnce(false) {
+			case turnAgain:
+				// One batch per turn: a client that keeps receiving
+				// (a replay) does not hold up the rest of the shard.
+				s.push(c)
+			case turnStalled:
+				go c.ownWriter()
+			}
 		}
 	}
 }
 
-func (p *writerPool) loop() {
-	for {
-		select {
-		case <-p.quit:
-			return
-		case c := <-p.q:
-			p.progress.Add(1)
-			c.writeLoop()
-			p.progress.Add(1)
-		}
-	}
+// close stops the shards; only after every client finished (Close), so
+// nothing can be pushed any more.
+func (p *writerPool) close() {
+	close(p.quit)
+	p.wg.Wait()
 }
-
-// run starts c's write loop; the caller holds c.mu and has set c.writing.
-func (p *writerPool) run(c *Client) {
-	select {
-	case p.q <- c:
-	default: // queue full: the pool is far behind, do not wait for it
-		go c.writeLoop()
-	}
-}
-
-// rescue gives every queued client its own goroutine. Each dequeued client
-// has exactly one writer, whoever took it from the queue.
-func (p *writerPool) rescue() {
-	for {
-		select {
-		case c := <-p.q:
-			go c.writeLoop()
-		default:
-			return
-		}
-	}
-}
-
-// close stops the pooled writers; only after every client finished (Close),
-// so nothing can be queued any more.
-func (p *writerPool) close() { close(p.quit) }

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/internal/nbconn"
 )
 
 // sink writes one stream. Before start it writes nothing; after start it
@@ -29,9 +30,11 @@ type sink struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
-	conn    net.Conn // set when hijacked
-	// deadline is the write deadline set on conn (writer goroutine only).
-	deadline time.Time
+	// conn is set when hijacked: its writes never wait for the peer.
+	conn *nbconn.Conn
+	// direct: conn is set and can be written without waiting, so the
+	// hub's shared writers may write it (see Stalled).
+	direct atomic.Bool
 }
 
 // errClosed: the client was closed before its stream started.
@@ -60,9 +63,13 @@ func (s *sink) start(w http.ResponseWriter, r *http.Request) error {
 			// request we will never answer: this connection only streams.
 			// Dropping w and rc lets net/http's request, response and
 			// bufio buffers go (they are most of an idle stream's cost).
-			s.conn = conn
+			s.conn = nbconn.New(conn, s.writeTimeout)
 			s.w, s.rc = nil, nil
-			return s.startRaw(h)
+			if err := s.startRaw(h); err != nil {
+				return err
+			}
+			s.direct.Store(true)
+			return nil
 		}
 	}
 	w.WriteHeader(http.StatusOK)
@@ -88,7 +95,6 @@ func (s *sink) startRaw(h http.Header) error {
 	}
 	b.WriteString("\r\n")
 	b.Write(chunk(nil, []byte(preamble)))
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout)) // a failed set surfaces as a write error
 	if _, err := s.conn.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write sse headers: %w", err)
 	}
@@ -153,10 +159,21 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 // size line; 8 hex digits cover 4 GiB.
 const chunkHeadRoom = "00000000\r\n"
 
+// Stalled: an HTTP/2 stream (no hijack) is written through net/http,
+// which waits for the peer, and a hijacked conn may hold a backlog.
+func (s *sink) Stalled() bool { return !s.direct.Load() || s.conn.Stalled() }
+
+// Flush writes a hijacked conn's backlog; HTTP/2 writes never leave one.
+func (s *sink) Flush() error {
+	if !s.direct.Load() {
+		return nil
+	}
+	return s.conn.Flush()
+}
+
 func (s *sink) write(b []byte) error {
-	deadline := time.Now().Add(s.writeTimeout)
 	if s.conn == nil {
-		if err := s.rc.SetWriteDeadline(deadline); err != nil && err != http.ErrNotSupported {
+		if err := s.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout)); err != nil && err != http.ErrNotSupported {
 			return fmt.Errorf("set sse write deadline: %w", err)
 		}
 		if _, err := s.w.Write(b); err != nil {
@@ -175,13 +192,6 @@ func (s *sink) write(b []byte) error {
 	start := len(chunkHeadRoom) - 2 - len(hex)
 	copy(b[start:], hex)
 	b = append(b, '\r', '\n')
-	if s.deadline.Sub(deadline) < -s.writeTimeout/2 {
-		// Moving a deadline re-arms a runtime timer under a lock; in a
-		// fan-out that was an eighth of the CPU. Re-arm only when half the
-		// timeout is used up: a write still gets between half and all of it.
-		_ = s.conn.SetWriteDeadline(deadline) // a failed set surfaces as a write error
-		s.deadline = deadline
-	}
 	if _, err := s.conn.Write(b[start:]); err != nil {
 		return fmt.Errorf("write sse: %w", err)
 	}
@@ -232,9 +242,10 @@ func (s *sink) Close(c *hub.Client, r hub.Reason) {
 		}
 	}
 	if s.conn != nil {
-		// The last chunk ends the body; the connection is not reused.
-		_ = s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout)) // best effort before close
-		_, _ = s.conn.Write([]byte("0\r\n\r\n"))                    // best effort: we close anyway
-		_ = s.conn.Close()                                          // nothing to do on a close error
+		// The last chunk ends the body; the connection is not reused. The
+		// hub flushed any backlog first, so this goes out unless the
+		// socket filled up just now.
+		_, _ = s.conn.Write([]byte("0\r\n\r\n")) // best effort: we close anyway
+		_ = s.conn.Close()                       // nothing to do on a close error
 	}
 }

@@ -157,7 +157,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusServiceUnavailable, "over_capacity", "relay is at capacity or restarting, try another node", capRetryAfter)
 		return
 	}
-	hj := &hijacker{ResponseWriter: w}
+	hj := &hijacker{ResponseWriter: w, writeTimeout: s.o.WriteTimeout}
 	conn, err := s.up.Upgrade(hj, r, nil)
 	if err != nil {
 		// Upgrade answered the request already.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/hookrelay/hookrelay/relay/internal/nbconn"
 )
 
 // An idle WebSocket costs what its reader goroutine keeps. gorilla's read
@@ -42,25 +44,10 @@ type hijacker struct {
 	http.ResponseWriter
 	br  *bufio.Reader
 	raw syscall.RawConn // nil when the connection does not expose its fd
-	// under is the hijacked connection itself; gorilla gets it wrapped
-	// in a deadlineConn so that the sink owns the write deadline.
-	under net.Conn
-}
-
-// deadlineConn keeps gorilla from moving the write deadline on every
-// frame: gorilla calls SetWriteDeadline before each data frame (with its
-// own deadline, zero here since the sink never sets one), and moving a
-// deadline re-arms a runtime timer under a lock, an eighth of fan-out CPU
-// in relay/sse before it re-armed only when half the timeout was used. The
-// sink does the same here on the underlying conn; deadlines gorilla is
-// given explicitly (WriteControl: pings, pongs, close) still apply.
-type deadlineConn struct{ net.Conn }
-
-func (d deadlineConn) SetWriteDeadline(t time.Time) error {
-	if t.IsZero() {
-		return nil
-	}
-	return d.Conn.SetWriteDeadline(t)
+	// under is the hijacked connection, wrapped so that writes never
+	// wait for the peer; gorilla and the sink both write through it.
+	under        *nbconn.Conn
+	writeTimeout time.Duration
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -75,8 +62,8 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	h.br = bufio.NewReaderSize(conn, smallReaderSize)
 	h.raw = rawConnOf(conn)
-	h.under = conn
-	return deadlineConn{conn}, bufio.NewReadWriter(h.br, brw.Writer), nil
+	h.under = nbconn.New(conn, h.writeTimeout)
+	return h.under, bufio.NewReadWriter(h.br, brw.Writer), nil
 }
 
 // releaseReadBuffer drops br's (empty) buffer while the connection is

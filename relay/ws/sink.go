@@ -2,13 +2,14 @@ package ws
 
 import (
 	"fmt"
-	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/internal/nbconn"
 )
 
 // sink writes to one WebSocket. Only the client's writer goroutine calls it,
@@ -23,11 +24,13 @@ type sink struct {
 	mu     sync.Mutex
 	conn   *websocket.Conn
 	closed bool
-	// under, when set, is the connection below gorilla whose write
-	// deadline the sink re-arms only when half of it is used (see
-	// deadlineConn); deadline is the one set (writer goroutine only).
-	under    net.Conn
-	deadline time.Time
+	// under, when set, is the connection below gorilla (gorilla writes
+	// through it too): writes never wait for the peer, so the hub's
+	// shared writers may write this client while it is not Stalled.
+	under *nbconn.Conn
+	// direct is under once attached, for Stalled (called by the hub from
+	// any goroutine, under the client's lock).
+	direct atomic.Pointer[nbconn.Conn]
 	// raw: compression is off, so events frames are built here and
 	// written to under in one call (rawframe.go); bufs are the handler's
 	// shared frame buffers.
@@ -37,7 +40,7 @@ type sink struct {
 
 // attach hands the upgraded conn to the sink; false means the client was
 // closed meanwhile and conn has been closed with the client's reason.
-func (s *sink) attach(conn *websocket.Conn, under net.Conn) bool {
+func (s *sink) attach(conn *websocket.Conn, under *nbconn.Conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -48,15 +51,20 @@ func (s *sink) attach(conn *websocket.Conn, under net.Conn) bool {
 	}
 	s.conn = conn
 	s.under = under
+	if under != nil {
+		s.direct.Store(under)
+	}
 	return true
 }
 
 // Write sends queued items in order: consecutive events as one events
 // frame, every other item as its own frame.
 func (s *sink) Write(c *hub.Client, items []hub.Item) error {
-	deadline := time.Now().Add(s.writeTimeout)
-	if err := s.setDeadline(deadline); err != nil {
-		return fmt.Errorf("set ws write deadline: %w", err)
+	if s.under == nil {
+		// gorilla writes the conn itself and waits for the peer.
+		if err := s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout)); err != nil {
+			return fmt.Errorf("set ws write deadline: %w", err)
+		}
 	}
 	events := 0
 	defer func() { c.Deliveries(events) }()
@@ -90,7 +98,7 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 				err = s.conn.WriteMessage(websocket.TextMessage, b)
 			}
 		case hub.KindBeat:
-			err = s.conn.WriteControl(websocket.PingMessage, nil, deadline)
+			err = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.writeTimeout))
 		case hub.KindFrame:
 			err = s.conn.WriteMessage(websocket.TextMessage, it.JSON)
 		}
@@ -102,17 +110,19 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 	return nil
 }
 
-// setDeadline gives the writes that follow between half and all of the
-// write timeout, moving the deadline only when half of it is used.
-func (s *sink) setDeadline(deadline time.Time) error {
+// Stalled: without the conn below gorilla every write may wait; with it,
+// only a backlog makes the next write wait.
+func (s *sink) Stalled() bool {
+	under := s.direct.Load()
+	return under == nil || under.Stalled()
+}
+
+// Flush writes the backlog the socket could not take at once.
+func (s *sink) Flush() error {
 	if s.under == nil {
-		return s.conn.SetWriteDeadline(deadline)
-	}
-	if s.deadline.Sub(deadline) >= -s.writeTimeout/2 {
 		return nil
 	}
-	s.deadline = deadline
-	return s.under.SetWriteDeadline(deadline)
+	return s.under.Flush()
 }
 
 // writeEvents streams {"op":"events","events":[...]} straight into
