@@ -31,6 +31,7 @@ type Config struct {
 	Duration  time.Duration // publish phase
 	Settle    time.Duration // wait before reading RSS
 	Drain     time.Duration // after the last publish, wait up to this for stragglers (default 60s)
+	Server    string        // relay, or floor: the reference broadcaster (floor.go)
 	RelayBin  string        // default: this executable
 	RedisURL  string        // use this Redis instead of starting one
 	JSON      string        // also write the report here
@@ -53,6 +54,7 @@ func parse(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "publish phase")
 	fs.DurationVar(&c.Settle, "settle", 3*time.Second, "settle time before reading RSS")
 	fs.DurationVar(&c.Drain, "drain", 60*time.Second, "after the last publish, wait up to this for every subscriber to catch up before counting missing events lost")
+	fs.StringVar(&c.Server, "server", "relay", "server under load: relay, or floor (the reference SSE broadcaster the targets were set against; memory bus, SSE only)")
 	fs.StringVar(&c.RelayBin, "relay-bin", "", "relay binary (default: this program)")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "use this Redis instead of starting one")
 	fs.StringVar(&c.JSON, "json", "", "write the report as JSON to this file")
@@ -72,6 +74,10 @@ func (c *Config) validate() error {
 		return errors.New("--relays, --conns, --topics and --rate must be positive")
 	case c.Transport != "sse" && c.Transport != "ws" && c.Transport != "mixed":
 		return fmt.Errorf("--transport %q: want sse, ws or mixed", c.Transport)
+	case c.Server != "relay" && c.Server != "floor":
+		return fmt.Errorf("--server %q: want relay or floor", c.Server)
+	case c.Server == "floor" && (c.Bus != "memory" || c.Transport != "sse" || c.Topics != 1):
+		return errors.New("--server floor: the reference broadcaster serves one topic over SSE on the memory bus only")
 	case c.Conns/c.Relays > 19500:
 		return errors.New("--conns: a relay holds at most ~19,500 connections here (20,000 open files per process); add --relays")
 	}
@@ -87,8 +93,16 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Main runs `relay bench [flags]` and `relay bench worker <spec>`.
+// Main runs `relay bench [flags]`, `relay bench worker <spec>` (a load
+// process) and `relay bench floor` (the reference server).
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && args[0] == "floor" {
+		if err := runFloor(ctx); err != nil {
+			fmt.Fprintln(stderr, "bench floor:", err)
+			return 1
+		}
+		return 0
+	}
 	if len(args) >= 2 && args[0] == "worker" {
 		if err := runWorker(ctx, args[1], stdin, stdout); err != nil {
 			fmt.Fprintln(stderr, "bench worker:", err)

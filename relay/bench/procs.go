@@ -67,12 +67,15 @@ func startRedis(ctx context.Context, dir string) (*proc, error) {
 
 // startRelay runs `<relay binary> dev` on a free port (dev: loopback clients
 // need no token), with the bus the run asks for.
-func startRelay(ctx context.Context, bin, redisURL, apiKey string, i int) (*proc, error) {
+func startRelay(ctx context.Context, bin, server, redisURL, apiKey string, i int) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "dev")
+	if server == "floor" {
+		cmd = exec.CommandContext(ctx, bin, "bench", "floor")
+	}
 	cmd.Env = append(os.Environ(),
 		"HOOKRELAY_ADDR="+addr,
 		"HOOKRELAY_API_KEYS=bench:"+apiKey,

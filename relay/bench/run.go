@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	key := randomKey()
 	var relays []*proc
 	for i := 0; i < cfg.Relays; i++ {
-		r, err := startRelay(ctx, cfg.RelayBin, redisURL, key, i)
+		r, err := startRelay(ctx, cfg.RelayBin, cfg.Server, redisURL, key, i)
 		if err != nil {
 			return nil, err
 		}

@@ -22,10 +22,11 @@ func TestSmoke(t *testing.T) {
 	}
 	bin := relaytest.Binary(t)
 	for _, c := range []Config{
-		{Bus: "memory", Relays: 1, Conns: 300, Transport: "mixed", Topics: 3, Rate: 50},
-		{Bus: "redis", Relays: 2, Conns: 300, Transport: "mixed", Topics: 3, Rate: 50},
+		{Server: "relay", Bus: "memory", Relays: 1, Conns: 300, Transport: "mixed", Topics: 3, Rate: 50},
+		{Server: "relay", Bus: "redis", Relays: 2, Conns: 300, Transport: "mixed", Topics: 3, Rate: 50},
+		{Server: "floor", Bus: "memory", Relays: 1, Conns: 300, Transport: "sse", Topics: 1, Rate: 50},
 	} {
-		t.Run(c.Bus, func(t *testing.T) {
+		t.Run(c.Server+"-"+c.Bus, func(t *testing.T) {
 			c.RelayBin = bin
 			c.Duration = 2 * time.Second
 			c.Settle = 200 * time.Millisecond
