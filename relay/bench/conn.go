@@ -21,6 +21,7 @@ import (
 // http.Transport) so that one load process holds ~19k connections.
 type sub struct {
 	w     *worker
+	idx   int // within its load process
 	src   net.IP
 	relay string // host:port
 	topic string
@@ -72,8 +73,25 @@ func (s *sub) runSSE(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("sse status %d", resp.StatusCode)
 	}
+	chunked := len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked"
+	if r := s.w.streamReader(s); r != nil && stop() {
+		// From here one epoll loop reads this stream with many others
+		// (reader_linux.go): no goroutine is woken per event.
+		leftover, _ := br.Peek(br.Buffered()) // buffered bytes: Peek cannot fail
+		st, err := r.add(s, c, leftover, chunked)
+		if err != nil {
+			return err
+		}
+		select {
+		case err := <-st.done:
+			return fmt.Errorf("sse read: %w", err)
+		case <-ctx.Done():
+			r.remove(st) // before the deferred Close: the fd must not be read once closed
+			return nil
+		}
+	}
 	var body io.Reader = br
-	if len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked" {
+	if chunked {
 		body = bufio.NewReaderSize(httputil.NewChunkedReader(br), 2048)
 	}
 	return s.readSSE(bufio.NewReaderSize(body, 2048))
@@ -86,25 +104,30 @@ func (s *sub) readSSE(r *bufio.Reader) error {
 		if err != nil {
 			return fmt.Errorf("sse read: %w", err)
 		}
-		switch {
-		case bytes.HasPrefix(line, []byte("id: ")):
-			if len(event) == 0 || string(event) == "ready" { // the cursor after this frame
-				s.lastID = append(s.lastID[:0], bytes.TrimSpace(line[4:])...)
-			}
-		case bytes.HasPrefix(line, []byte("data: ")):
-			if len(event) == 0 {
-				s.event(line)
-			}
-		case bytes.HasPrefix(line, []byte("event: ")):
-			event = append(event[:0], bytes.TrimSpace(line[7:])...)
-			if string(event) == "ready" {
-				s.ready()
-			} else if string(event) == "close" {
-				s.w.kicked.Add(1)
-			}
-		case len(line) <= 2: // blank line ends a frame
-			event = event[:0]
+		s.sseLine(&event, line)
+	}
+}
+
+// sseLine handles one SSE line; event is the current frame's event name.
+func (s *sub) sseLine(event *[]byte, line []byte) {
+	switch {
+	case bytes.HasPrefix(line, []byte("id: ")):
+		if len(*event) == 0 || string(*event) == "ready" { // the cursor after this frame
+			s.lastID = append(s.lastID[:0], bytes.TrimSpace(line[4:])...)
 		}
+	case bytes.HasPrefix(line, []byte("data: ")):
+		if len(*event) == 0 {
+			s.event(line)
+		}
+	case bytes.HasPrefix(line, []byte("event: ")):
+		*event = append((*event)[:0], bytes.TrimSpace(line[7:])...)
+		if string(*event) == "ready" {
+			s.ready()
+		} else if string(*event) == "close" {
+			s.w.kicked.Add(1)
+		}
+	case len(line) <= 2: // blank line ends a frame
+		*event = (*event)[:0]
 	}
 }
 

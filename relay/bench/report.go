@@ -25,6 +25,7 @@ func (r *Report) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  catch-up after last   %s (subscribers still behind: %d)\n", r.CatchUp.Round(time.Millisecond), r.Behind)
 	fmt.Fprintf(w, "  relay CPU             %s, %.2f µs per delivery\n", r.RelayCPU, r.CPUPerDeliv)
+	fmt.Fprintf(w, "  load tool CPU         %s, %.2f µs per delivery\n", r.LoadCPU, r.LoadCPUPerDeliv)
 	fmt.Fprintf(w, "  load average at end   %s\n", r.LoadAvg)
 }
 

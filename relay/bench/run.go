@@ -36,6 +36,11 @@ type Report struct {
 	MaxUS        int64         `json:"max_us"`
 	CPUPerDeliv  float64       `json:"relay_cpu_us_per_delivery"`
 	RelayCPU     time.Duration `json:"relay_cpu_ns"`
+	// LoadCPU is the load processes' CPU over the same phase: on a
+	// machine they share with the relay, what they take is not the
+	// relay's, and it bounds latency as much as the relay does.
+	LoadCPU         time.Duration `json:"load_cpu_ns"`
+	LoadCPUPerDeliv float64       `json:"load_cpu_us_per_delivery"`
 	// CatchUp is the longest a load process waited after the last publish
 	// for its subscribers to receive everything; Behind counts those that
 	// had not within Config.Drain.
@@ -120,6 +125,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	rep.DeliveriesPS = float64(rep.Received) / max(rep.Elapsed, cfg.Duration).Seconds()
 	if rep.Received > 0 {
 		rep.CPUPerDeliv = float64(rep.RelayCPU.Microseconds()) / float64(rep.Received)
+		rep.LoadCPUPerDeliv = float64(rep.LoadCPU.Microseconds()) / float64(rep.Received)
 	}
 	return rep, nil
 }
@@ -229,6 +235,7 @@ func finish(workers []*proc, expect map[string]int64, cfg Config, rep *Report) e
 		rep.Dups += r.Dups
 		rep.Kicked += r.Kicked
 		rep.CatchUp = max(rep.CatchUp, r.Waited)
+		rep.LoadCPU += r.CPU
 		rep.Behind += r.Behind
 		rep.Resumes += r.Resumes
 		if rep.FirstDrop == "" {

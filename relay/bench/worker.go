@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,9 @@ type workerReport struct {
 	// their cursor (as real clients do); FirstDrop is the first such end.
 	Resumes   int64  `json:"resumes"`
 	FirstDrop string `json:"first_drop,omitempty"`
+	// CPU is this load process's CPU time from "connected" until its
+	// subscribers caught up: the machine's share the tool took.
+	CPU time.Duration `json:"cpu_ns"`
 }
 
 type worker struct {
@@ -58,6 +62,8 @@ type worker struct {
 	lat                               atomicHist
 	firstErr                          atomic.Value
 	subs                              []*sub
+	readersOnce                       sync.Once
+	readers                           []*streamReader // SSE stream readers (reader_linux.go)
 }
 
 // atomicHist is Hist with lock-free adds from many connection goroutines.
@@ -88,6 +94,7 @@ func runWorker(ctx context.Context, specJSON string, stdin io.Reader, stdout io.
 	var wg sync.WaitGroup
 	w.connectAll(ctx, &wg)
 	enc := json.NewEncoder(stdout)
+	cpu0 := selfCPU()
 	if err := enc.Encode(w.report("connected")); err != nil {
 		return err
 	}
@@ -102,6 +109,7 @@ func runWorker(ctx context.Context, specJSON string, stdin io.Reader, stdout io.
 	t0 := time.Now()
 	behind := w.waitCaughtUp(expect, w.spec.Drain)
 	waited := time.Since(t0)
+	cpu := selfCPU() - cpu0
 	cancel()
 	wg.Wait()
 	for _, s := range w.subs {
@@ -110,7 +118,7 @@ func runWorker(ctx context.Context, specJSON string, stdin io.Reader, stdout io.
 		}
 	}
 	r := w.report("done")
-	r.Waited, r.Behind = waited, behind
+	r.Waited, r.Behind, r.CPU = waited, behind, cpu
 	h := w.lat.h
 	h.pack()
 	r.Hist = &h
@@ -123,7 +131,7 @@ func (w *worker) connectAll(ctx context.Context, wg *sync.WaitGroup) {
 	s := w.spec
 	for i := 0; i < s.Conns; i++ {
 		n := s.Offset + i
-		sb := &sub{w: w, src: net.ParseIP(s.Sources[n%len(s.Sources)]), relay: s.Relays[n%len(s.Relays)],
+		sb := &sub{w: w, idx: i, src: net.ParseIP(s.Sources[n%len(s.Sources)]), relay: s.Relays[n%len(s.Relays)],
 			topic: "bench:" + strconv.Itoa(n%max(s.Topics, 1))}
 		w.subs = append(w.subs, sb)
 		ws := s.Transport == "ws" || s.Transport == "mixed" && n%2 == 1
@@ -188,6 +196,15 @@ func (s *sub) run(ctx context.Context, ws bool) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// selfCPU is this process's CPU time so far (0 where /proc is missing).
+func selfCPU() time.Duration {
+	st, err := readProc(os.Getpid())
+	if err != nil {
+		return 0
+	}
+	return st.CPU
 }
 
 func (w *worker) waitReady(n int64, limit time.Duration) {

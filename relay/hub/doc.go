@@ -1,8 +1,7 @@
 // Package hub is the relay's per-node fan-out: it admits connections, gives
-// each one a bounded queue fed by its bus subscriptions, runs a
-// connection's write loop only while there is something to write (on a
-// small pool of long-lived writers shared by all connections, see
-// writers.go), kicks
+// each one a bounded queue fed by its bus subscriptions, writes a
+// connection only while there is something to write (on one long-lived
+// writer per core shared by all connections, see writers.go), kicks
 // clients that cannot keep up (they resume from their cursor), and sweeps
 // heartbeats and token expiry on one shared ticker instead of a timer per
 // connection. The transports (relay/sse, relay/ws) are thin Sinks over it.
@@ -10,12 +9,14 @@
 // # Concurrency invariants (and the tests guarding them)
 //
 //   - One writer: a client's Sink is called by at most one goroutine at a
-//     time, the write loop started by the first enqueue into an empty queue
-//     (handed to a pooled writer, or its own goroutine when the pool is
-//     stalled); it returns when the queue is empty, so an idle connection
-//     has no goroutine (sse TestIdleStreamMemory: 0 goroutines per stream).
-//     Peers stuck in a write delay others by ~10 ms at most
-//     (TestStuckPeersDoNotBlockOthers).
+//     time, the writer chosen by the first enqueue into an empty queue: its
+//     core's shard, or a goroutine of its own while the Sink is Stalled. It
+//     lets go when the queue is empty, so an idle connection has no
+//     goroutine (sse TestIdleStreamMemory: 0 goroutines per stream).
+//   - A shard never waits for a peer: Sinks write without blocking
+//     (relay/internal/nbconn) and report a backlog through Stalled, which
+//     moves that client to its own writer until Flush wrote it
+//     (TestStuckPeersDoNotBlockOthers, TestStalledClientIsFlushedAndReturns).
 //   - Deliver never blocks: bus handlers only append under the client's
 //     mutex. A queue over QueueSize live items kicks the client with
 //     ReasonSlowConsumer and drops the queue; nothing is lost because the
@@ -38,6 +39,6 @@
 //   - Drain refuses new connections first, then closes clients in batches
 //     spread over the window (TestDrainStaggersAndRefuses,
 //     TestDrainEndsEarlyWithContext, sse/ws drain tests).
-//   - Lock order: Hub.mu before Client.mu; the writer holds neither while
-//     calling the Sink.
+//   - Lock order: Hub.mu before Client.mu before a shard's mu; the writer
+//     holds none of them while calling the Sink's Write, Flush or Close.
 package hub

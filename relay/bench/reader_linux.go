@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// streamReader reads many SSE streams from one goroutine blocked in
+// epoll_wait, instead of a goroutine per connection parked in the Go
+// netpoller. Why: the load processes share the machine's two cores with
+// the relay, and every event woke up to 1,000 goroutines per load process
+// (netpoll, schedule, three bufio layers: about a quarter of the tool's
+// CPU). What the tool does not burn the relay gets, for the relay and the
+// reference server (--server floor) alike.
+type streamReader struct {
+	epfd    int
+	mu      sync.Mutex // held while reading: remove waits until the fd is not in use
+	streams map[int32]*stream
+}
+
+// stream is one SSE connection read by a streamReader.
+type stream struct {
+	s     *sub
+	fd    int
+	p     sseStream
+	event []byte
+	done  chan error // the stream ended: EOF, a read error, a framing error
+}
+
+// readers returns the worker's stream readers, one per core, started on
+// first use; nil when epoll is unavailable (the goroutine reader is used).
+func (w *worker) streamReader(s *sub) *streamReader {
+	w.readersOnce.Do(func() {
+		for range runtime.GOMAXPROCS(0) {
+			r, err := newStreamReader()
+			if err != nil {
+				w.readers = nil
+				return
+			}
+			w.readers = append(w.readers, r)
+		}
+	})
+	if len(w.readers) == 0 {
+		return nil
+	}
+	return w.readers[int(s.idx)%len(w.readers)]
+}
+
+func newStreamReader() (*streamReader, error) {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	r := &streamReader{epfd: fd, streams: make(map[int32]*stream)}
+	go r.loop()
+	return r, nil
+}
+
+// add feeds what the handshake's reader already buffered, then reads the
+// rest of conn's stream from the epoll loop. The caller must not read
+// conn any more, and must call remove before closing it.
+func (r *streamReader) add(s *sub, conn net.Conn, leftover []byte, chunked bool) (*stream, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("sse conn has no file descriptor")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("sse conn: %w", err)
+	}
+	st := &stream{s: s, p: sseStream{chunked: chunked}, done: make(chan error, 1)}
+	if err := st.p.feed(leftover, st.line); err != nil {
+		return nil, fmt.Errorf("sse stream: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var cerr error
+	err = raw.Control(func(fd uintptr) {
+		st.fd = int(fd)
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+		cerr = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+	})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("epoll add: %w", err)
+	}
+	r.streams[int32(st.fd)] = st
+	return st, nil
+}
+
+// remove stops reading st; once it returns the fd is never read again.
+func (r *streamReader) remove(st *stream) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.streams[int32(st.fd)] == st {
+		delete(r.streams, int32(st.fd))
+		_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, st.fd, nil) // the fd is still open: cannot fail
+	}
+}
+
+func (st *stream) line(b []byte) { st.s.sseLine(&st.event, b) }
+
+func (r *streamReader) loop() {
+	events := make([]syscall.EpollEvent, 256)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := syscall.EpollWait(r.epfd, events, -1)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return // the epoll fd is never closed
+		}
+		r.mu.Lock()
+		for i := range n {
+			st := r.streams[events[i].Fd]
+			if st == nil {
+				continue // removed after epoll_wait returned
+			}
+			if err := st.read(buf); err != nil {
+				delete(r.streams, int32(st.fd))
+				_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, st.fd, nil) // still open: cannot fail
+				st.done <- err
+			}
+		}
+		r.mu.Unlock()
+	}
+}
+
+// read takes what the socket holds (one read: level-triggered epoll
+// reports the fd again if more is left) and decodes it.
+func (st *stream) read(buf []byte) error {
+	for {
+		n, err := rawRead(st.fd, buf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return nil
+		case err != nil:
+			return fmt.Errorf("read: %w", err)
+		case n == 0:
+			return errors.New("connection closed by the relay")
+		}
+		return st.p.feed(buf[:n], st.line)
+	}
+}
+
+// rawRead is read(2) on a non-blocking socket without the scheduler's
+// syscall bookkeeping (see relay/internal/nbconn's rawWrite for why: a P
+// seen in a syscall by sysmon is handed off and won back).
+func rawRead(fd int, p []byte) (int, error) {
+	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(n), nil
+}
