@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The load runs behind `make bench`, one per target of docs/performance.md.
-# Each writes build/bench/<name>.json and prints the tool's report. Set
+# Each writes build/bench/<name>.json and prints the tool's report. The
+# floor-* runs put the same load on the reference broadcaster the targets
+# were set against (relay bench --server floor): this machine's floor. Set
 # BENCH_RUNS to a space-separated subset of names to run only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +13,8 @@ declare -A runs=(
 	[sse-1k-memory]="--bus memory --conns 1000 --transport sse --rate 20 --duration 20s"
 	[ws-1k-memory]="--bus memory --conns 1000 --transport ws --rate 20 --duration 20s"
 	[sse-10k-memory]="--bus memory --conns 10000 --transport sse --rate 10 --duration 20s"
+	[floor-1k]="--server floor --bus memory --conns 1000 --transport sse --rate 20 --duration 20s"
+	[floor-10k]="--server floor --bus memory --conns 10000 --transport sse --rate 10 --duration 20s"
 	[sse-1k-redis]="--bus redis --conns 1000 --transport sse --rate 20 --duration 20s"
 	[ws-1k-redis]="--bus redis --conns 1000 --transport ws --rate 20 --duration 20s"
 	[idle-sse-19k]="--bus memory --conns 19000 --transport sse --rate 1 --duration 5s --settle 5s"
@@ -18,7 +22,7 @@ declare -A runs=(
 	[idle-sse-19k-redis]="--bus redis --conns 19000 --transport sse --rate 1 --duration 5s --settle 5s"
 	[fleet-72k-redis]="--bus redis --relays 4 --conns 72000 --transport mixed --rate 2 --duration 10s --settle 5s"
 )
-order=(sse-1k-memory ws-1k-memory sse-10k-memory sse-1k-redis ws-1k-redis idle-sse-19k idle-ws-19k idle-sse-19k-redis fleet-72k-redis)
+order=(floor-1k sse-1k-memory ws-1k-memory floor-10k sse-10k-memory sse-1k-redis ws-1k-redis idle-sse-19k idle-ws-19k idle-sse-19k-redis fleet-72k-redis)
 sel=${BENCH_RUNS:-${order[*]}}
 for name in $sel; do
 	echo "== $name: relay bench ${runs[$name]}"

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -75,20 +76,12 @@ func (s *sub) runSSE(ctx context.Context) error {
 	}
 	chunked := len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked"
 	if r := s.w.streamReader(s); r != nil && stop() {
-		// From here one epoll loop reads this stream with many others
-		// (reader_linux.go): no goroutine is woken per event.
-		leftover, _ := br.Peek(br.Buffered()) // buffered bytes: Peek cannot fail
-		st, err := r.add(s, c, leftover, chunked)
-		if err != nil {
-			return err
-		}
-		select {
-		case err := <-st.done:
-			return fmt.Errorf("sse read: %w", err)
-		case <-ctx.Done():
-			r.remove(st) // before the deferred Close: the fd must not be read once closed
-			return nil
-		}
+		return s.handOff(ctx, r, c, br, func(int) func([]byte) error {
+			p := &sseStream{chunked: chunked}
+			var event []byte
+			line := func(l []byte) { s.sseLine(&event, l) }
+			return func(b []byte) error { return p.feed(b, line) }
+		})
 	}
 	var body io.Reader = br
 	if chunked {
@@ -131,8 +124,30 @@ func (s *sub) sseLine(event *[]byte, line []byte) {
 	}
 }
 
+// handOff has one epoll loop read the rest of c's stream with many others
+// (reader_linux.go), so no goroutine is woken per event; this goroutine
+// only waits for the stream's end. br holds what the handshake read
+// ahead; decoder makes the stream's decoder given its file descriptor.
+func (s *sub) handOff(ctx context.Context, r *streamReader, c net.Conn, br *bufio.Reader, decoder func(fd int) func([]byte) error) error {
+	leftover, _ := br.Peek(br.Buffered()) // buffered bytes: Peek cannot fail
+	st, err := r.add(c, leftover, decoder)
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-st.done:
+		return fmt.Errorf("read: %w", err)
+	case <-ctx.Done():
+		r.remove(st) // before the caller's Close: the fd must not be read once closed
+		return nil
+	}
+}
+
 // runWS reads one WebSocket connection until ctx ends.
 func (s *sub) runWS(ctx context.Context) error {
+	if r := s.w.streamReader(s); r != nil {
+		return s.runWSRaw(ctx, r)
+	}
 	d := websocket.Dialer{NetDialContext: s.dialer().DialContext, ReadBufferSize: 2048, WriteBufferSize: 512}
 	c, resp, err := d.DialContext(ctx, "ws://"+s.relay+"/v1/ws", nil)
 	if err != nil {
@@ -144,11 +159,7 @@ func (s *sub) runWS(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	defer c.Close()
-	cursor := ""
-	if len(s.lastID) > 0 {
-		cursor = `,"cursor":"` + string(s.lastID) + `"`
-	}
-	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","ref":"1","topics":["`+s.topic+`"]`+cursor+`}`)); err != nil {
+	if err := c.WriteMessage(websocket.TextMessage, s.subscribeFrame()); err != nil {
 		return fmt.Errorf("ws subscribe: %w", err)
 	}
 	for {
@@ -159,32 +170,117 @@ func (s *sub) runWS(ctx context.Context) error {
 			}
 			return fmt.Errorf("ws read: %w", err)
 		}
-		switch {
-		case bytes.HasPrefix(msg, []byte(`{"op":"events"`)):
-			if i := bytes.LastIndex(msg, []byte(`{"id":"`)); i >= 0 {
-				id := msg[i+7:]
-				if j := bytes.IndexByte(id, '"'); j >= 0 {
-					s.lastID = append(s.lastID[:0], id[:j]...)
-				}
-			}
-			for rest := msg; ; {
-				i := bytes.Index(rest, []byte(`"seq":`))
-				if i < 0 {
-					break
-				}
-				s.event(rest[i:])
-				rest = rest[i+6:]
-			}
-		case bytes.HasPrefix(msg, []byte(`{"op":"subscribed"`)):
-			if i := bytes.Index(msg, []byte(`"cursor":"`)); i >= 0 && len(s.lastID) == 0 {
-				cur := msg[i+10:]
-				if j := bytes.IndexByte(cur, '"'); j >= 0 {
-					s.lastID = append(s.lastID[:0], cur[:j]...)
-				}
-			}
-			s.ready()
-		}
+		s.wsMessage(msg)
 	}
+}
+
+// subscribeFrame is the subscribe request, resuming from lastID if set.
+func (s *sub) subscribeFrame() []byte {
+	cursor := ""
+	if len(s.lastID) > 0 {
+		cursor = `,"cursor":"` + string(s.lastID) + `"`
+	}
+	return []byte(`{"op":"subscribe","ref":"1","topics":["` + s.topic + `"]` + cursor + `}`)
+}
+
+// wsMessage handles one text message from the relay.
+func (s *sub) wsMessage(msg []byte) {
+	switch {
+	case bytes.HasPrefix(msg, []byte(`{"op":"events"`)):
+		if i := bytes.LastIndex(msg, []byte(`{"id":"`)); i >= 0 {
+			id := msg[i+7:]
+			if j := bytes.IndexByte(id, '"'); j >= 0 {
+				s.lastID = append(s.lastID[:0], id[:j]...)
+			}
+		}
+		for rest := msg; ; {
+			i := bytes.Index(rest, []byte(`"seq":`))
+			if i < 0 {
+				break
+			}
+			s.event(rest[i:])
+			rest = rest[i+6:]
+		}
+	case bytes.HasPrefix(msg, []byte(`{"op":"subscribed"`)):
+		if i := bytes.Index(msg, []byte(`"cursor":"`)); i >= 0 && len(s.lastID) == 0 {
+			cur := msg[i+10:]
+			if j := bytes.IndexByte(cur, '"'); j >= 0 {
+				s.lastID = append(s.lastID[:0], cur[:j]...)
+			}
+		}
+		s.ready()
+	}
+}
+
+// runWSRaw does the WebSocket handshake by hand and hands the connection
+// to an epoll loop, like runSSE: gorilla's reader needs a goroutine per
+// connection. Client frames are masked with a zero key (RFC 6455 allows
+// any key; the relay only needs the mask bit).
+func (s *sub) runWSRaw(ctx context.Context, r *streamReader) error {
+	c, err := s.dialer().DialContext(ctx, "tcp", s.relay)
+	if err != nil {
+		return fmt.Errorf("dial %s from %s: %w", s.relay, s.src, err)
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	defer c.Close()
+	req := "GET /v1/ws HTTP/1.1\r\nHost: " + s.relay + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		return fmt.Errorf("write request: %w", err)
+	}
+	br := bufio.NewReaderSize(c, 2048)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		return fmt.Errorf("ws status %d", resp.StatusCode)
+	}
+	if _, err := c.Write(clientFrame(0x1, s.subscribeFrame())); err != nil {
+		return fmt.Errorf("ws subscribe: %w", err)
+	}
+	if !stop() {
+		return ctx.Err() // c is closed
+	}
+	return s.handOff(ctx, r, c, br, func(fd int) func([]byte) error {
+		p := &wsStream{}
+		handle := func(op byte, payload []byte) error {
+			switch op {
+			case 0x1, 0x2:
+				s.wsMessage(payload)
+			case 0x9: // ping: answer from the loop, a few bytes on a socket we never fill
+				return writeFD(fd, clientFrame(0xA, payload))
+			case 0x8:
+				code := 1005
+				if len(payload) >= 2 {
+					code = int(payload[0])<<8 | int(payload[1])
+				}
+				if code == 4008 {
+					s.w.kicked.Add(1)
+				}
+				return fmt.Errorf("closed by the relay with %d", code)
+			}
+			return nil
+		}
+		return func(b []byte) error { return p.feed(b, handle) }
+	})
+}
+
+// clientFrame is one final client frame of op with a zero masking key.
+func clientFrame(op byte, payload []byte) []byte {
+	b := []byte{0x80 | op}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n <= 0xffff:
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	b = append(b, 0, 0, 0, 0) // masking key: XOR with zeros leaves the payload as is
+	return append(b, payload...)
 }
 
 // event records one delivery whose data holds {"seq":N,"ts":unix-nanos}.

@@ -10,7 +10,7 @@ import (
 	"unsafe"
 )
 
-// streamReader reads many SSE streams from one goroutine blocked in
+// streamReader reads many SSE and WebSocket streams from one goroutine blocked in
 // epoll_wait, instead of a goroutine per connection parked in the Go
 // netpoller. Why: the load processes share the machine's two cores with
 // the relay, and every event woke up to 1,000 goroutines per load process
@@ -23,13 +23,11 @@ type streamReader struct {
 	streams map[int32]*stream
 }
 
-// stream is one SSE connection read by a streamReader.
+// stream is one connection read by a streamReader.
 type stream struct {
-	s     *sub
-	fd    int
-	p     sseStream
-	event []byte
-	done  chan error // the stream ended: EOF, a read error, a framing error
+	fd   int
+	feed func(b []byte) error // decodes what a read returned
+	done chan error           // the stream ended: EOF, a read error, a framing error
 }
 
 // readers returns the worker's stream readers, one per core, started on
@@ -61,34 +59,32 @@ func newStreamReader() (*streamReader, error) {
 	return r, nil
 }
 
-// add feeds what the handshake's reader already buffered, then reads the
-// rest of conn's stream from the epoll loop. The caller must not read
-// conn any more, and must call remove before closing it.
-func (r *streamReader) add(s *sub, conn net.Conn, leftover []byte, chunked bool) (*stream, error) {
+// add has the loop read conn's stream: decoder makes the stream's decoder
+// given the connection's file descriptor (a WebSocket answers pings on it),
+// which first gets leftover, the bytes the handshake's reader already
+// buffered. The caller must not read conn any more, and must call remove
+// before closing it.
+func (r *streamReader) add(conn net.Conn, leftover []byte, decoder func(fd int) func([]byte) error) (*stream, error) {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
-		return nil, errors.New("sse conn has no file descriptor")
+		return nil, errors.New("conn has no file descriptor")
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return nil, fmt.Errorf("sse conn: %w", err)
+		return nil, fmt.Errorf("conn: %w", err)
 	}
-	st := &stream{s: s, p: sseStream{chunked: chunked}, done: make(chan error, 1)}
-	if err := st.p.feed(leftover, st.line); err != nil {
-		return nil, fmt.Errorf("sse stream: %w", err)
+	st := &stream{fd: -1, done: make(chan error, 1)}
+	if err := raw.Control(func(fd uintptr) { st.fd = int(fd) }); err != nil {
+		return nil, fmt.Errorf("conn fd: %w", err)
+	}
+	st.feed = decoder(st.fd)
+	if err := st.feed(leftover); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var cerr error
-	err = raw.Control(func(fd uintptr) {
-		st.fd = int(fd)
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
-		cerr = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
-	})
-	if err == nil {
-		err = cerr
-	}
-	if err != nil {
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(st.fd)}
+	if err := syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_ADD, st.fd, &ev); err != nil {
 		return nil, fmt.Errorf("epoll add: %w", err)
 	}
 	r.streams[int32(st.fd)] = st
@@ -104,8 +100,6 @@ func (r *streamReader) remove(st *stream) {
 		_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, st.fd, nil) // the fd is still open: cannot fail
 	}
 }
-
-func (st *stream) line(b []byte) { st.s.sseLine(&st.event, b) }
 
 func (r *streamReader) loop() {
 	events := make([]syscall.EpollEvent, 256)
@@ -149,7 +143,7 @@ func (st *stream) read(buf []byte) error {
 		case n == 0:
 			return errors.New("connection closed by the relay")
 		}
-		return st.p.feed(buf[:n], st.line)
+		return st.feed(buf[:n])
 	}
 }
 
@@ -162,4 +156,20 @@ func rawRead(fd int, p []byte) (int, error) {
 		return -1, errno
 	}
 	return int(n), nil
+}
+
+// writeFD writes a few bytes (a pong) to a non-blocking socket the peer
+// reads, from the loop; a full socket is an error rather than a wait.
+func writeFD(fd int, p []byte) error {
+	for len(p) > 0 {
+		n, err := syscall.Write(fd, p)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		p = p[n:]
+	}
+	return nil
 }

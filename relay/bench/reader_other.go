@@ -12,6 +12,10 @@ type stream struct{ done chan error }
 
 func (w *worker) streamReader(*sub) *streamReader { return nil }
 
-func (*streamReader) add(*sub, net.Conn, []byte, bool) (*stream, error) { panic("unreachable") }
+func (*streamReader) add(net.Conn, []byte, func(int) func([]byte) error) (*stream, error) {
+	panic("unreachable: streamReader returns nil")
+}
+
+func writeFD(int, []byte) error { panic("unreachable: streamReader returns nil") }
 
 func (*streamReader) remove(*stream) {}

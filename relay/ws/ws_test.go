@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,8 +248,13 @@ func TestOversizedFrameCloses1009(t *testing.T) {
 }
 
 func TestPublishRateLimited(t *testing.T) {
+	// The limiter runs on the server's goroutines; the socket between
+	// them and this test is no happens-before edge for the race detector.
+	var mu sync.Mutex
 	var keys []string
 	limit := func(key string) (bool, time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
 		keys = append(keys, key)
 		return len(keys) <= 1, time.Second
 	}
@@ -263,6 +269,8 @@ func TestPublishRateLimited(t *testing.T) {
 	if f := read(t, c); f.Op != "error" || f.Code != "rate_limited" {
 		t.Fatalf("second publish %+v", f)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if keys[0] != "alice" {
 		t.Fatalf("limit key %q, want the subject", keys[0])
 	}
