@@ -17,7 +17,6 @@ type sseStream struct {
 	left    int    // data bytes left in the current chunk
 	size    []byte // partial chunk-size line
 	line    []byte // partial SSE line
-	event   []byte // the current frame's event name
 }
 
 type chunkState uint8
