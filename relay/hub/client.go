@@ -50,12 +50,16 @@ type Client struct {
 	// writer's last write, for heartbeats. Both are read by the sweeper
 	// without taking mu.
 	expires   atomic.Int64
-	lastWrite atomic.Int64
+	lastWrite atomic.Int64 // at the sweeper's resolution (Hub.now)
 
-	mu       sync.Mutex
-	q        *[]Item // nil while idle; boxed so it recycles without allocating
-	live     int     // items in q that count against QueueSize
-	writing  bool
+	mu      sync.Mutex
+	q       *[]Item // nil while idle; boxed so it recycles without allocating
+	live    int     // items in q that count against QueueSize
+	writing bool
+	// direct: the sink could be written without waiting after its last
+	// write, so a new burst goes to the shard without asking the sink
+	// (whose state then stays in the shard's core's cache).
+	direct   bool
 	closing  bool
 	finished bool
 	reason   Reason
@@ -178,7 +182,10 @@ func (c *Client) startWriterLocked() {
 		return
 	}
 	c.writing = true
-	if c.sink.Stalled() {
+	// A sink that stalled since (a WebSocket pong filled the socket) only
+	// adds the shard's write to its backlog, and that write sends it to
+	// ownWriter.
+	if !c.direct && c.sink.Stalled() {
 		go c.ownWriter()
 	} else {
 		c.shard.push(c)
@@ -256,21 +263,23 @@ func (c *Client) writeOnce(own bool) turn {
 	}
 	c.h.m.queueDepth.Observe(float64(len(items)))
 	err := c.sink.Write(c, items)
-	c.lastWrite.Store(time.Now().UnixNano())
+	c.lastWrite.Store(c.h.now.Load())
 	if err != nil {
 		c.h.log.Debug("write failed, closing", "transport", c.transport, "err", err)
 		c.finish(ReasonNone)
 		return turnDone
 	}
 	c.h.putItems(box)
-	if c.sink.Stalled() {
+	stalled := c.sink.Stalled()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.direct = !stalled
+	if stalled {
 		// The socket did not take it all: the rest must not wait for
 		// the next event (ownWriter flushes it first), and a shard must
 		// not write this client again before then.
 		return turnStalled
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.q == nil && !c.closing {
 		// Checked here rather than on the next turn: most writes are one
 		// event to one client, and a second turn per delivery costs.

@@ -69,7 +69,10 @@ type Hub struct {
 	// (writers.go).
 	w writerPool
 
-	n         atomic.Int64
+	n atomic.Int64
+	// now is the sweeper's clock (Unix ns at its last tick): writers stamp
+	// lastWrite with it instead of reading the clock per delivery.
+	now       atomic.Int64
 	resweep   chan time.Duration
 	stop      chan struct{}
 	sweeperWG sync.WaitGroup
@@ -99,6 +102,7 @@ func New(b bus.Bus, o Options) *Hub {
 		resweep: make(chan time.Duration, 1),
 		stop:    make(chan struct{}),
 	}
+	h.now.Store(time.Now().UnixNano())
 	h.w.start()
 	h.sweeperWG.Add(1)
 	go h.sweeper()
@@ -297,6 +301,7 @@ func (h *Hub) sweeper() {
 
 func (h *Hub) sweep(now time.Time) {
 	nowNS := now.UnixNano()
+	h.now.Store(nowNS)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.clients {
@@ -312,8 +317,10 @@ func (h *Hub) sweep(now time.Time) {
 		if c.pingEvery.Load() {
 			last = c.lastBeat.Load()
 		}
-		// Half a period early rather than up to a period late.
-		if nowNS-last >= beat-int64(h.period)/2 {
+		// lastWrite is stamped with the previous tick's time, up to a
+		// period before the write: a beat goes out after between beat
+		// minus one period and beat plus one period of silence.
+		if nowNS-last >= beat {
 			c.heartbeat(nowNS)
 		}
 	}
