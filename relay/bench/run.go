@@ -61,8 +61,10 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	defer os.RemoveAll(dir)
 	var procs []*proc
 	defer func() {
-		for _, p := range procs {
-			p.stop()
+		// Newest first: load processes, then relays, then redis-server
+		// (relays outliving Redis would log a lost pub/sub connection).
+		for i := len(procs) - 1; i >= 0; i-- {
+			procs[i].stop()
 		}
 	}()
 	redisURL := cfg.RedisURL
