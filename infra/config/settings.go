@@ -94,7 +94,7 @@ func settings() []*setting {
 		duration("deregistration_delay", "the load balancer's deregistration delay: drain_grace + drain_timeout must fit inside", func(c *Config) *time.Duration { return &c.DeregistrationDelay }),
 		integer("max_connections", "maximum open client connections per node", func(c *Config) *int { return &c.MaxConnections }),
 		integer("client_queue_size", "events queued per client before it is disconnected as slow", func(c *Config) *int { return &c.ClientQueueSize }),
-		duration("write_timeout", "deadline for one write to a client", func(c *Config) *time.Duration { return &c.WriteTimeout }),
+		duration("write_timeout", "how long a client may take to accept bytes its socket could not take at once before it is disconnected", func(c *Config) *time.Duration { return &c.WriteTimeout }),
 		duration("ws_ping", "WebSocket ping interval", func(c *Config) *time.Duration { return &c.WSPing }),
 		byteSize("ws_read_limit", "largest WebSocket frame a client may send", func(c *Config) *int64 { return &c.WSReadLimit }),
 		integer("max_topics_per_connection", "topics one connection may subscribe", func(c *Config) *int { return &c.MaxTopicsPerConnection }),
