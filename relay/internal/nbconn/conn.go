@@ -46,6 +46,15 @@ type Conn struct {
 	mu      sync.Mutex
 	backlog []byte // accepted but not yet written, in order
 	err     error  // first write error; every later write fails with it
+
+	// writeFn is c.writeRaw bound once: a func literal passed to
+	// RawConn.Write escapes with what it captures, three allocations per
+	// write. try passes its arguments and results in wp, wn and werr
+	// (under mu).
+	writeFn func(fd uintptr) bool
+	wp      []byte
+	wn      int
+	werr    error
 }
 
 // New wraps c. timeout bounds Flush (and every write of a conn without a
@@ -58,6 +67,9 @@ func New(c net.Conn, timeout time.Duration) *Conn {
 		}
 	}
 	n.stalled.Store(n.raw == nil)
+	if n.raw != nil {
+		n.writeFn = n.writeRaw
+	}
 	return n
 }
 
@@ -98,18 +110,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 // try makes one non-blocking write of p and returns how much the socket
-// took; a full socket is not an error.
+// took; a full socket is not an error. The caller holds mu.
 func (c *Conn) try(p []byte) (int, error) {
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		for {
-			n, werr = rawWrite(fd, p)
-			if werr != syscall.EINTR {
-				return true // never wait for writability: that is Flush's job
-			}
-		}
-	})
+	c.wp = p
+	err := c.raw.Write(c.writeFn)
+	n, werr := c.wn, c.werr
+	c.wp, c.werr = nil, nil
 	if n < 0 {
 		n = 0
 	}
@@ -120,6 +126,16 @@ func (c *Conn) try(p []byte) (int, error) {
 		return n, fmt.Errorf("write socket: %w", err)
 	}
 	return n, nil
+}
+
+// writeRaw is the RawConn.Write callback of try.
+func (c *Conn) writeRaw(fd uintptr) bool {
+	for {
+		c.wn, c.werr = rawWrite(fd, c.wp)
+		if c.werr != syscall.EINTR {
+			return true // never wait for writability: that is Flush's job
+		}
+	}
 }
 
 // writeWaiting is Write for a conn without a file descriptor.
