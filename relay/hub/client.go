@@ -297,10 +297,7 @@ func (c *Client) ownWriter() {
 	for {
 		if err := c.sink.Flush(); err != nil {
 			c.h.log.Debug("flush failed, closing", "transport", c.transport, "err", err)
-			c.mu.Lock()
-			c.q = nil
-			c.mu.Unlock()
-			c.finish(ReasonNone)
+			c.finish(ReasonNone) // drops what is queued too
 			return
 		}
 		if t := c.writeOnce(true); t == turnIdle || t == turnDone {
