@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hookrelay/hookrelay/relay/hub"
+	"github.com/hookrelay/hookrelay/relay/internal/nbconn"
 )
 
 // writeEventsRaw writes {"op":"events","events":[...]} as one unmasked
@@ -12,10 +13,10 @@ import (
 // call on the connection below gorilla. gorilla's NextWriter allocates a
 // writer per message and copies through its own pooled buffer; this is the
 // fan-out's hot path. It is safe beside gorilla's WriteControl (pongs,
-// close): the net.Conn writes each call whole under its write lock, and
-// this sink is the only writer of data frames. Compressed connections use
-// writeEvents.
-func (s *sink) writeEventsRaw(c *hub.Client, items []hub.Item) error {
+// close): nbconn takes each call whole under its lock (what the socket
+// does not take stays ahead of later writes), and this sink is the only
+// writer of data frames. Compressed connections use writeEvents.
+func (s *sink) writeEventsRaw(c *hub.Client, under *nbconn.Conn, items []hub.Item) error {
 	const head = `{"op":"events","events":[`
 	const tail = `]}`
 	n := len(head) + len(tail) + len(items) - 1
@@ -47,7 +48,7 @@ func (s *sink) writeEventsRaw(c *hub.Client, items []hub.Item) error {
 	if cap(b) <= maxPooledFrame {
 		*bp = b
 	}
-	if _, err := s.under.Write(b); err != nil {
+	if _, err := under.Write(b); err != nil {
 		return fmt.Errorf("write ws events: %w", err)
 	}
 	return nil

@@ -24,13 +24,11 @@ type sink struct {
 	mu     sync.Mutex
 	conn   *websocket.Conn
 	closed bool
-	// under, when set, is the connection below gorilla (gorilla writes
-	// through it too): writes never wait for the peer, so the hub's
-	// shared writers may write this client while it is not Stalled.
-	under *nbconn.Conn
-	// direct is under once attached, for Stalled (called by the hub from
-	// any goroutine, under the client's lock).
-	direct atomic.Pointer[nbconn.Conn]
+	// under, once attached, is the connection below gorilla (gorilla
+	// writes through it too): writes never wait for the peer, so the
+	// hub's shared writers may write this client while it is not Stalled.
+	// Atomic because the hub asks Stalled from any goroutine.
+	under atomic.Pointer[nbconn.Conn]
 	// raw: compression is off, so events frames are built here and
 	// written to under in one call (rawframe.go); bufs are the handler's
 	// shared frame buffers.
@@ -50,17 +48,15 @@ func (s *sink) attach(conn *websocket.Conn, under *nbconn.Conn) bool {
 		return false
 	}
 	s.conn = conn
-	s.under = under
-	if under != nil {
-		s.direct.Store(under)
-	}
+	s.under.Store(under)
 	return true
 }
 
 // Write sends queued items in order: consecutive events as one events
 // frame, every other item as its own frame.
 func (s *sink) Write(c *hub.Client, items []hub.Item) error {
-	if s.under == nil {
+	under := s.under.Load()
+	if under == nil {
 		// gorilla writes the conn itself and waits for the peer.
 		if err := s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout)); err != nil {
 			return fmt.Errorf("set ws write deadline: %w", err)
@@ -77,8 +73,8 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 			for j < len(items) && items[j].Kind == hub.KindEvent {
 				j++
 			}
-			if s.raw && s.under != nil {
-				err = s.writeEventsRaw(c, items[i:j])
+			if s.raw && under != nil {
+				err = s.writeEventsRaw(c, under, items[i:j])
 			} else {
 				err = s.writeEvents(c, items[i:j])
 			}
@@ -113,16 +109,16 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 // Stalled: without the conn below gorilla every write may wait; with it,
 // only a backlog makes the next write wait.
 func (s *sink) Stalled() bool {
-	under := s.direct.Load()
+	under := s.under.Load()
 	return under == nil || under.Stalled()
 }
 
 // Flush writes the backlog the socket could not take at once.
 func (s *sink) Flush() error {
-	if s.under == nil {
-		return nil
+	if under := s.under.Load(); under != nil {
+		return under.Flush()
 	}
-	return s.under.Flush()
+	return nil
 }
 
 // writeEvents streams {"op":"events","events":[...]} straight into
