@@ -49,43 +49,78 @@ func (s *sub) dialer() *net.Dialer {
 	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: s.src}, Timeout: 10 * time.Second}
 }
 
-// runSSE reads one SSE stream until ctx ends.
-func (s *sub) runSSE(ctx context.Context) error {
+// handshake is a connection to the relay whose response head was read.
+type handshake struct {
+	c    net.Conn
+	br   *bufio.Reader // holds what was read past the head
+	resp *http.Response
+	// stop detaches ctx's end from closing c; false means it closed c.
+	stop func() bool
+}
+
+func (h *handshake) close() {
+	h.stop()
+	h.c.Close()
+}
+
+// open dials the relay from s's source address, sends req and reads the
+// response head, which must have status want (what names the stream in
+// the error). Until stop, ctx's end closes the connection; the caller
+// closes it with close.
+func (s *sub) open(ctx context.Context, req string, want int, what string) (*handshake, error) {
 	c, err := s.dialer().DialContext(ctx, "tcp", s.relay)
 	if err != nil {
-		return fmt.Errorf("dial %s from %s: %w", s.relay, s.src, err)
+		return nil, fmt.Errorf("dial %s from %s: %w", s.relay, s.src, err)
 	}
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	defer c.Close()
-	q := url.Values{"topic": {s.topic}}.Encode()
+	h := &handshake{c: c, stop: context.AfterFunc(ctx, func() { c.Close() })}
+	if err := h.read(req, want, what); err != nil {
+		h.close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *handshake) read(req string, want int, what string) error {
+	if _, err := io.WriteString(h.c, req); err != nil {
+		return fmt.Errorf("write request: %w", err)
+	}
+	h.br = bufio.NewReaderSize(h.c, 2048)
+	resp, err := http.ReadResponse(h.br, nil)
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s status %d", what, resp.StatusCode)
+	}
+	h.resp = resp
+	return nil
+}
+
+// runSSE reads one SSE stream until ctx ends.
+func (s *sub) runSSE(ctx context.Context) error {
 	resume := ""
 	if len(s.lastID) > 0 {
 		resume = "Last-Event-ID: " + string(s.lastID) + "\r\n"
 	}
-	if _, err := fmt.Fprintf(c, "GET /v1/sse?%s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n%s\r\n", q, s.relay, resume); err != nil {
-		return fmt.Errorf("write request: %w", err)
-	}
-	br := bufio.NewReaderSize(c, 2048)
-	resp, err := http.ReadResponse(br, nil)
+	req := "GET /v1/sse?" + url.Values{"topic": {s.topic}}.Encode() + " HTTP/1.1\r\nHost: " + s.relay +
+		"\r\nAccept: text/event-stream\r\n" + resume + "\r\n"
+	h, err := s.open(ctx, req, http.StatusOK, "sse")
 	if err != nil {
-		return fmt.Errorf("read response: %w", err)
+		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("sse status %d", resp.StatusCode)
-	}
-	chunked := len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked"
-	if r := s.w.streamReader(s); r != nil && stop() {
-		return s.handOff(ctx, r, c, br, func(int) func([]byte) error {
+	defer h.close()
+	chunked := len(h.resp.TransferEncoding) > 0 && h.resp.TransferEncoding[0] == "chunked"
+	if r := s.w.streamReader(s); r != nil && h.stop() {
+		return s.handOff(ctx, r, h.c, h.br, func(int) func([]byte) error {
 			p := &sseStream{chunked: chunked}
 			var event []byte
 			line := func(l []byte) { s.sseLine(&event, l) }
 			return func(b []byte) error { return p.feed(b, line) }
 		})
 	}
-	var body io.Reader = br
+	var body io.Reader = h.br
 	if chunked {
-		body = bufio.NewReaderSize(httputil.NewChunkedReader(br), 2048)
+		body = bufio.NewReaderSize(httputil.NewChunkedReader(h.br), 2048)
 	}
 	return s.readSSE(bufio.NewReaderSize(body, 2048))
 }
@@ -217,33 +252,20 @@ func (s *sub) wsMessage(msg []byte) {
 // connection. Client frames are masked with a zero key (RFC 6455 allows
 // any key; the relay only needs the mask bit).
 func (s *sub) runWSRaw(ctx context.Context, r *streamReader) error {
-	c, err := s.dialer().DialContext(ctx, "tcp", s.relay)
-	if err != nil {
-		return fmt.Errorf("dial %s from %s: %w", s.relay, s.src, err)
-	}
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	defer c.Close()
 	req := "GET /v1/ws HTTP/1.1\r\nHost: " + s.relay + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(c, req); err != nil {
-		return fmt.Errorf("write request: %w", err)
-	}
-	br := bufio.NewReaderSize(c, 2048)
-	resp, err := http.ReadResponse(br, nil)
+	h, err := s.open(ctx, req, http.StatusSwitchingProtocols, "ws")
 	if err != nil {
-		return fmt.Errorf("read response: %w", err)
+		return err
 	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fmt.Errorf("ws status %d", resp.StatusCode)
-	}
-	if _, err := c.Write(clientFrame(0x1, s.subscribeFrame())); err != nil {
+	defer h.close()
+	if _, err := h.c.Write(clientFrame(0x1, s.subscribeFrame())); err != nil {
 		return fmt.Errorf("ws subscribe: %w", err)
 	}
-	if !stop() {
-		return ctx.Err() // c is closed
+	if !h.stop() {
+		return ctx.Err() // h.c is closed
 	}
-	return s.handOff(ctx, r, c, br, func(fd int) func([]byte) error {
+	return s.handOff(ctx, r, h.c, h.br, func(fd int) func([]byte) error {
 		p := &wsStream{}
 		handle := func(op byte, payload []byte) error {
 			switch op {
