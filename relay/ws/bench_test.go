@@ -63,17 +63,7 @@ func BenchmarkFanout(b *testing.B) {
 					}
 				}()
 			}
-			for range n {
-				<-ready
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				target.Store(int64(n) * int64(i+1))
-				e.Publish(b, "fan:1", 1, `{"n":1}`)
-				<-reached
-			}
-			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+			e.MeasureFanout(b, n, "fan:1", ready, reached, &target)
 		})
 	}
 }

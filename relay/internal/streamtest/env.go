@@ -84,6 +84,25 @@ func (e *Env) Publish(t testing.TB, topic string, n int, data string) []string {
 	return ids
 }
 
+// MeasureFanout is the timed part of a transport's fan-out benchmark: once
+// n subscribers have signalled ready, each op publishes one event to topic
+// and waits on reached, which the subscribers' readers signal when the
+// deliveries they count reach *target. It reports deliveries/s.
+func (e *Env) MeasureFanout(b *testing.B, n int, topic string, ready, reached <-chan struct{}, target *atomic.Int64) {
+	b.Helper()
+	for range n {
+		<-ready
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		target.Store(int64(n) * int64(i+1))
+		e.Publish(b, topic, 1, `{"n":1}`)
+		<-reached
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
 // Metric returns the value of a counter or gauge in e.Reg (0 if absent).
 func (e *Env) Metric(t *testing.T, name, label, value string) float64 {
 	t.Helper()
