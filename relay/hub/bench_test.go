@@ -50,17 +50,7 @@ func BenchmarkFanout(b *testing.B) {
 			var total, target atomic.Int64
 			s := countSink{total: &total, target: &target, reached: make(chan struct{}, 1)}
 			for range n {
-				c, err := h.Admit("bench", s)
-				if err != nil {
-					b.Fatal(err)
-				}
-				p, err := c.Resolve(b.Context(), []string{"fan:1"}, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := c.Subscribe(b.Context(), p, nil); err != nil {
-					b.Fatal(err)
-				}
+				subscribe(b, h, s, []string{"fan:1"}, nil)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

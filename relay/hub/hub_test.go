@@ -110,7 +110,7 @@ func setup(t testing.TB, o hub.Options) (*memory.Bus, *hub.Hub) {
 	return b, h
 }
 
-func subscribe(t testing.TB, h *hub.Hub, s *sink, topics []string, from event.Cursor) *hub.Client {
+func subscribe(t testing.TB, h *hub.Hub, s hub.Sink, topics []string, from event.Cursor) *hub.Client {
 	t.Helper()
 	c, err := h.Admit("test", s)
 	if err != nil {

@@ -32,27 +32,14 @@ func TestStuckPeersDoNotBlockOthers(t *testing.T) {
 	b, h := setup(t, hub.Options{})
 	release := make(chan struct{})
 	defer close(release)
-	admit := func(s hub.Sink) {
-		c, err := h.Admit("test", s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := c.Resolve(t.Context(), []string{"hol:1"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Subscribe(t.Context(), p, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for range 64 {
-		admit(blockSink{release})
+		subscribe(t, h, blockSink{release}, []string{"hol:1"}, nil)
 	}
 	var total, target atomic.Int64
 	target.Store(200)
 	s := countSink{total: &total, target: &target, reached: make(chan struct{}, 1)}
 	for range 200 {
-		admit(s)
+		subscribe(t, h, s, []string{"hol:1"}, nil)
 	}
 	start := time.Now()
 	publish(t, b, "hol:1", 1)
@@ -115,25 +102,12 @@ func (s *stallSink) got() []string {
 // by the shard again, with nothing lost or reordered.
 func TestStalledClientIsFlushedAndReturns(t *testing.T) {
 	b, h := setup(t, hub.Options{})
-	subscribe := func(s hub.Sink) {
-		c, err := h.Admit("test", s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := c.Resolve(t.Context(), []string{"stall:1"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Subscribe(t.Context(), p, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
 	st := &stallSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	subscribe(st)
+	subscribe(t, h, st, []string{"stall:1"}, nil)
 	var total, target atomic.Int64
 	healthy := countSink{total: &total, target: &target, reached: make(chan struct{}, 1)}
 	for range 50 {
-		subscribe(healthy)
+		subscribe(t, h, healthy, []string{"stall:1"}, nil)
 	}
 	wait := func(ch <-chan struct{}, what string) {
 		t.Helper()
