@@ -35,6 +35,9 @@ type sub struct {
 	// client does; wasReady: the first ready/subscribed was counted.
 	lastID   []byte
 	wasReady bool
+	// rxNS is the kernel's receive time of what is being decoded, set by
+	// the epoll reader before each feed (0: unknown, use the read time).
+	rxNS int64
 }
 
 // ready counts the subscriber ready once, not again after a resume.
@@ -165,7 +168,7 @@ func (s *sub) sseLine(event *[]byte, line []byte) {
 // ahead; decoder makes the stream's decoder given its file descriptor.
 func (s *sub) handOff(ctx context.Context, r *streamReader, c net.Conn, br *bufio.Reader, decoder func(fd int) func([]byte) error) error {
 	leftover, _ := br.Peek(br.Buffered()) // buffered bytes: Peek cannot fail
-	st, err := r.add(c, leftover, decoder)
+	st, err := r.add(c, leftover, &s.rxNS, decoder)
 	if err != nil {
 		return err
 	}
@@ -312,7 +315,13 @@ func (s *sub) event(b []byte) {
 		return
 	}
 	if ts, ok := intAfter(b, `"ts":`); ok {
-		s.w.lat.add(time.Since(time.Unix(0, ts)))
+		now := time.Now().UnixNano()
+		rx := s.rxNS
+		if rx == 0 {
+			rx = now
+		}
+		s.w.lat.add(time.Duration(now - ts))
+		s.w.rxLat.add(time.Duration(rx - ts))
 	}
 	last := s.lastSeq.Load()
 	switch {

@@ -141,8 +141,10 @@ func (p *proc) readReport() (workerReport, error) {
 	if err := json.Unmarshal([]byte(line), &r); err != nil {
 		return r, fmt.Errorf("%s: decode report %q: %w", p.name, strings.TrimSpace(line), err)
 	}
-	if r.Hist != nil {
-		r.Hist.unpack()
+	for _, h := range []*Hist{r.Hist, r.RxHist} {
+		if h != nil {
+			h.unpack()
+		}
 	}
 	return r, nil
 }

@@ -28,6 +28,9 @@ type stream struct {
 	fd   int
 	feed func(b []byte) error // decodes what a read returned
 	done chan error           // the stream ended: EOF, a read error, a framing error
+	// rxNS gets, before each feed, the kernel's receive time of the
+	// newest segment the read returned (SO_TIMESTAMPNS; 0 if it had none).
+	rxNS *int64
 }
 
 // readers returns the worker's stream readers, one per core, started on
@@ -64,7 +67,7 @@ func newStreamReader() (*streamReader, error) {
 // which first gets leftover, the bytes the handshake's reader already
 // buffered. The caller must not read conn any more, and must call remove
 // before closing it.
-func (r *streamReader) add(conn net.Conn, leftover []byte, decoder func(fd int) func([]byte) error) (*stream, error) {
+func (r *streamReader) add(conn net.Conn, leftover []byte, rxNS *int64, decoder func(fd int) func([]byte) error) (*stream, error) {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return nil, errors.New("conn has no file descriptor")
@@ -73,9 +76,12 @@ func (r *streamReader) add(conn net.Conn, leftover []byte, decoder func(fd int) 
 	if err != nil {
 		return nil, fmt.Errorf("conn: %w", err)
 	}
-	st := &stream{fd: -1, done: make(chan error, 1)}
+	st := &stream{fd: -1, done: make(chan error, 1), rxNS: rxNS}
 	if err := raw.Control(func(fd uintptr) { st.fd = int(fd) }); err != nil {
 		return nil, fmt.Errorf("conn fd: %w", err)
+	}
+	if err := syscall.SetsockoptInt(st.fd, syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1); err != nil {
+		return nil, fmt.Errorf("SO_TIMESTAMPNS: %w", err)
 	}
 	st.feed = decoder(st.fd)
 	if err := st.feed(leftover); err != nil {
@@ -103,7 +109,7 @@ func (r *streamReader) remove(st *stream) {
 
 func (r *streamReader) loop() {
 	events := make([]syscall.EpollEvent, 256)
-	buf := make([]byte, 64<<10)
+	buf := newRecvBuf(64 << 10)
 	for {
 		n, err := syscall.EpollWait(r.epfd, events, -1)
 		if err == syscall.EINTR {
@@ -130,9 +136,9 @@ func (r *streamReader) loop() {
 
 // read takes what the socket holds (one read: level-triggered epoll
 // reports the fd again if more is left) and decodes it.
-func (st *stream) read(buf []byte) error {
+func (st *stream) read(rb *recvBuf) error {
 	for {
-		n, err := rawRead(st.fd, buf)
+		n, rx, err := rb.recv(st.fd)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -143,20 +149,62 @@ func (st *stream) read(buf []byte) error {
 		case n == 0:
 			return errors.New("connection closed by the relay")
 		}
-		return st.feed(buf[:n])
+		*st.rxNS = rx
+		return st.feed(rb.buf[:n])
 	}
 }
 
-// rawRead is read(2) on a non-blocking socket without the scheduler's
-// syscall bookkeeping (see relay/internal/nbconn's rawWrite for why: a P
-// seen in a syscall by sysmon is handed off and won back).
-func rawRead(fd int, p []byte) (int, error) {
-	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(n), nil
+// recvBuf is a loop's buffer for recvmsg(2): data and the control
+// message that carries the receive timestamp.
+type recvBuf struct {
+	buf []byte
+	oob [64]byte
+	iov syscall.Iovec
+	msg syscall.Msghdr
 }
+
+func newRecvBuf(size int) *recvBuf {
+	rb := &recvBuf{buf: make([]byte, size)}
+	rb.iov.Base = &rb.buf[0]
+	rb.iov.SetLen(size)
+	rb.msg.Iov = &rb.iov
+	rb.msg.Iovlen = 1
+	return rb
+}
+
+// recv is recvmsg(2) on a non-blocking socket without the scheduler's
+// syscall bookkeeping (see relay/internal/nbconn's rawWrite for why: a P
+// seen in a syscall by sysmon is handed off and won back). rx is the
+// SCM_TIMESTAMPNS of the newest segment read, in Unix nanoseconds, or 0.
+func (rb *recvBuf) recv(fd int) (n int, rx int64, err error) {
+	rb.msg.Control = &rb.oob[0]
+	rb.msg.SetControllen(len(rb.oob))
+	r, _, errno := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&rb.msg)), 0)
+	if errno != 0 {
+		return -1, 0, errno
+	}
+	return int(r), rb.timestamp(), nil
+}
+
+// timestamp finds SCM_TIMESTAMPNS in the control data recvmsg returned.
+func (rb *recvBuf) timestamp() int64 {
+	oob := rb.oob[:rb.msg.Controllen]
+	for len(oob) >= syscall.SizeofCmsghdr {
+		h := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < syscall.SizeofCmsghdr || l > len(oob) {
+			return 0
+		}
+		if h.Level == syscall.SOL_SOCKET && h.Type == syscall.SCM_TIMESTAMPNS && l >= syscall.SizeofCmsghdr+16 {
+			ts := (*syscall.Timespec)(unsafe.Pointer(&oob[syscall.SizeofCmsghdr]))
+			return ts.Nano()
+		}
+		oob = oob[min(cmsgAlign(l), len(oob)):]
+	}
+	return 0
+}
+
+func cmsgAlign(n int) int { return (n + 7) &^ 7 }
 
 // writeFD writes a few bytes (a pong) to a non-blocking socket the peer
 // reads, from the loop; a full socket is an error rather than a wait.

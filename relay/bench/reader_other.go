@@ -12,7 +12,7 @@ type stream struct{ done chan error }
 
 func (w *worker) streamReader(*sub) *streamReader { return nil }
 
-func (*streamReader) add(net.Conn, []byte, func(int) func([]byte) error) (*stream, error) {
+func (*streamReader) add(net.Conn, []byte, *int64, func(int) func([]byte) error) (*stream, error) {
 	panic("unreachable: streamReader returns nil")
 }
 

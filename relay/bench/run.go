@@ -34,6 +34,14 @@ type Report struct {
 	P50US        int64         `json:"p50_us"`
 	P99US        int64         `json:"p99_us"`
 	MaxUS        int64         `json:"max_us"`
+	// Rx* is the same latency taken at the kernel's receive timestamp of
+	// the subscriber's socket (SO_TIMESTAMPNS) instead of when the load
+	// process got to read it: what the relay delivered, without the load
+	// tool's own queue on the cores it shares with the relay.
+	RxP50, RxP99 time.Duration `json:"-"`
+	RxP50US      int64         `json:"rx_p50_us"`
+	RxP99US      int64         `json:"rx_p99_us"`
+	RxMaxUS      int64         `json:"rx_max_us"`
 	CPUPerDeliv  float64       `json:"relay_cpu_us_per_delivery"`
 	RelayCPU     time.Duration `json:"relay_cpu_ns"`
 	// LoadCPU is the load processes' CPU over the same phase: on a
@@ -226,7 +234,7 @@ func finish(workers []*proc, expect map[string]int64, cfg Config, rep *Report) e
 			return fmt.Errorf("%s: %w", w.name, err)
 		}
 	}
-	var hist Hist
+	var hist, rxHist Hist
 	for _, w := range workers {
 		r, err := w.readReport()
 		if err != nil {
@@ -246,10 +254,15 @@ func finish(workers []*proc, expect map[string]int64, cfg Config, rep *Report) e
 		if r.Hist != nil {
 			hist.Merge(r.Hist)
 		}
+		if r.RxHist != nil {
+			rxHist.Merge(r.RxHist)
+		}
 	}
 	subsPerTopic := float64(cfg.Conns) / float64(cfg.Topics)
 	rep.Expected = int64(float64(rep.Published) * subsPerTopic)
 	rep.P50, rep.P99, rep.Max = hist.Quantile(0.50), hist.Quantile(0.99), time.Duration(hist.MaxUS)*time.Microsecond
 	rep.P50US, rep.P99US, rep.MaxUS = rep.P50.Microseconds(), rep.P99.Microseconds(), rep.Max.Microseconds()
+	rep.RxP50, rep.RxP99 = rxHist.Quantile(0.50), rxHist.Quantile(0.99)
+	rep.RxP50US, rep.RxP99US, rep.RxMaxUS = rep.RxP50.Microseconds(), rep.RxP99.Microseconds(), int64(rxHist.MaxUS)
 	return nil
 }

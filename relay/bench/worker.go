@@ -39,6 +39,9 @@ type workerReport struct {
 	Dups     int64  `json:"dups"`
 	Kicked   int64  `json:"kicked"`
 	Hist     *Hist  `json:"hist,omitempty"`
+	// RxHist is the same latency to the kernel's receive timestamp of the
+	// segment (SO_TIMESTAMPNS): without the load process's own queueing.
+	RxHist *Hist `json:"rx_hist,omitempty"`
 	// Waited is how long the worker waited after "stop" for its
 	// subscribers to catch up; Behind counts those that had not when
 	// the wait ended (their missing events are counted lost).
@@ -59,7 +62,7 @@ type worker struct {
 	kicked                            atomic.Int64
 	resumes                           atomic.Int64
 	firstDrop                         atomic.Value
-	lat                               atomicHist
+	lat, rxLat                        atomicHist
 	firstErr                          atomic.Value
 	subs                              []*sub
 	readersOnce                       sync.Once
@@ -119,9 +122,10 @@ func runWorker(ctx context.Context, specJSON string, stdin io.Reader, stdout io.
 	}
 	r := w.report("done")
 	r.Waited, r.Behind, r.CPU = waited, behind, cpu
-	h := w.lat.h
+	h, rh := w.lat.h, w.rxLat.h
 	h.pack()
-	r.Hist = &h
+	rh.pack()
+	r.Hist, r.RxHist = &h, &rh
 	return enc.Encode(r)
 }
 
