@@ -2,9 +2,11 @@ package api
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 )
 
 // ConcurrencyLimiter caps concurrent holders per key (*limit.Concurrent
@@ -65,4 +67,16 @@ func (c *releasingConn) Close() error {
 	err := c.Conn.Close()
 	c.free()
 	return err
+}
+
+// SyscallConn passes the socket's descriptor through: relay/sse and
+// relay/ws write without waiting (relay/internal/nbconn) and park idle
+// WebSocket readers in epoll through it, and fall back to a goroutine and
+// a deadline per write and per reader when a conn has none.
+func (c *releasingConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("hijacked connection has no file descriptor")
+	}
+	return sc.SyscallConn()
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +26,15 @@ func TestConnectionsPerIP(t *testing.T) {
 		if err != nil {
 			t.Errorf("hijack: %v", err)
 			return
+		}
+		// The transports write without waiting and park idle readers
+		// through the socket's descriptor: the slot-releasing wrapper
+		// must not hide it (it did, and both fell back to a goroutine
+		// and deadlines per connection whenever the cap was on).
+		if sc, ok := c.(syscall.Conn); !ok {
+			t.Errorf("hijacked conn %T has no SyscallConn", c)
+		} else if raw, err := sc.SyscallConn(); err != nil || raw == nil {
+			t.Errorf("SyscallConn: %v", err)
 		}
 		if _, err := c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")); err != nil {
 			t.Errorf("write: %v", err)

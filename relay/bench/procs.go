@@ -81,7 +81,7 @@ func startRelay(ctx context.Context, bin, server, redisURL, apiKey string, i int
 		"HOOKRELAY_API_KEYS=bench:"+apiKey,
 		"HOOKRELAY_LOG_LEVEL=warn",
 		"HOOKRELAY_MAX_CONNECTIONS=100000",
-		"HOOKRELAY_CONNS_PER_IP=0",
+		"HOOKRELAY_CONNECTIONS_PER_IP=0",
 	)
 	if redisURL != "" {
 		cmd.Env = append(cmd.Env, "REDIS_URL="+redisURL)
