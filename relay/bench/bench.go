@@ -3,7 +3,9 @@
 // SSE and/or WebSocket subscribers from several load processes and source
 // addresses, measures the relays' RSS per idle connection, then publishes at
 // a set rate through POST /v1/publish and reports deliveries/s,
-// publish-to-receive latency, losses, duplicates and relay CPU per delivery.
+// publish-to-receive latency (when the load process reads an event, and at
+// the kernel's receive timestamp of its socket), losses, duplicates, and
+// the relay's and the load processes' CPU per delivery.
 package bench
 
 import (
