@@ -232,3 +232,40 @@ func TestE2EOrderPageSurvivesRelayCrash(t *testing.T) {
 		ready.Round(time.Millisecond), open.Sub(killed).Round(time.Millisecond), atOpen-atKill, n, states)
 	page.noExceptions()
 }
+
+// TestE2EOrderPageFollowsNewUpdates: the update log is a scrolling box;
+// once it is full, a live update must still come into view (it used to be
+// appended below the fold), unless the visitor scrolled up to read.
+func TestE2EOrderPageFollowsNewUpdates(t *testing.T) {
+	srv := startRedis(t)
+	r := startDev(t, srv.URL())
+	page := newBrowser(t).firstTab("orders")
+	page.open(r.URL + "/orders.html")
+	const newestInView = `(() => {
+		const log = document.getElementById("log"), li = log.lastElementChild;
+		const b = log.getBoundingClientRect(), e = li.getBoundingClientRect();
+		return e.top >= b.top - 1 && e.bottom <= b.bottom + 1;
+	})()`
+	const n = 20
+	for i := range n {
+		r.Publish(t, note(i))
+	}
+	waitNotes(t, page, n, 10*time.Second)
+	var overflows bool
+	page.eval(`(() => { const log = document.getElementById("log"); return log.scrollHeight > log.clientHeight; })()`, &overflows)
+	if !overflows {
+		t.Fatalf("%d updates do not fill the log: the test checks nothing", n)
+	}
+	page.wait(2*time.Second, "the newest update in view", newestInView)
+
+	// A visitor reading the oldest updates is not pulled down.
+	page.eval(`(() => { document.getElementById("log").scrollTop = 0; return true; })()`, nil)
+	r.Publish(t, note(n))
+	waitNotes(t, page, n+1, 10*time.Second)
+	var top float64
+	page.eval(`document.getElementById("log").scrollTop`, &top)
+	if top != 0 {
+		t.Errorf("log scrolled to %v while the visitor read from the top", top)
+	}
+	page.noExceptions()
+}
