@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,6 +257,55 @@ func TestConnectionsPerIP(t *testing.T) {
 	if status, _ := r.Readyz(); status != http.StatusOK {
 		t.Fatalf("a per-address cap must not fail readiness: %d", status)
 	}
+}
+
+// TestConnectionsPerIPKeepsIdleWebSocketsParked: the per-address cap wraps
+// each hijacked connection, and the wrapper must still expose its socket.
+// It once hid it, and every WebSocket then kept a reading goroutine (and
+// every write waited on its own goroutine) whenever the cap was on.
+func TestConnectionsPerIPKeepsIdleWebSocketsParked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("idle WebSockets are parked in epoll on Linux only")
+	}
+	r := relaytest.Start(t, relaytest.Options{Mode: "dev", Env: []string{"HOOKRELAY_CONNECTIONS_PER_IP=1000"}})
+	base := relayGoroutines(t, r.URL)
+	const n = 100
+	subs := make([]*collector, n)
+	for i := range subs {
+		subs[i] = subscribe(t, r.URL, client.WebSocket, "", "order:1")
+	}
+	for _, s := range subs {
+		s.waitOpen(t, 1)
+	}
+	// A reader parks once its socket has nothing more to read.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g := relayGoroutines(t, r.URL)
+		if g-base < n/4 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle WebSockets hold %d more relay goroutines (from %d): not parked", n, g-base, base)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval
+	}
+}
+
+// relayGoroutines reads go_goroutines from the relay's /metrics.
+func relayGoroutines(t *testing.T, baseURL string) int {
+	t.Helper()
+	_, _, body := call(t, "GET", baseURL+"/metrics", "", "", "")
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("go_goroutines %q: %v", v, err)
+			}
+			return int(n)
+		}
+	}
+	t.Fatalf("no go_goroutines in /metrics")
+	return 0
 }
 
 // TestSecondSignalForcesExit: a second SIGTERM cuts a long drain short.
