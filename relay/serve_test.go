@@ -282,6 +282,7 @@ func TestConnectionsPerIPKeepsIdleWebSocketsParked(t *testing.T) {
 	for {
 		g := relayGoroutines(t, r.URL)
 		if g-base < n/4 {
+			t.Logf("%d idle WebSockets: %d relay goroutines, %d before", n, g, base)
 			return
 		}
 		if time.Now().After(deadline) {

@@ -319,6 +319,8 @@ func (s *sub) event(b []byte) {
 		rx := s.rxNS
 		if rx == 0 {
 			rx = now
+		} else {
+			s.w.rxStamped.Add(1)
 		}
 		s.w.lat.add(time.Duration(now - ts))
 		s.w.rxLat.add(time.Duration(rx - ts))

@@ -1,3 +1,5 @@
+//go:build linux && (amd64 || arm64)
+
 package bench
 
 import (
@@ -84,6 +86,7 @@ func (r *streamReader) add(conn net.Conn, leftover []byte, rxNS *int64, decoder 
 		return nil, fmt.Errorf("SO_TIMESTAMPNS: %w", err)
 	}
 	st.feed = decoder(st.fd)
+	*rxNS = 0 // a resumed stream: not the last connection's receive time
 	if err := st.feed(leftover); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}

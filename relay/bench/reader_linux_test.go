@@ -1,3 +1,5 @@
+//go:build linux && (amd64 || arm64)
+
 package bench
 
 import (
@@ -79,8 +81,10 @@ func TestRecvTimestamp(t *testing.T) {
 		if rx == 0 {
 			continue
 		}
-		if rx < before || rx > read-int64(20*time.Millisecond) {
-			t.Fatalf("receive timestamp %d not between the write (%d) and 20ms before the read (%d)", rx, before, read)
+		// 10 of the 20 ms: on a busy machine the kernel may run the
+		// loopback receive a little after the write returned.
+		if rx < before || rx > read-int64(10*time.Millisecond) {
+			t.Fatalf("receive timestamp %d not between the write (%d) and 10ms before the read (%d)", rx, before, read)
 		}
 		return
 	}
@@ -114,8 +118,21 @@ func FuzzControlMessage(f *testing.F) {
 		n := copy(rb.oob[:], oob)
 		rb.msg.SetControllen(n)
 		got := rb.timestamp()
-		if n == len(good) && string(oob[:n]) == string(good[:]) && got != 1_700_000_000*1e9+5 {
-			t.Fatalf("well-formed SCM_TIMESTAMPNS read as %d", got)
+		// Where the standard library's parser accepts the data, both must
+		// find the same first SCM_TIMESTAMPNS (or none).
+		msgs, err := syscall.ParseSocketControlMessage(oob[:n])
+		if err != nil {
+			return
+		}
+		var want int64
+		for _, m := range msgs {
+			if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+				want = (*syscall.Timespec)(unsafe.Pointer(&m.Data[0])).Nano()
+				break
+			}
+		}
+		if got != want {
+			t.Fatalf("timestamp %d, the standard library's parser finds %d", got, want)
 		}
 	})
 }

@@ -1,11 +1,12 @@
-//go:build !linux
+//go:build !linux || !(amd64 || arm64)
 
 package bench
 
 import "net"
 
-// streamReader is Linux-only (epoll); elsewhere each SSE subscriber keeps
-// its own reading goroutine.
+// streamReader is for 64-bit Linux only (epoll, recvmsg and the 64-bit
+// layout of its control message); elsewhere each subscriber keeps its own
+// reading goroutine.
 type streamReader struct{}
 
 type stream struct{ done chan error }

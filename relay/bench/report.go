@@ -20,7 +20,8 @@ func (r *Report) print(w io.Writer) {
 	fmt.Fprintf(w, "  deliveries            %d of %d expected, %.0f/s\n", r.Received, r.Expected, r.DeliveriesPS)
 	fmt.Fprintf(w, "  lost / duplicated     %d / %d (kicked %d)\n", r.Lost, r.Dups, r.Kicked)
 	fmt.Fprintf(w, "  latency p50/p99/max   %s / %s / %s (read by the load tool)\n", r.P50, r.P99, r.Max)
-	fmt.Fprintf(w, "  at socket p50/p99/max %s / %s / %s (kernel receive timestamp)\n", r.RxP50, r.RxP99, time.Duration(r.RxMaxUS)*time.Microsecond)
+	fmt.Fprintf(w, "  at socket p50/p99/max %s / %s / %s (kernel receive timestamp; %d of the deliveries had one)\n",
+		r.RxP50, r.RxP99, time.Duration(r.RxMaxUS)*time.Microsecond, r.RxStamped)
 	if r.Resumes > 0 {
 		fmt.Fprintf(w, "  resumed connections   %d (first end: %s)\n", r.Resumes, r.FirstDrop)
 	}

@@ -42,6 +42,7 @@ type Report struct {
 	RxP50US      int64         `json:"rx_p50_us"`
 	RxP99US      int64         `json:"rx_p99_us"`
 	RxMaxUS      int64         `json:"rx_max_us"`
+	RxStamped    int64         `json:"rx_stamped"` // deliveries that had a receive timestamp (the rest: read time)
 	CPUPerDeliv  float64       `json:"relay_cpu_us_per_delivery"`
 	RelayCPU     time.Duration `json:"relay_cpu_ns"`
 	// LoadCPU is the load processes' CPU over the same phase: on a
@@ -246,6 +247,7 @@ func finish(workers []*proc, expect map[string]int64, cfg Config, rep *Report) e
 		rep.Kicked += r.Kicked
 		rep.CatchUp = max(rep.CatchUp, r.Waited)
 		rep.LoadCPU += r.CPU
+		rep.RxStamped += r.RxStamped
 		rep.Behind += r.Behind
 		rep.Resumes += r.Resumes
 		if rep.FirstDrop == "" {

@@ -41,7 +41,10 @@ type workerReport struct {
 	Hist     *Hist  `json:"hist,omitempty"`
 	// RxHist is the same latency to the kernel's receive timestamp of the
 	// segment (SO_TIMESTAMPNS): without the load process's own queueing.
-	RxHist *Hist `json:"rx_hist,omitempty"`
+	// RxStamped counts the events that had one (the others count their
+	// read time in RxHist too).
+	RxHist    *Hist `json:"rx_hist,omitempty"`
+	RxStamped int64 `json:"rx_stamped"`
 	// Waited is how long the worker waited after "stop" for its
 	// subscribers to catch up; Behind counts those that had not when
 	// the wait ended (their missing events are counted lost).
@@ -60,6 +63,7 @@ type worker struct {
 	spec                              workerSpec
 	ready, errs, received, lost, dups atomic.Int64
 	kicked                            atomic.Int64
+	rxStamped                         atomic.Int64 // events with a kernel receive timestamp
 	resumes                           atomic.Int64
 	firstDrop                         atomic.Value
 	lat, rxLat                        atomicHist
@@ -126,6 +130,7 @@ func runWorker(ctx context.Context, specJSON string, stdin io.Reader, stdout io.
 	h.pack()
 	rh.pack()
 	r.Hist, r.RxHist = &h, &rh
+	r.RxStamped = w.rxStamped.Load()
 	return enc.Encode(r)
 }
 
