@@ -32,6 +32,9 @@ const (
 // errStreamEnd: the server ended the body (last chunk).
 var errStreamEnd = errors.New("sse stream ended")
 
+// maxSizeLine bounds a chunk-size line (hex size, extensions, CR).
+const maxSizeLine = 64
+
 // maxLine bounds a partial line (a misbehaving server cannot make a load
 // process buffer without end).
 const maxLine = 1 << 20
@@ -45,10 +48,16 @@ func (p *sseStream) feed(b []byte, line func([]byte)) error {
 		switch p.state {
 		case chunkSize:
 			i := bytes.IndexByte(b, '\n')
+			in := i // bytes of the size line in this read
 			if i < 0 {
-				if len(p.size)+len(b) > 64 {
-					return errors.New("chunk size line too long")
-				}
+				in = len(b)
+			}
+			// The same bound whether or not the line ends in this read,
+			// so that how a stream was split never changes the verdict.
+			if len(p.size)+in > maxSizeLine {
+				return errors.New("chunk size line too long")
+			}
+			if i < 0 {
 				p.size = append(p.size, b...)
 				return nil
 			}
