@@ -99,7 +99,7 @@ func (p *wsStream) start(h []byte) error {
 		return errors.New("ws data frame inside a fragmented message")
 	case !control && p.op > 2:
 		return fmt.Errorf("ws reserved opcode %#x", p.op)
-	case n+uint64(len(p.msg)) > maxWSMessage:
+	case n > maxWSMessage-uint64(len(p.msg)): // not n+len: a 64-bit length can wrap that sum
 		return fmt.Errorf("ws message over %d bytes", maxWSMessage)
 	}
 	if p.op == 1 || p.op == 2 {
