@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/internal/redistest"
 	"github.com/hookrelay/hookrelay/relay/api"
+	"github.com/hookrelay/hookrelay/relay/chaos"
 	"github.com/hookrelay/hookrelay/relay/client"
 	"github.com/hookrelay/hookrelay/relay/relaytest"
 )
@@ -296,17 +296,11 @@ func TestConnectionsPerIPKeepsIdleWebSocketsParked(t *testing.T) {
 func relayGoroutines(t *testing.T, baseURL string) int {
 	t.Helper()
 	_, _, body := call(t, "GET", baseURL+"/metrics", "", "", "")
-	for line := range strings.Lines(body) {
-		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
-			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("go_goroutines %q: %v", v, err)
-			}
-			return int(n)
-		}
+	n, err := chaos.MetricValue([]byte(body), "go_goroutines")
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no go_goroutines in /metrics")
-	return 0
+	return int(n)
 }
 
 // TestSecondSignalForcesExit: a second SIGTERM cuts a long drain short.

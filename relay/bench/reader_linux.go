@@ -105,9 +105,14 @@ func (r *streamReader) remove(st *stream) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.streams[int32(st.fd)] == st {
-		delete(r.streams, int32(st.fd))
-		_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, st.fd, nil) // the fd is still open: cannot fail
+		r.forgetLocked(st)
 	}
+}
+
+// forgetLocked takes st out of the loop; the caller holds mu.
+func (r *streamReader) forgetLocked(st *stream) {
+	delete(r.streams, int32(st.fd))
+	_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, st.fd, nil) // the fd is still open: cannot fail
 }
 
 func (r *streamReader) loop() {
@@ -128,8 +133,7 @@ func (r *streamReader) loop() {
 				continue // removed after epoll_wait returned
 			}
 			if err := st.read(buf); err != nil {
-				delete(r.streams, int32(st.fd))
-				_ = syscall.EpollCtl(r.epfd, syscall.EPOLL_CTL_DEL, st.fd, nil) // still open: cannot fail
+				r.forgetLocked(st)
 				st.done <- err
 			}
 		}

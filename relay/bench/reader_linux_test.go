@@ -104,13 +104,8 @@ func TestRecvWithoutTimestamp(t *testing.T) {
 // FuzzControlMessage feeds timestamp arbitrary control data: it must find
 // nothing or a timestamp, never read past what recvmsg returned.
 func FuzzControlMessage(f *testing.F) {
-	var good [syscall.SizeofCmsghdr + 16]byte
-	h := (*syscall.Cmsghdr)(unsafe.Pointer(&good[0]))
-	h.Level, h.Type = syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS
-	h.SetLen(len(good))
-	ts := (*syscall.Timespec)(unsafe.Pointer(&good[syscall.SizeofCmsghdr]))
-	ts.Sec, ts.Nsec = 1_700_000_000, 5
-	f.Add(good[:])
+	good := cmsg(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, timespec(1_700_000_000, 5))
+	f.Add(good)
 	f.Add(good[:syscall.SizeofCmsghdr])
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, oob []byte) {
@@ -137,6 +132,13 @@ func FuzzControlMessage(f *testing.F) {
 	})
 }
 
+// timespec is a struct timespec's bytes, the payload of SCM_TIMESTAMPNS.
+func timespec(sec, nsec int64) []byte {
+	b := make([]byte, unsafe.Sizeof(syscall.Timespec{}))
+	*(*syscall.Timespec)(unsafe.Pointer(&b[0])) = syscall.Timespec{Sec: sec, Nsec: nsec}
+	return b
+}
+
 // cmsg builds one control message as the kernel lays it out, padded.
 func cmsg(level, typ int32, data []byte) []byte {
 	b := make([]byte, syscall.SizeofCmsghdr, syscall.CmsgSpace(len(data)))
@@ -148,10 +150,8 @@ func cmsg(level, typ int32, data []byte) []byte {
 }
 
 func TestTimestampParse(t *testing.T) {
-	var ts [16]byte
-	(*syscall.Timespec)(unsafe.Pointer(&ts[0])).Sec = 12
-	(*syscall.Timespec)(unsafe.Pointer(&ts[0])).Nsec = 34
-	tsMsg := cmsg(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, ts[:])
+	ts := timespec(12, 34)
+	tsMsg := cmsg(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, ts)
 	for _, c := range []struct {
 		name string
 		oob  []byte
@@ -159,7 +159,7 @@ func TestTimestampParse(t *testing.T) {
 	}{
 		{"alone", tsMsg, 12e9 + 34},
 		{"after another message", append(cmsg(syscall.SOL_SOCKET, syscall.SCM_RIGHTS, []byte{1, 2, 3, 4}), tsMsg...), 12e9 + 34},
-		{"other level", cmsg(syscall.IPPROTO_TCP, syscall.SCM_TIMESTAMPNS, ts[:]), 0},
+		{"other level", cmsg(syscall.IPPROTO_TCP, syscall.SCM_TIMESTAMPNS, ts), 0},
 		{"truncated", tsMsg[:len(tsMsg)-1], 0},
 		{"none", nil, 0},
 	} {

@@ -70,7 +70,7 @@ type worker struct {
 	firstErr                          atomic.Value
 	subs                              []*sub
 	readersOnce                       sync.Once
-	readers                           []*streamReader // SSE stream readers (reader_linux.go)
+	readers                           []*streamReader // SSE and WebSocket stream readers (reader_linux.go)
 }
 
 // atomicHist is Hist with lock-free adds from many connection goroutines.
