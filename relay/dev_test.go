@@ -199,3 +199,10 @@ func TestServeRefusesWithoutTokenKey(t *testing.T) {
 		t.Fatal("a relay that refused to start answers /readyz")
 	}
 }
+
+// TestMisspelledSettingWarned: a HOOKRELAY_* variable that no setting
+// reads (a typo) is logged as a config warning at start, naming it.
+func TestMisspelledSettingWarned(t *testing.T) {
+	r := relaytest.Start(t, relaytest.Options{Mode: "dev", Env: []string{"HOOKRELAY_HEARTBEET=10s"}})
+	r.WaitLog(t, "HOOKRELAY_HEARTBEET", 10*time.Second)
+}

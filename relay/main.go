@@ -24,7 +24,7 @@ import (
 
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], env{
-		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ(),
 	}))
 }
 
@@ -34,6 +34,7 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	environ        []string // every variable, to warn about misspelled HOOKRELAY_* names
 }
 
 const usage = `usage: relay <command> [flags]

@@ -19,6 +19,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/config"
 	"github.com/hookrelay/hookrelay/infra/config/awsdefault"
 	"github.com/hookrelay/hookrelay/infra/limit"
+	"github.com/hookrelay/hookrelay/infra/logging"
 	"github.com/hookrelay/hookrelay/infra/telemetry"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
@@ -63,7 +64,7 @@ func runServer(ctx context.Context, cmd string, args []string, e env, force <-ch
 	if cmd == "dev" {
 		mode = config.ModeDev
 	}
-	cfg, err := config.Load(ctx, mode, args, e.getenv, config.WithOutput(e.stderr), config.WithProgramName("relay "+cmd),
+	cfg, err := config.Load(ctx, mode, args, e.getenv, config.WithOutput(e.stderr), config.WithEnviron(e.environ), config.WithProgramName("relay "+cmd),
 		// The SDK's default credential chain and clients for aws-sm:// and
 		// aws-ssm:// references and ElastiCache IAM auth.
 		config.WithResolverOptions(awsdefault.ResolverOptions()...))
@@ -74,10 +75,13 @@ func runServer(ctx context.Context, cmd string, args []string, e env, force <-ch
 		fmt.Fprintf(e.stderr, "relay %s: %v\n", cmd, err)
 		return 1
 	}
-	log, err := telemetry.NewLogger(cfg.LogLevel, cfg.LogFormat, e.stderr)
+	log, err := logging.New(cfg.LogLevel, cfg.LogFormat, e.stderr)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "relay %s: %v\n", cmd, err)
 		return 1
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn("config", "warning", w)
 	}
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {

@@ -25,7 +25,7 @@ type tokenFlags struct {
 func runToken(ctx context.Context, args []string, e env) int {
 	var f tokenFlags
 	cfg, err := config.Load(ctx, config.ModeDev, args, e.getenv,
-		config.WithOutput(e.stderr), config.WithProgramName("relay token"),
+		config.WithOutput(e.stderr), config.WithEnviron(e.environ), config.WithProgramName("relay token"),
 		config.WithResolverOptions(awsdefault.ResolverOptions()...),
 		config.WithFlags(func(fs *flag.FlagSet) {
 			fs.StringVar(&f.sub, "sub", "", "token subject (user id); {sub} in grants expands to it")

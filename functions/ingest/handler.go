@@ -19,8 +19,8 @@ type handlerFunc = func(ctx context.Context, event json.RawMessage) (json.RawMes
 // newHandler loads the configuration (ModeLambda: REDIS_URL required,
 // sources from HOOKRELAY_CONFIG), connects the Redis bus and compiles the
 // webhook sources. Every error names the setting at fault.
-func newHandler(ctx context.Context, getenv func(string) string, logOut io.Writer) (handlerFunc, error) {
-	cfg, log, b, err := lambdaenv.Setup(ctx, "ingest", getenv, logOut)
+func newHandler(ctx context.Context, env lambdaenv.Env) (handlerFunc, error) {
+	cfg, log, b, err := lambdaenv.Setup(ctx, "ingest", env)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"io"
 
 	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
 )
@@ -14,7 +13,7 @@ import (
 func main() {
 	// Built once per execution environment, outside the per-invocation
 	// handler: config, secrets, the Redis connection and compiled rules.
-	lambdaenv.Start("ingest", func(ctx context.Context, getenv func(string) string, logOut io.Writer) (any, error) {
-		return newHandler(ctx, getenv, logOut)
+	lambdaenv.Start("ingest", func(ctx context.Context, env lambdaenv.Env) (any, error) {
+		return newHandler(ctx, env)
 	})
 }

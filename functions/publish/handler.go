@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"time"
 
 	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
@@ -14,8 +13,8 @@ type handlerFunc = func(ctx context.Context, event json.RawMessage) (any, error)
 
 // newHandler loads the configuration (ModeLambda: REDIS_URL required) and
 // connects the Redis bus. Every error names the setting at fault.
-func newHandler(ctx context.Context, getenv func(string) string, logOut io.Writer) (handlerFunc, error) {
-	cfg, log, b, err := lambdaenv.Setup(ctx, "publish", getenv, logOut)
+func newHandler(ctx context.Context, env lambdaenv.Env) (handlerFunc, error) {
+	cfg, log, b, err := lambdaenv.Setup(ctx, "publish", env)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"io"
 
 	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
 )
@@ -16,7 +15,7 @@ import (
 func main() {
 	// Built once per execution environment, outside the per-invocation
 	// handler: config and the Redis connection.
-	lambdaenv.Start("publish", func(ctx context.Context, getenv func(string) string, logOut io.Writer) (any, error) {
-		return newHandler(ctx, getenv, logOut)
+	lambdaenv.Start("publish", func(ctx context.Context, env lambdaenv.Env) (any, error) {
+		return newHandler(ctx, env)
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookrelay/hookrelay/infra/logging"
 )
 
 // Validate checks the configuration for its mode. It reports every problem
@@ -269,15 +271,13 @@ func (v *validator) limits() {
 	}
 }
 
+// telemetry checks the log settings with the parser every binary's logger
+// uses (infra/logging), so a level that passes here is the level logged at.
 func (v *validator) telemetry() {
-	switch strings.ToLower(v.c.LogLevel) {
-	case "debug", "info", "warn", "warning", "error":
-	default:
+	if _, err := logging.ParseLevel(v.c.LogLevel); err != nil {
 		v.fail("log_level", "%q: want debug, info, warn or error", v.c.LogLevel)
 	}
-	switch strings.ToLower(v.c.LogFormat) {
-	case "json", "text":
-	default:
+	if _, err := logging.ParseFormat(v.c.LogFormat); err != nil {
 		v.fail("log_format", "%q: want json or text", v.c.LogFormat)
 	}
 }

@@ -1,3 +1,6 @@
+// Package telemetry is the Prometheus setup shared by the relay: one
+// registry per process with consistent metric names. Logging lives in
+// infra/logging, which the Lambdas link without Prometheus.
 package telemetry
 
 import (

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus/redis"
 	"github.com/hookrelay/hookrelay/infra/config"
+	"github.com/hookrelay/hookrelay/infra/logging"
 )
 
 // Redis timeouts. A Lambda answers a provider (or a queue) within seconds:
@@ -30,14 +31,16 @@ const (
 	PoolSize = 4
 )
 
-// Logger returns a JSON slog logger at cfg's level writing to w (stderr
-// goes to CloudWatch Logs).
-func Logger(cfg *config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		level = slog.LevelInfo
+// Logger returns the logger every hookrelay binary uses (infra/logging:
+// same levels, same redaction) at cfg's level and format writing to w
+// (stderr goes to CloudWatch Logs). cfg has been validated, so the level
+// and format parse; the error is kept for a Config built in code.
+func Logger(cfg *config.Config, w io.Writer) (*slog.Logger, error) {
+	log, err := logging.New(cfg.LogLevel, cfg.LogFormat, w)
+	if err != nil {
+		return nil, fmt.Errorf("logger: %w", err)
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return log, nil
 }
 
 // OpenBus connects the Redis bus with Lambda timeouts; errors name the

@@ -18,9 +18,9 @@ import (
 // per-invocation path), then serve invocations. A build error is reported
 // to the Runtime API's init-error endpoint, so it shows in the function's
 // logs and metrics as an init failure, and the process exits.
-func Start(name string, build func(ctx context.Context, getenv func(string) string, logOut io.Writer) (any, error)) {
+func Start(name string, build func(ctx context.Context, env Env) (any, error)) {
 	ctx := context.Background()
-	h, err := build(ctx, os.Getenv, os.Stderr)
+	h, err := build(ctx, Env{Getenv: os.Getenv, Environ: os.Environ(), Log: os.Stderr})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		if rerr := ReportInitError(ctx, os.Getenv, err); rerr != nil {
@@ -31,14 +31,25 @@ func Start(name string, build func(ctx context.Context, getenv func(string) stri
 	lambda.Start(h)
 }
 
+// Env is a Lambda process's outside world, passed in rather than read from
+// the process so tests can build a handler in-process.
+type Env struct {
+	Getenv  func(string) string // reads settings
+	Environ []string            // every variable, to warn about misspelled HOOKRELAY_* names
+	Log     io.Writer           // where logs go (stderr: CloudWatch Logs)
+}
+
 // Setup loads a Lambda's configuration (ModeLambda: REDIS_URL required),
 // its logger and its Redis bus. Every error names the setting at fault.
-func Setup(ctx context.Context, name string, getenv func(string) string, logOut io.Writer) (*config.Config, *slog.Logger, *redis.Bus, error) {
-	cfg, err := config.Load(ctx, config.ModeLambda, nil, getenv, config.WithProgramName(name))
+func Setup(ctx context.Context, name string, env Env) (*config.Config, *slog.Logger, *redis.Bus, error) {
+	cfg, err := config.Load(ctx, config.ModeLambda, nil, env.Getenv, config.WithProgramName(name), config.WithEnviron(env.Environ))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("config: %w", err)
 	}
-	log := Logger(cfg, logOut)
+	log, err := Logger(cfg, env.Log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "warning", w)
 	}

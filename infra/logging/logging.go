@@ -1,7 +1,9 @@
-// Package telemetry is the logging and metrics setup shared by every
-// hookrelay binary: slog with the configured level and format, and one
-// Prometheus registry per process with consistent metric names.
-package telemetry
+// Package logging is the one slog setup every hookrelay binary uses, the
+// relay and both Lambdas alike: the same level names (warning included),
+// the same formats and the same redaction of credential attributes. It
+// imports nothing but the standard library, so the Lambdas can link it
+// without Prometheus.
+package logging
 
 import (
 	"fmt"
@@ -26,24 +28,37 @@ func ParseLevel(level string) (slog.Level, error) {
 	return 0, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 }
 
-// NewLogger returns a logger writing to w at level in format "json" (one
+// New returns a logger writing to w at level in format "json" (one
 // object per line, for CloudWatch and friends) or "text" (logfmt, for a
 // terminal). Attributes whose key names a credential (token,
 // authorization, password, secret, api_key, cookie, ...) are replaced by
 // "[redacted]": a defence in depth, callers should not log them at all.
-func NewLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+func New(level, format string, w io.Writer) (*slog.Logger, error) {
 	lvl, err := ParseLevel(level)
 	if err != nil {
 		return nil, err
 	}
+	f, err := ParseFormat(format)
+	if err != nil {
+		return nil, err
+	}
 	opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: redact}
-	switch strings.ToLower(strings.TrimSpace(format)) {
-	case "json", "":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "text":
+	if f == "text" {
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("log format %q: want json or text", format)
+	return slog.New(slog.NewJSONHandler(w, opts)), nil
+}
+
+// ParseFormat reads a log format, json (the default) or text,
+// case-insensitive, and returns it in lower case.
+func ParseFormat(format string) (string, error) {
+	switch f := strings.ToLower(strings.TrimSpace(format)); f {
+	case "json", "":
+		return "json", nil
+	case "text":
+		return f, nil
+	}
+	return "", fmt.Errorf("log format %q: want json or text", format)
 }
 
 // Redacted is what a credential attribute's value is replaced by.
