@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 out=build/bench
 mkdir -p "$out"
 go build -trimpath -o "$out/relay" ./relay
+# The load generator is its own binary; beside the relay, it uses that relay.
+go build -trimpath -o "$out/relaybench" ./relay/bench/cmd/relaybench
 declare -A runs=(
 	[sse-1k-memory]="--bus memory --conns 1000 --transport sse --rate 20 --duration 20s"
 	[ws-1k-memory]="--bus memory --conns 1000 --transport ws --rate 20 --duration 20s"
@@ -25,7 +27,7 @@ declare -A runs=(
 order=(floor-1k sse-1k-memory ws-1k-memory floor-10k sse-10k-memory sse-1k-redis ws-1k-redis idle-sse-19k idle-ws-19k idle-sse-19k-redis fleet-72k-redis)
 sel=${BENCH_RUNS:-${order[*]}}
 for name in $sel; do
-	echo "== $name: relay bench ${runs[$name]}"
+	echo "== $name: relaybench ${runs[$name]}"
 	# shellcheck disable=SC2086 # the flags are meant to split
-	"$out/relay" bench ${runs[$name]} --json "$out/$name.json"
+	"$out/relaybench" ${runs[$name]} --json "$out/$name.json"
 done

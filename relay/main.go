@@ -3,7 +3,7 @@
 //	relay dev      everything in one process on 127.0.0.1 (memory bus unless REDIS_URL)
 //	relay serve    production relay behind a load balancer (Redis and a token key required)
 //	relay token    mint a subscriber/publisher token with HOOKRELAY_TOKEN_KEY
-//	relay bench    the load generator (relay/bench)
+//	relay bench    run the load generator (relaybench, its own binary)
 //	relay version  print the build's version
 //
 // Every setting is a flag, a HOOKRELAY_* variable and a config file key
@@ -19,7 +19,6 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/hookrelay/hookrelay/relay/bench"
 )
 
 func main() {
@@ -66,7 +65,7 @@ func run(ctx context.Context, args []string, e env) int {
 	case "bench":
 		sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
-		return bench.Main(sctx, rest, e.stdin, e.stdout, e.stderr)
+		return runBench(sctx, rest, e)
 	case "version", "--version", "-version":
 		fmt.Fprintln(e.stdout, "relay", version())
 		return 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/hookrelay/hookrelay/infra/auth"
@@ -43,5 +44,18 @@ func TestDisplayAddr(t *testing.T) {
 		if got := displayAddr(a); got != want {
 			t.Errorf("displayAddr(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestBenchNeedsTheTool: the relay links no load generator; without
+// relaybench beside it or on PATH, `relay bench` says how to build it.
+func TestBenchNeedsTheTool(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	var out strings.Builder
+	if code := run(context.Background(), []string{"bench", "--conns", "1"}, env{stdout: &out, stderr: &out}); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "go build -o") || !strings.Contains(out.String(), "relay/bench/cmd/relaybench") {
+		t.Errorf("no build hint: %s", out.String())
 	}
 }

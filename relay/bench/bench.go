@@ -1,4 +1,5 @@
-// Package bench is the load generator behind `make bench` and `relay bench`:
+// Package bench is the load generator behind `make bench`, built as its own
+// binary (relay/bench/cmd/relaybench) so the production relay links none of it:
 // it starts relay processes (and a redis-server for the Redis bus), opens N
 // SSE and/or WebSocket subscribers from several load processes and source
 // addresses, measures the relays' RSS per idle connection, then publishes at
@@ -17,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -34,7 +37,8 @@ type Config struct {
 	Settle    time.Duration // wait before reading RSS
 	Drain     time.Duration // after the last publish, wait up to this for stragglers (default 60s)
 	Server    string        // relay, or floor: the reference broadcaster (floor.go)
-	RelayBin  string        // default: this executable
+	RelayBin  string        // relay binary; default: `relay` beside this program, else on PATH
+	BenchBin  string        // this tool's binary, for load processes and the floor server; default: this executable
 	RedisURL  string        // use this Redis instead of starting one
 	JSON      string        // also write the report here
 }
@@ -44,7 +48,7 @@ const maxPerWorker = 18000
 
 func parse(args []string, stderr io.Writer) (Config, error) {
 	c := Config{}
-	fs := flag.NewFlagSet("relay bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("relaybench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Bus, "bus", "memory", "bus: memory or redis")
 	fs.IntVar(&c.Relays, "relays", 1, "relay processes (the memory bus allows 1)")
@@ -57,7 +61,7 @@ func parse(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.Settle, "settle", 3*time.Second, "settle time before reading RSS")
 	fs.DurationVar(&c.Drain, "drain", 60*time.Second, "after the last publish, wait up to this for every subscriber to catch up before counting missing events lost")
 	fs.StringVar(&c.Server, "server", "relay", "server under load: relay, or floor (the reference SSE broadcaster the targets were set against; memory bus, SSE only)")
-	fs.StringVar(&c.RelayBin, "relay-bin", "", "relay binary (default: this program)")
+	fs.StringVar(&c.RelayBin, "relay-bin", "", "relay binary (default: relay beside this program, else on PATH)")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "use this Redis instead of starting one")
 	fs.StringVar(&c.JSON, "json", "", "write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
@@ -95,8 +99,8 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Main runs `relay bench [flags]`, `relay bench worker <spec>` (a load
-// process) and `relay bench floor` (the reference server).
+// Main runs `relaybench [flags]`, `relaybench worker <spec>` (a load
+// process) and `relaybench floor` (the reference server).
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 1 && args[0] == "floor" {
 		if err := runFloor(ctx); err != nil {
@@ -119,11 +123,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 		return 2
 	}
-	if cfg.RelayBin == "" {
-		if cfg.RelayBin, err = os.Executable(); err != nil {
-			fmt.Fprintln(stderr, "bench:", err)
-			return 1
-		}
+	if err := cfg.findBinaries(); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
 	}
 	rep, err := Run(ctx, cfg, stderr)
 	if err != nil {
@@ -169,4 +171,29 @@ func relayAddrs(ps []*proc) []string {
 
 func logf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "bench: "+strings.TrimSuffix(format, "\n")+"\n", args...)
+}
+
+// findBinaries fills in the defaults of BenchBin (this program) and
+// RelayBin (`relay` beside this program, as `make bench` builds them, else
+// the one on PATH).
+func (c *Config) findBinaries() error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this program: %w", err)
+	}
+	if c.BenchBin == "" {
+		c.BenchBin = self
+	}
+	if c.RelayBin != "" {
+		return nil
+	}
+	beside := filepath.Join(filepath.Dir(self), "relay")
+	if st, err := os.Stat(beside); err == nil && !st.IsDir() {
+		c.RelayBin = beside
+		return nil
+	}
+	if c.RelayBin, err = exec.LookPath("relay"); err != nil {
+		return fmt.Errorf("no relay binary beside %s or on PATH: build it (make build) or pass --relay-bin", self)
+	}
+	return nil
 }

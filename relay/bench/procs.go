@@ -66,15 +66,15 @@ func startRedis(ctx context.Context, dir string) (*proc, error) {
 }
 
 // startRelay runs `<relay binary> dev` on a free port (dev: loopback clients
-// need no token), with the bus the run asks for.
-func startRelay(ctx context.Context, bin, server, redisURL, apiKey string, i int) (*proc, error) {
+// need no token), with the bus the run asks for, or `<bench binary> floor`.
+func startRelay(ctx context.Context, cfg Config, redisURL, apiKey string, i int) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "dev")
-	if server == "floor" {
-		cmd = exec.CommandContext(ctx, bin, "bench", "floor")
+	cmd := exec.CommandContext(ctx, cfg.RelayBin, "dev")
+	if cfg.Server == "floor" {
+		cmd = exec.CommandContext(ctx, cfg.BenchBin, "floor")
 	}
 	cmd.Env = append(os.Environ(),
 		"HOOKRELAY_ADDR="+addr,
@@ -114,13 +114,13 @@ func startRelay(ctx context.Context, bin, server, redisURL, apiKey string, i int
 	return p, nil
 }
 
-// startWorker runs `<bin> bench worker <spec>` with pipes for the phases.
+// startWorker runs `<bench binary> worker <spec>` with pipes for the phases.
 func startWorker(ctx context.Context, bin string, spec workerSpec, i int) (*proc, error) {
 	js, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "bench", "worker", string(js))
+	cmd := exec.CommandContext(ctx, bin, "worker", string(js))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

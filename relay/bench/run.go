@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	key := randomKey()
 	var relays []*proc
 	for i := 0; i < cfg.Relays; i++ {
-		r, err := startRelay(ctx, cfg.RelayBin, cfg.Server, redisURL, key, i)
+		r, err := startRelay(ctx, cfg, redisURL, key, i)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +160,7 @@ func connect(ctx context.Context, cfg Config, relays []*proc, rep *Report, log i
 		}
 		spec := workerSpec{Relays: relayAddrs(relays), Sources: srcs, Conns: n, Transport: cfg.Transport, Topics: cfg.Topics, Offset: off, Drain: cfg.Drain}
 		off += n
-		w, err := startWorker(ctx, cfg.RelayBin, spec, i)
+		w, err := startWorker(ctx, cfg.BenchBin, spec, i)
 		if err != nil {
 			return workers, err
 		}

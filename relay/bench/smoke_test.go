@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"io"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -23,13 +25,14 @@ func TestSmoke(t *testing.T) {
 		t.Skip("starts relay and load processes")
 	}
 	bin := relaytest.Binary(t)
+	tool := buildTool(t)
 	for _, c := range []Config{
 		{Server: "relay", Bus: "memory", Relays: 1, Conns: 300, Transport: "mixed", Topics: 3, Rate: 50},
 		{Server: "relay", Bus: "redis", Relays: 2, Conns: 300, Transport: "mixed", Topics: 3, Rate: 50},
 		{Server: "floor", Bus: "memory", Relays: 1, Conns: 300, Transport: "sse", Topics: 1, Rate: 50},
 	} {
 		t.Run(c.Server+"-"+c.Bus, func(t *testing.T) {
-			c.RelayBin = bin
+			c.RelayBin, c.BenchBin = bin, tool
 			c.Duration = 2 * time.Second
 			c.Settle = 200 * time.Millisecond
 			if err := c.validate(); err != nil {
@@ -59,4 +62,16 @@ func TestSmoke(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildTool builds relaybench, the binary the load processes and the floor
+// server run as.
+func buildTool(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "relaybench")
+	out, err := exec.Command("go", "build", "-o", path, "github.com/hookrelay/hookrelay/relay/bench/cmd/relaybench").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build relaybench: %v\n%s", err, out)
+	}
+	return path
 }
