@@ -17,7 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/config"
-	"github.com/hookrelay/hookrelay/infra/config/awsdefault"
+	"github.com/hookrelay/hookrelay/infra/secrets/awsdefault"
 	"github.com/hookrelay/hookrelay/infra/limit"
 	"github.com/hookrelay/hookrelay/infra/logging"
 	"github.com/hookrelay/hookrelay/infra/telemetry"

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/config"
-	"github.com/hookrelay/hookrelay/infra/config/awsdefault"
+	"github.com/hookrelay/hookrelay/infra/secrets/awsdefault"
 )
 
 // tokenFlags are relay token's own flags, parsed with the settings.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/secrets"
 )
 
 // Mode selects the defaults and the requirements of a binary.
@@ -151,7 +152,7 @@ type Config struct {
 
 	// secrets resolved the references at load; kept for later references
 	// (webhook source secrets) and its AWS configuration.
-	secrets *Resolver
+	secrets *secrets.Resolver
 
 	// origin maps a setting name to where its value came from, so
 	// Validate can name the key the operator actually wrote.

@@ -6,6 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hookrelay/hookrelay/infra/secrets"
+	"github.com/hookrelay/hookrelay/infra/secrets/awsfake"
 )
 
 const (
@@ -101,11 +104,11 @@ func TestDocsExample(t *testing.T) {
 		t.Fatalf("%s: no yaml block after %q", docPath, exampleMark)
 	}
 	key := strings.Repeat("t", 48)
-	_, awsCfg := newFakeAWS(t,
+	_, awsCfg := awsfake.Start(t,
 		map[string]string{"hookrelay/prod": `{"token_key":"` + key + `","ci":"ci-key","billing":"billing-key"}`},
 		map[string]string{"/hookrelay/prod/redis_url": "rediss://relay:pw@master.hookrelay.abc123.euw1.cache.amazonaws.com:6379"})
 	p := writeFile(t, "hookrelay.yaml", m[1])
-	c, err := Load(context.Background(), ModeServe, []string{"--config", p}, envMap(nil), WithResolverOptions(WithAWSConfig(awsCfg)))
+	c, err := Load(context.Background(), ModeServe, []string{"--config", p}, envMap(nil), WithResolverOptions(secrets.WithAWSConfig(awsCfg)))
 	if err != nil {
 		t.Fatalf("the documented example does not load: %v", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/hookrelay/hookrelay/infra/secrets"
 )
 
 // ErrHelp is returned by Load when the arguments asked for help (-h,
@@ -21,7 +23,7 @@ type LoadOption func(*loadOptions)
 type loadOptions struct {
 	output         io.Writer
 	program        string
-	resolverOpts   []ResolverOption
+	resolverOpts   []secrets.ResolverOption
 	resolveTimeout time.Duration
 	readFile       func(string) ([]byte, error)
 	flags          func(*flag.FlagSet)
@@ -34,9 +36,9 @@ func WithOutput(w io.Writer) LoadOption { return func(o *loadOptions) { o.output
 // WithProgramName sets the command shown in the usage line ("relay serve").
 func WithProgramName(name string) LoadOption { return func(o *loadOptions) { o.program = name } }
 
-// WithResolverOptions passes options to the secret Resolver Load builds
-// (WithAWSConfig in tests and Lambdas that already hold an aws.Config).
-func WithResolverOptions(opts ...ResolverOption) LoadOption {
+// WithResolverOptions passes options to the secrets.Resolver Load builds
+// (secrets.WithAWSConfig in tests and Lambdas that already hold an aws.Config).
+func WithResolverOptions(opts ...secrets.ResolverOption) LoadOption {
 	return func(o *loadOptions) { o.resolverOpts = append(o.resolverOpts, opts...) }
 }
 
@@ -119,7 +121,7 @@ func Load(ctx context.Context, mode Mode, args []string, getenv func(string) str
 		c.RedisIAMRegion = firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
 	}
 
-	c.secrets = NewResolver(getenv, o.resolverOpts...)
+	c.secrets = secrets.NewResolver(getenv, o.resolverOpts...)
 	rctx, cancel := context.WithTimeout(ctx, o.resolveTimeout)
 	defer cancel()
 	if err := c.resolveSecrets(rctx); err != nil {
@@ -220,12 +222,12 @@ func (c *Config) Key(name string) string {
 	return envName(name)
 }
 
-// Secrets returns the Resolver Load used, with its cache and AWS
+// Secrets returns the secrets.Resolver Load used, with its cache and AWS
 // configuration, for references found elsewhere (webhook source secrets)
-// and for the ElastiCache token signer's aws.Config (Resolver.AWSConfig).
-func (c *Config) Secrets() *Resolver {
+// and for the ElastiCache token signer's aws.Config (secrets.Resolver.AWSConfig).
+func (c *Config) Secrets() *secrets.Resolver {
 	if c.secrets == nil {
-		c.secrets = NewResolver(os.Getenv)
+		c.secrets = secrets.NewResolver(os.Getenv)
 	}
 	return c.secrets
 }

@@ -2,132 +2,20 @@ package config
 
 import (
 	"context"
-	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookrelay/hookrelay/infra/secrets"
+	"github.com/hookrelay/hookrelay/infra/secrets/awsfake"
 )
-
-func TestParseRef(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want Ref
-		err  string
-	}{
-		{in: "plain", want: Ref{Kind: RefLiteral, Name: "plain"}},
-		{in: "", want: Ref{Kind: RefLiteral}},
-		{in: "redis://u:p@h:6379", want: Ref{Kind: RefLiteral, Name: "redis://u:p@h:6379"}},
-		{in: "env:TOKEN_KEY", want: Ref{Kind: RefEnv, Name: "TOKEN_KEY"}},
-		{in: "env:", err: "not a variable name"},
-		{in: "env:1X", err: "not a variable name"},
-		{in: "file:/run/secrets/key", want: Ref{Kind: RefFile, Name: "/run/secrets/key"}},
-		{in: "file:///run/secrets/key", want: Ref{Kind: RefFile, Name: "/run/secrets/key"}},
-		{in: "file:relative/key", want: Ref{Kind: RefFile, Name: "relative/key"}},
-		{in: "file://host/key", err: "file:///absolute/path"},
-		{in: "file:", err: "needs a path"},
-		{in: "aws-sm://hookrelay/prod", want: Ref{Kind: RefSecretsManager, Name: "hookrelay/prod"}},
-		{in: "aws-sm://hookrelay/prod#token_key", want: Ref{Kind: RefSecretsManager, Name: "hookrelay/prod", Key: "token_key"}},
-		{in: "aws-sm://arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCd#k", want: Ref{Kind: RefSecretsManager, Name: "arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCd", Key: "k"}},
-		{in: "aws-sm://", err: "want aws-sm://secret-id"},
-		{in: "aws-sm://x#", err: "want aws-sm://secret-id"},
-		{in: "aws-ssm:///hookrelay/token", want: Ref{Kind: RefSSM, Name: "/hookrelay/token"}},
-		{in: "aws-ssm://", err: "aws-ssm:///parameter"},
-		{in: "aws-smm://x", err: `unknown scheme "aws-smm"`},
-	} {
-		got, err := ParseRef(tc.in)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ParseRef(%q) error %v, want %q", tc.in, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("ParseRef(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
-		}
-	}
-	if s := (Ref{Kind: RefLiteral, Name: "hunter2"}).String(); strings.Contains(s, "hunter2") {
-		t.Errorf("literal String() leaks the value: %q", s)
-	}
-}
-
-func TestResolverAWS(t *testing.T) {
-	fake, awsCfg := newFakeAWS(t,
-		map[string]string{"hookrelay/plain": "plain-secret", "hookrelay/json": `{"token_key":"from-json","n":42}`},
-		map[string]string{"/hookrelay/key": "from-ssm"})
-	r := NewResolver(nil, WithAWSConfig(awsCfg))
-	ctx := context.Background()
-	for ref, want := range map[string]string{
-		"aws-sm://hookrelay/plain":          "plain-secret",
-		"aws-sm://hookrelay/json#token_key": "from-json",
-		"aws-sm://hookrelay/json#n":         "42",
-		"aws-ssm:///hookrelay/key":          "from-ssm",
-	} {
-		got, err := r.Resolve(ctx, ref)
-		if err != nil || got != want {
-			t.Errorf("Resolve(%s) = %q, %v; want %q", ref, got, err, want)
-		}
-	}
-	// Cached: resolving again makes no call.
-	n := len(fake.Calls())
-	if _, err := r.Resolve(ctx, "aws-ssm:///hookrelay/key"); err != nil {
-		t.Fatal(err)
-	}
-	if len(fake.Calls()) != n {
-		t.Errorf("second Resolve called AWS again: %q", fake.Calls())
-	}
-	for ref, want := range map[string]string{
-		"aws-sm://hookrelay/missing":     "ResourceNotFoundException",
-		"aws-sm://hookrelay/json#absent": `secret has no key "absent"`,
-		"aws-sm://hookrelay/plain#k":     "not a JSON object",
-		"aws-ssm:///hookrelay/missing":   "ParameterNotFound",
-	} {
-		_, err := r.Resolve(ctx, ref)
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), ref) {
-			t.Errorf("Resolve(%s) error %v, want it to name the reference and %q", ref, err, want)
-		}
-		if err != nil && (strings.Contains(err.Error(), "plain-secret") || strings.Contains(err.Error(), "from-json")) {
-			t.Errorf("Resolve(%s) error leaks a secret: %v", ref, err)
-		}
-	}
-}
-
-func TestResolverEnvFile(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "key")
-	if err := os.WriteFile(p, []byte("file-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r := NewResolver(envMap(map[string]string{"KEY": "env-secret"}))
-	ctx := context.Background()
-	if v, err := r.Resolve(ctx, "env:KEY"); err != nil || v != "env-secret" {
-		t.Errorf("env: %q %v", v, err)
-	}
-	if v, err := r.Resolve(ctx, "file:"+p); err != nil || v != "file-secret" {
-		t.Errorf("file: %q %v", v, err)
-	}
-	if _, err := r.Resolve(ctx, "env:UNSET"); err == nil || !strings.Contains(err.Error(), "env:UNSET") {
-		t.Errorf("env:UNSET error %v", err)
-	}
-	if _, err := r.Resolve(ctx, "file:"+empty); err == nil || !strings.Contains(err.Error(), "file is empty") {
-		t.Errorf("empty file error %v", err)
-	}
-	if _, err := r.Resolve(ctx, "file:"+filepath.Join(dir, "nope")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("missing file error %v", err)
-	}
-}
 
 // TestLoadResolvesSecrets goes through Load: references in the file, the
 // environment and flags are resolved, and a missing one fails naming the
 // key and the reference but never a value.
 func TestLoadResolvesSecrets(t *testing.T) {
 	key := strings.Repeat("s", 40)
-	_, awsCfg := newFakeAWS(t,
+	_, awsCfg := awsfake.Start(t,
 		map[string]string{"hookrelay/prod": `{"token_key":"` + key + `","ci":"ci-key-value"}`},
 		map[string]string{"/hookrelay/redis": "redis://:pw@cache:6379"})
 	file := writeFile(t, "hookrelay.yaml", `
@@ -137,7 +25,7 @@ api_keys:
   ops: env:OPS_KEY
 `)
 	env := map[string]string{"HOOKRELAY_CONFIG": file, "REDIS_URL": "aws-ssm:///hookrelay/redis", "OPS_KEY": "ops-key-value"}
-	c := mustLoad(t, ModeServe, nil, env, WithResolverOptions(WithAWSConfig(awsCfg)))
+	c := mustLoad(t, ModeServe, nil, env, WithResolverOptions(secrets.WithAWSConfig(awsCfg)))
 	if c.SigningKey() != key || c.RedisURL != "redis://:pw@cache:6379" {
 		t.Errorf("resolved key %q redis %q", c.SigningKey(), c.RedisURL)
 	}
@@ -146,13 +34,13 @@ api_keys:
 	}
 
 	env["HOOKRELAY_TOKEN_KEY"] = "aws-sm://hookrelay/gone#token_key"
-	_, err := Load(context.Background(), ModeServe, nil, envMap(env), WithResolverOptions(WithAWSConfig(awsCfg)))
+	_, err := Load(context.Background(), ModeServe, nil, envMap(env), WithResolverOptions(secrets.WithAWSConfig(awsCfg)))
 	if err == nil || !strings.Contains(err.Error(), "HOOKRELAY_TOKEN_KEY: resolve aws-sm://hookrelay/gone#token_key") {
 		t.Fatalf("missing secret: %v", err)
 	}
 	delete(env, "HOOKRELAY_TOKEN_KEY")
 	delete(env, "OPS_KEY")
-	_, err = Load(context.Background(), ModeServe, nil, envMap(env), WithResolverOptions(WithAWSConfig(awsCfg)))
+	_, err = Load(context.Background(), ModeServe, nil, envMap(env), WithResolverOptions(secrets.WithAWSConfig(awsCfg)))
 	if err == nil || !strings.Contains(err.Error(), ":3: api_keys (ops): resolve env:OPS_KEY: variable is unset") {
 		t.Fatalf("missing env secret: %v", err)
 	}
@@ -164,13 +52,13 @@ api_keys:
 // TestLoadResolveTimeout: an AWS endpoint that never answers fails Load
 // within the resolve timeout, naming the key.
 func TestLoadResolveTimeout(t *testing.T) {
-	_, awsCfg := newFakeAWS(t, nil, nil)
-	srv := newHangingServer(t)
+	_, awsCfg := awsfake.Start(t, nil, nil)
+	srv := awsfake.Hanging(t)
 	awsCfg.BaseEndpoint = &srv
 	awsCfg.RetryMaxAttempts = 1
 	start := time.Now()
 	_, err := Load(context.Background(), ModeDev, nil, envMap(map[string]string{"HOOKRELAY_TOKEN_KEY": "aws-sm://slow"}),
-		WithResolverOptions(WithAWSConfig(awsCfg)), WithResolveTimeout(200*time.Millisecond))
+		WithResolverOptions(secrets.WithAWSConfig(awsCfg)), WithResolveTimeout(200*time.Millisecond))
 	if err == nil || !strings.Contains(err.Error(), "HOOKRELAY_TOKEN_KEY: resolve aws-sm://slow") {
 		t.Fatalf("err %v", err)
 	}

@@ -1,4 +1,4 @@
-package config
+package secrets
 
 import (
 	"bytes"
@@ -34,7 +34,7 @@ type AWSSecretStores interface {
 // secretsmanager and ssm packages costs a Lambda zip ~0.7 MB (their
 // schema tables are built at init, and text/template in the ingest
 // binary keeps every exported method of every client and error type).
-// The relay wires the SDK clients instead (infra/config/awsdefault).
+// The relay wires the SDK clients instead (infra/secrets/awsdefault).
 func NewAWSJSONStores(cfg aws.Config) AWSSecretStores {
 	return &awsJSON{cfg: cfg, signer: v4.NewSigner(), now: time.Now}
 }

@@ -1,10 +1,10 @@
 // Package awsdefault wires the AWS SDK's full machinery into
-// config.Resolver: the default credential chain (environment, shared
+// secrets.Resolver: the default credential chain (environment, shared
 // files, SSO, web identity, ECS task role, EC2 instance profile) and the
 // SDK's Secrets Manager and SSM clients with their retries and endpoint
 // rules. The relay uses it; the Lambdas do not, because these packages
 // would cost their zips ~1.5 MB and a Lambda's credentials are always in
-// its environment (config.EnvAWSConfig).
+// its environment (secrets.EnvAWSConfig).
 package awsdefault
 
 import (
@@ -15,22 +15,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/hookrelay/hookrelay/infra/config"
+	"github.com/hookrelay/hookrelay/infra/secrets"
 )
 
 // ResolverOptions make a Resolver load the default chain on first use and
 // read secrets through the SDK clients. Pass them to config.Load with
 // config.WithResolverOptions.
-func ResolverOptions() []config.ResolverOption {
-	return []config.ResolverOption{
-		config.WithAWSConfigLoader(func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }),
-		config.WithAWSSecretStores(SecretStores),
+func ResolverOptions() []secrets.ResolverOption {
+	return []secrets.ResolverOption{
+		secrets.WithAWSConfigLoader(func(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }),
+		secrets.WithAWSSecretStores(SecretStores),
 	}
 }
 
-// SecretStores returns config.AWSSecretStores backed by the SDK's
+// SecretStores returns secrets.AWSSecretStores backed by the SDK's
 // secretsmanager and ssm clients built from cfg.
-func SecretStores(cfg aws.Config) config.AWSSecretStores {
+func SecretStores(cfg aws.Config) secrets.AWSSecretStores {
 	return &sdkStores{sm: secretsmanager.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg)}
 }
 

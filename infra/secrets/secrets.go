@@ -1,4 +1,10 @@
-package config
+// Package secrets resolves the secret references settings may hold
+// (env:NAME, file:PATH, aws-sm://id#key, aws-ssm:///name) and holds the AWS
+// pieces that needs: a small signed JSON client for Secrets Manager and SSM
+// (what the Lambdas link), the Lambda environment's credentials, and the
+// ElastiCache IAM token signer. The SDK-based stores the relay uses are in
+// awsdefault. infra/config only calls Resolve.
+package secrets
 
 import (
 	"context"
@@ -121,7 +127,7 @@ func validEnvName(s string) bool {
 // by default credentials and region come from the environment
 // (EnvAWSConfig: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 // AWS_SESSION_TOKEN, AWS_REGION, as Lambda sets them) and the stores are
-// NewAWSJSONStores; the relay passes infra/config/awsdefault's options
+// NewAWSJSONStores; the relay passes infra/secrets/awsdefault's options
 // (the SDK's default credential chain and service clients).
 type Resolver struct {
 	getenv    func(string) string

@@ -1,4 +1,4 @@
-package config
+package secrets
 
 import (
 	"context"
@@ -10,12 +10,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/hookrelay/hookrelay/infra/secrets/awsfake"
 )
 
 // The default Resolver (no AWS options) takes credentials, region and
 // endpoint from the environment, as the Lambdas run it.
 func TestResolverDefaultsToEnvAWS(t *testing.T) {
-	fake, awsCfg := newFakeAWS(t, map[string]string{"s": "from-sm"}, map[string]string{"/p": "from-ssm"})
+	fake, awsCfg := awsfake.Start(t, map[string]string{"s": "from-sm"}, map[string]string{"/p": "from-ssm"})
 	env := envMap(map[string]string{
 		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret-test-key", "AWS_SESSION_TOKEN": "tok",
 		"AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": *awsCfg.BaseEndpoint,
@@ -59,10 +60,10 @@ func TestEnvAWSConfig(t *testing.T) {
 }
 
 func TestAWSJSONBinarySecret(t *testing.T) {
-	_, awsCfg := newFakeAWS(t, nil, nil)
+	_, awsCfg := awsfake.Start(t, nil, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		writeJSON(w, map[string]any{"Name": "b", "SecretBinary": base64.StdEncoding.EncodeToString([]byte("bin-secret"))})
+		awsfake.WriteJSON(w, map[string]any{"Name": "b", "SecretBinary": base64.StdEncoding.EncodeToString([]byte("bin-secret"))})
 	}))
 	t.Cleanup(srv.Close)
 	awsCfg.BaseEndpoint = aws.String(srv.URL)
@@ -75,14 +76,14 @@ func TestAWSJSONBinarySecret(t *testing.T) {
 // Throttling and 5xx answers are retried (RetryMaxAttempts, default 3);
 // other errors are final at once.
 func TestAWSJSONRetry(t *testing.T) {
-	fake, awsCfg := newFakeAWS(t, map[string]string{"s": "v"}, nil)
+	fake, awsCfg := awsfake.Start(t, map[string]string{"s": "v"}, nil)
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch n.Add(1) {
 		case 1:
 			w.WriteHeader(http.StatusServiceUnavailable)
 		case 2:
-			fake.fail(w, "ThrottlingException", "Rate exceeded")
+			fake.Fail(w, "ThrottlingException", "Rate exceeded")
 		default:
 			fake.ServeHTTP(w, r)
 		}

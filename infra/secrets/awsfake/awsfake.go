@@ -1,4 +1,8 @@
-package config
+// Package awsfake is a test double for the two AWS APIs hookrelay reads
+// secrets from, speaking their real wire protocol over httptest (the real
+// endpoints cannot be reached here): Secrets Manager GetSecretValue and SSM
+// GetParameter. Test code only.
+package awsfake
 
 import (
 	"encoding/json"
@@ -13,12 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
-// fakeAWS speaks the AWS JSON 1.1 protocol of Secrets Manager
+// Server speaks the AWS JSON 1.1 protocol of Secrets Manager
 // GetSecretValue and SSM GetParameter, as the real endpoints do: POST /,
 // X-Amz-Target selecting the operation, a SigV4 Authorization header, JSON
 // body in and out, errors as {"__type": ..., "message": ...} with 400.
-type fakeAWS struct {
-	t       *testing.T
+type Server struct {
+	t       testing.TB
 	secrets map[string]string // SecretId -> SecretString
 	params  map[string]string // parameter name -> value
 
@@ -26,8 +30,10 @@ type fakeAWS struct {
 	calls []string // "secretsmanager.GetSecretValue <id>"
 }
 
-func newFakeAWS(t *testing.T, secrets, params map[string]string) (*fakeAWS, aws.Config) {
-	f := &fakeAWS{t: t, secrets: secrets, params: params}
+// Start serves secrets (SecretId -> SecretString) and params (name ->
+// value) until the test ends, and returns an aws.Config pointed at it.
+func Start(t testing.TB, secrets, params map[string]string) (*Server, aws.Config) {
+	f := &Server{t: t, secrets: secrets, params: params}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{
@@ -39,33 +45,35 @@ func newFakeAWS(t *testing.T, secrets, params map[string]string) (*fakeAWS, aws.
 	return f, cfg
 }
 
-func (f *fakeAWS) Calls() []string {
+// Calls lists the operations served, "target id", in order.
+func (f *Server) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
 }
 
-func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers one AWS JSON 1.1 call.
+func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	service := map[string]string{"secretsmanager.GetSecretValue": "secretsmanager", "AmazonSSM.GetParameter": "ssm"}[target]
 	switch {
 	case r.Method != http.MethodPost || r.URL.Path != "/":
-		f.fail(w, "UnknownOperationException", r.Method+" "+r.URL.Path)
+		f.Fail(w, "UnknownOperationException", r.Method+" "+r.URL.Path)
 		return
 	case service == "":
-		f.fail(w, "UnknownOperationException", "target "+target)
+		f.Fail(w, "UnknownOperationException", "target "+target)
 		return
 	case r.Header.Get("Content-Type") != "application/x-amz-json-1.1":
-		f.fail(w, "SerializationException", "content type "+r.Header.Get("Content-Type"))
+		f.Fail(w, "SerializationException", "content type "+r.Header.Get("Content-Type"))
 		return
 	case !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDTEST/") ||
 		!strings.Contains(r.Header.Get("Authorization"), "/eu-west-1/"+service+"/aws4_request"):
-		f.fail(w, "IncompleteSignatureException", "authorization "+r.Header.Get("Authorization"))
+		f.Fail(w, "IncompleteSignatureException", "authorization "+r.Header.Get("Authorization"))
 		return
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		f.fail(w, "SerializationException", err.Error())
+		f.Fail(w, "SerializationException", err.Error())
 		return
 	}
 	var in struct {
@@ -74,7 +82,7 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WithDecryption bool   `json:"WithDecryption"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
-		f.fail(w, "SerializationException", err.Error())
+		f.Fail(w, "SerializationException", err.Error())
 		return
 	}
 	f.mu.Lock()
@@ -85,40 +93,42 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "secretsmanager.GetSecretValue":
 		v, ok := f.secrets[in.SecretID]
 		if !ok {
-			f.fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+			f.Fail(w, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 			return
 		}
-		writeJSON(w, map[string]any{"ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + in.SecretID,
+		WriteJSON(w, map[string]any{"ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:" + in.SecretID,
 			"Name": in.SecretID, "SecretString": v, "VersionId": "v1", "VersionStages": []string{"AWSCURRENT"}, "CreatedDate": 1.7e9})
 	case "AmazonSSM.GetParameter":
 		v, ok := f.params[in.Name]
 		if !ok {
-			f.fail(w, "ParameterNotFound", "")
+			f.Fail(w, "ParameterNotFound", "")
 			return
 		}
 		if !in.WithDecryption {
 			v = "ENCRYPTED"
 		}
-		writeJSON(w, map[string]any{"Parameter": map[string]any{"Name": in.Name, "Type": "SecureString", "Value": v,
+		WriteJSON(w, map[string]any{"Parameter": map[string]any{"Name": in.Name, "Type": "SecureString", "Value": v,
 			"Version": 1, "ARN": "arn:aws:ssm:eu-west-1:123456789012:parameter" + in.Name, "DataType": "text"}})
 	}
 }
 
-func (f *fakeAWS) fail(w http.ResponseWriter, code, msg string) {
+// Fail answers an AWS JSON error, as the real endpoints do (HTTP 400).
+func (f *Server) Fail(w http.ResponseWriter, code, msg string) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Errortype", code)
 	w.WriteHeader(http.StatusBadRequest)
-	writeJSON(w, map[string]string{"__type": code, "message": msg})
+	WriteJSON(w, map[string]string{"__type": code, "message": msg})
 }
 
-func writeJSON(w io.Writer, v any) {
+// WriteJSON encodes v as an AWS JSON body.
+func WriteJSON(w io.Writer, v any) {
 	// The test reads the response; a write error shows up there.
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// newHangingServer never answers (until the test ends), like an AWS
+// Hanging never answers (until the test ends), like an AWS
 // endpoint behind a black-holing network.
-func newHangingServer(t *testing.T) string {
+func Hanging(t testing.TB) string {
 	block := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Reading the body lets net/http notice the client hanging up.

@@ -1,16 +1,18 @@
-package config
+package secrets
 
 import (
 	"context"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookrelay/hookrelay/infra/secrets/awsfake"
 )
 
 // TestConcurrentUse: the Resolver and the IAM token provider are shared
 // by goroutines (webhook sources, go-redis connection pool); run with -race.
 func TestConcurrentUse(t *testing.T) {
-	fake, awsCfg := newFakeAWS(t, map[string]string{"s": "v"}, map[string]string{"/p": "w"})
+	fake, awsCfg := awsfake.Start(t, map[string]string{"s": "v"}, map[string]string{"/p": "w"})
 	r := NewResolver(nil, WithAWSConfig(awsCfg))
 	tokens := testTokens(false, "", &fixedClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)})
 	var wg sync.WaitGroup

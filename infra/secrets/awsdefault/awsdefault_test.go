@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/hookrelay/hookrelay/infra/config"
-	"github.com/hookrelay/hookrelay/infra/config/awsdefault"
+	"github.com/hookrelay/hookrelay/infra/secrets"
+	"github.com/hookrelay/hookrelay/infra/secrets/awsdefault"
 )
 
 // fakeAWS answers Secrets Manager GetSecretValue and SSM GetParameter in
@@ -52,7 +52,7 @@ func TestResolverWithSDKClients(t *testing.T) {
 	cfg := fakeAWS(t)
 	// WithAWSConfig after the defaults replaces only the loader: the
 	// stores stay the SDK clients.
-	r := config.NewResolver(nil, append(awsdefault.ResolverOptions(), config.WithAWSConfig(cfg))...)
+	r := secrets.NewResolver(nil, append(awsdefault.ResolverOptions(), secrets.WithAWSConfig(cfg))...)
 	ctx := context.Background()
 	for ref, want := range map[string]string{"aws-sm://app#token_key": "tk", "aws-ssm:///app/redis": "redis://cache:6379"} {
 		if got, err := r.Resolve(ctx, ref); err != nil || got != want {
@@ -66,14 +66,14 @@ func TestResolverWithSDKClients(t *testing.T) {
 }
 
 // The default chain is loaded on first use: with only environment
-// credentials it yields them, as config.EnvAWSConfig does in a Lambda.
+// credentials it yields them, as secrets.EnvAWSConfig does in a Lambda.
 func TestResolverOptionsLoadDefaultChain(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDENV")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "sk")
 	t.Setenv("AWS_REGION", "eu-central-1")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	r := config.NewResolver(nil, awsdefault.ResolverOptions()...)
+	r := secrets.NewResolver(nil, awsdefault.ResolverOptions()...)
 	cfg, err := r.AWSConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)
