@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
 	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
 	"github.com/hookrelay/hookrelay/functions/internal/lambdahttp"
 	"github.com/hookrelay/hookrelay/functions/webhook"
+	"github.com/hookrelay/hookrelay/infra/apierr"
 )
 
 // handlerFunc is what lambda.Start runs for every invocation.
@@ -44,9 +44,7 @@ func hooksOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i := strings.Index(r.URL.Path, "/hooks/")
 		if i < 0 {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, `{"error":{"code":"not_found","message":"use POST /hooks/{source}","status":404}}`+"\n")
+			apierr.Write(w, apierr.NotFound("use POST /hooks/{source}"))
 			return
 		}
 		if i > 0 {

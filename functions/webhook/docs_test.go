@@ -1,13 +1,16 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/bus/memory"
 	"github.com/hookrelay/hookrelay/infra/config"
@@ -85,4 +88,24 @@ func indent(s, pre string) string {
 		lines[i] = pre + l
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// TestDocsAnswers: the Answers table of docs/webhooks.md shows every
+// refusal the handler can give with the catalogue's code and status, and
+// the Retry-After the handler really sends.
+func TestDocsAnswers(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/webhooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []*apierr.Error{errMethod, errUnknown, errTooLarge, errUnauthorized, errMalformed, errMediaType, errUnmappable, errBus} {
+		row := fmt.Sprintf("| %d | `%s`", e.Status, e.Code)
+		if !bytes.Contains(doc, []byte(row)) {
+			t.Errorf("docs/webhooks.md has no answer row %q", row)
+		}
+	}
+	want := fmt.Sprintf("`bus_unavailable`, `Retry-After: %d`", int(errBus.RetryAfter.Seconds()))
+	if !bytes.Contains(doc, []byte(want)) {
+		t.Errorf("docs/webhooks.md does not say %s", want)
+	}
 }

@@ -16,37 +16,26 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/bus"
 )
-
-// RetryAfter is the Retry-After (seconds) sent with 503 bus_unavailable;
-// every provider retries a failed delivery later anyway.
-const RetryAfter = 5
 
 // MaxEventsPerDelivery bounds what one delivery may publish (an
 // Alertmanager group with thousands of alerts would otherwise become one
 // huge publish); configure the sender to split (Alertmanager max_alerts).
 const MaxEventsPerDelivery = 1000
 
-// apiError is an answer other than success, rendered in exactly one place.
-type apiError struct {
-	status  int
-	code    string
-	message string
-}
-
-func (e *apiError) Error() string { return e.code + ": " + e.message }
-
+// Answers other than success, from the one catalogue (infra/apierr).
 var (
-	errMethod       = &apiError{http.StatusMethodNotAllowed, "bad_request", "use POST"}
-	errUnknown      = &apiError{http.StatusNotFound, "not_found", "unknown webhook source"}
-	errTooLarge     = &apiError{http.StatusRequestEntityTooLarge, "too_large", "body too large"}
-	errUnauthorized = &apiError{http.StatusUnauthorized, "unauthorized", "invalid signature"}
-	errMalformed    = &apiError{http.StatusBadRequest, "bad_request", "body is not valid JSON"}
-	errMediaType    = &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json"}
-	errUnmappable   = &apiError{http.StatusBadRequest, "bad_request", "delivery does not fit the source's rules"}
-	errBus          = &apiError{http.StatusServiceUnavailable, "bus_unavailable", "event bus unavailable, retry later"}
-	errInternal     = &apiError{http.StatusInternalServerError, "internal", "internal error"}
+	errMethod       = apierr.MethodNotAllowed(http.MethodPost)
+	errUnknown      = apierr.NotFound("unknown webhook source")
+	errTooLarge     = apierr.Errorf(apierr.CodeTooLarge, http.StatusRequestEntityTooLarge, "body too large")
+	errUnauthorized = apierr.Errorf(apierr.CodeUnauthorized, http.StatusUnauthorized, "invalid signature")
+	errMalformed    = apierr.BadRequest("body is not valid JSON")
+	errMediaType    = apierr.Errorf(apierr.CodeUnsupportedMediaType, http.StatusUnsupportedMediaType, "send application/json")
+	errUnmappable   = apierr.BadRequest("delivery does not fit the source's rules")
+	errBus          = apierr.BusUnavailable("event bus unavailable, retry later", nil)
+	errInternal     = apierr.Internal(nil)
 )
 
 type publishedEvent struct {
@@ -96,7 +85,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source) int
 		if errors.As(err, &tooBig) {
 			return writeError(w, errTooLarge)
 		}
-		return writeError(w, &apiError{http.StatusBadRequest, "bad_request", "could not read body"})
+		return writeError(w, apierr.BadRequest("could not read body"))
 	}
 	if !src.prov.verify(r.Header, raw, h.now()) {
 		h.log.Warn("webhook rejected: invalid signature", "source", src.name)
@@ -132,13 +121,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source) int
 
 func (h *Handler) publishError(w http.ResponseWriter, src *source, d *delivery, err error) int {
 	switch {
-	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed):
+	case bus.Retryable(err):
 		h.log.Warn("webhook publish failed, sender will retry", "source", src.name, "delivery", d.ID, "err", err)
-		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
 		return writeError(w, errBus)
 	case errors.Is(err, bus.ErrInvalid):
 		h.log.Error("webhook event rejected by the bus", "source", src.name, "delivery", d.ID, "err", err)
-		return writeError(w, &apiError{http.StatusBadRequest, "bad_request", "event rejected: " + err.Error()})
+		return writeError(w, apierr.BadRequest("event rejected: %v", err))
 	}
 	h.log.Error("webhook publish failed", "source", src.name, "delivery", d.ID, "err", err)
 	return writeError(w, errInternal)
@@ -148,7 +136,7 @@ func (h *Handler) publishError(w http.ResponseWriter, src *source, d *delivery, 
 // form field "payload" (content type application/x-www-form-urlencoded);
 // the signature was checked on the raw form body above.
 // A missing Content-Type is read as JSON (some senders omit it).
-func decodeDelivery(src *source, r *http.Request, raw []byte) (*delivery, *apiError) {
+func decodeDelivery(src *source, r *http.Request, raw []byte) (*delivery, *apierr.Error) {
 	doc := raw
 	if h := r.Header.Get("Content-Type"); h != "" {
 		ct, _, err := mime.ParseMediaType(h)
@@ -233,10 +221,10 @@ func (s *source) mapDelivery(d *delivery) ([]bus.Message, bool, error) {
 	return nil, false, nil
 }
 
-func writeError(w http.ResponseWriter, e *apiError) int {
-	return writeJSON(w, e.status, map[string]any{"error": map[string]any{
-		"code": e.code, "message": e.message, "status": e.status,
-	}})
+// writeError renders a catalogue entry and returns its status.
+func writeError(w http.ResponseWriter, e *apierr.Error) int {
+	apierr.Write(w, e)
+	return e.Status
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) int {

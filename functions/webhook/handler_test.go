@@ -34,7 +34,7 @@ func TestStatusCodes(t *testing.T) {
 		code   string
 	}{
 		{"published", "POST", "/hooks/gh", push, githubHeaders(push, "push", "d1"), 200, ""},
-		{"not post", "GET", "/hooks/gh", nil, nil, 405, "bad_request"},
+		{"not post", "GET", "/hooks/gh", nil, nil, 405, "method_not_allowed"},
 		{"unknown source", "POST", "/hooks/nope", push, githubHeaders(push, "push", "d1"), 404, "not_found"},
 		{"traversal", "POST", "/hooks/..%2f..%2fetc%2fpasswd", push, nil, 404, "not_found"},
 		{"too large", "POST", "/hooks/gh", huge, githubHeaders(huge, "push", "d2"), 413, "too_large"},
@@ -120,7 +120,7 @@ func TestBusUnavailable(t *testing.T) {
 	f.bus.Close()
 	push := readTestdata(t, "github_push.json")
 	a := f.post(t, "gh", push, githubHeaders(push, "push", "d1"))
-	if a.Status != http.StatusServiceUnavailable || a.Error.Code != "bus_unavailable" || a.Header.Get("Retry-After") == "" {
+	if a.Status != http.StatusServiceUnavailable || a.Error.Code != "bus_unavailable" || a.Header.Get("Retry-After") != "2" {
 		t.Fatalf("got %d %s %v", a.Status, a.Raw, a.Header)
 	}
 }

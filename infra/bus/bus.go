@@ -141,3 +141,10 @@ var (
 	ErrInvalid     = errors.New("invalid message")
 	ErrClosed      = errors.New("bus closed")
 )
+
+// Retryable reports whether err means the bus could not take or give the
+// request right now (unavailable or closed): nothing was stored, and the
+// same request may be sent again, with the same idempotency keys.
+func Retryable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrClosed)
+}

@@ -37,25 +37,35 @@ func (e *Event) Validate() error {
 		return err
 	}
 	if e.Type == "" {
-		return errors.New("event type: must not be empty")
+		return &FieldError{Field: "type", Msg: "must not be empty"}
 	}
 	if len(e.Type) > MaxTypeLen {
-		return fmt.Errorf("event type: longer than %d bytes", MaxTypeLen)
+		return &FieldError{Field: "type", Msg: fmt.Sprintf("longer than %d bytes", MaxTypeLen)}
 	}
 	if !printableASCII(e.Type) {
-		return errors.New("event type: only printable ASCII without spaces is allowed")
+		return &FieldError{Field: "type", Msg: "only printable ASCII without spaces is allowed"}
 	}
 	if len(e.Source) > MaxSourceLen {
-		return fmt.Errorf("event source: longer than %d bytes", MaxSourceLen)
+		return &FieldError{Field: "source", Msg: fmt.Sprintf("longer than %d bytes", MaxSourceLen)}
 	}
 	if e.Source != "" && !printableASCII(e.Source) {
-		return errors.New("event source: only printable ASCII without spaces is allowed")
+		return &FieldError{Field: "source", Msg: "only printable ASCII without spaces is allowed"}
 	}
 	if len(e.Data) > 0 && !json.Valid(e.Data) {
-		return errors.New("event data: not valid JSON")
+		return &FieldError{Field: "data", Msg: "not valid JSON"}
 	}
 	return nil
 }
+
+// FieldError names the event field (type, source, data) that broke a rule,
+// so an API can point the caller at it (events[2].type) without reading
+// error text.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return "event " + e.Field + ": " + e.Msg }
 
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func (m *metrics) observePublish(d time.Duration, n int, err error) {
 	outcome := "ok"
 	switch {
-	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed):
+	case bus.Retryable(err):
 		outcome = "unavailable"
 	case err != nil:
 		outcome = "error"

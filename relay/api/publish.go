@@ -70,7 +70,7 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request) error {
 	pubs, err := s.Bus.Publish(r.Context(), msgs)
 	s.m.observePublish(time.Since(start), len(pubs), err)
 	if err != nil {
-		if errors.Is(err, bus.ErrUnavailable) || errors.Is(err, bus.ErrClosed) {
+		if bus.Retryable(err) {
 			s.m.busErrors.WithLabelValues("publish").Inc()
 		}
 		return fmt.Errorf("publish %d events: %w", len(msgs), err)
@@ -194,14 +194,11 @@ func eventMessage(e bus.RequestEvent, batch bool, i int) (bus.Message, error) {
 		return bus.Message{}, badRequest("%s: not valid UTF-8", field(batch, i, "data"))
 	}
 	if err := ev.Validate(); err != nil {
-		name := "type"
-		switch {
-		case strings.HasPrefix(err.Error(), "event source"):
-			name = "source"
-		case strings.HasPrefix(err.Error(), "event data"):
-			name = "data"
+		var fe *event.FieldError
+		if errors.As(err, &fe) {
+			return bus.Message{}, badRequest("%s: %s", field(batch, i, fe.Field), fe.Msg)
 		}
-		return bus.Message{}, badRequest("%s: %s", field(batch, i, name), strings.TrimPrefix(strings.TrimPrefix(err.Error(), "event "+name), ": "))
+		return bus.Message{}, badRequest("%s: %v", field(batch, i, "event"), err)
 	}
 	if len(e.IdempotencyKey) > bus.MaxIdempotencyKeyLen {
 		return bus.Message{}, badRequest("%s: longer than %d bytes", field(batch, i, "idempotency_key"), bus.MaxIdempotencyKeyLen)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -135,7 +134,7 @@ func (s *server) unread(w http.ResponseWriter, r *http.Request) error {
 
 // countBusErr counts backend failures (not caller mistakes).
 func (s *server) countBusErr(op string, err error) {
-	if errors.Is(err, bus.ErrUnavailable) || errors.Is(err, bus.ErrClosed) {
+	if bus.Retryable(err) {
 		s.m.busErrors.WithLabelValues(op).Inc()
 	}
 }

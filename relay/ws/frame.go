@@ -6,22 +6,24 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/event"
 )
 
-// Error codes of error frames (docs/protocol.md).
+// Error codes of error frames: the catalogue's (infra/apierr), shared with
+// the HTTP API and SSE.
 const (
-	codeBadRequest     = "bad_request"
-	codeBadTopic       = "bad_topic"
-	codeBadCursor      = "bad_cursor"
-	codeForbidden      = "forbidden"
-	codeTooLarge       = "too_large"
-	codeRateLimited    = "rate_limited"
-	codeUnknownOp      = "unknown_op"
-	codeBusUnavailable = "bus_unavailable"
-	codeUnauthorized   = "unauthorized"
-	codeTokenExpired   = "token_expired"
-	codeInternal       = "internal"
+	codeBadRequest     = apierr.CodeBadRequest
+	codeBadTopic       = apierr.CodeBadTopic
+	codeBadCursor      = apierr.CodeBadCursor
+	codeForbidden      = apierr.CodeForbidden
+	codeTooLarge       = apierr.CodeTooLarge
+	codeRateLimited    = apierr.CodeRateLimited
+	codeUnknownOp      = apierr.CodeUnknownOp
+	codeBusUnavailable = apierr.CodeBusUnavailable
+	codeUnauthorized   = apierr.CodeUnauthorized
+	codeTokenExpired   = apierr.CodeTokenExpired
+	codeInternal       = apierr.CodeInternal
 )
 
 // maxRefLen bounds the ref a client may have echoed back.

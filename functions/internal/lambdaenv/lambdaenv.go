@@ -7,11 +7,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hookrelay/hookrelay/infra/bus/redis"
@@ -43,6 +43,10 @@ func Logger(cfg *config.Config, w io.Writer) (*slog.Logger, error) {
 	return log, nil
 }
 
+// ErrRedisConnect marks a start that failed because Redis could not be
+// reached, so the init error is reported as Runtime.RedisUnavailable.
+var ErrRedisConnect = errors.New("connect to Redis")
+
 // OpenBus connects the Redis bus with Lambda timeouts; errors name the
 // setting to fix.
 func OpenBus(ctx context.Context, cfg *config.Config, log *slog.Logger) (*redis.Bus, error) {
@@ -67,7 +71,7 @@ func OpenBus(ctx context.Context, cfg *config.Config, log *slog.Logger) (*redis.
 	defer cancel()
 	b, err := redis.New(cctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("%s: connect to Redis: %w", cfg.Key("redis_url"), err)
+		return nil, fmt.Errorf("%s: %w: %w", cfg.Key("redis_url"), ErrRedisConnect, err)
 	}
 	return b, nil
 }
@@ -82,7 +86,7 @@ func ReportInitError(ctx context.Context, getenv func(string) string, cause erro
 	}
 	msg := cause.Error()
 	typ := "Runtime.ConfigError"
-	if strings.Contains(msg, "connect to Redis") {
+	if errors.Is(cause, ErrRedisConnect) {
 		typ = "Runtime.RedisUnavailable"
 	}
 	body, err := json.Marshal(map[string]any{"errorMessage": msg, "errorType": typ})

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -58,5 +62,38 @@ func TestSetupLoggerMatchesRelay(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "eyJsecret") {
 		t.Errorf("secret in log: %s", out.String())
+	}
+}
+
+// TestReportInitErrorType: a start that could not reach Redis is reported
+// to the Runtime API as Runtime.RedisUnavailable by its type, not its text;
+// anything else is a configuration error.
+func TestReportInitErrorType(t *testing.T) {
+	got := make(chan string, 2)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/2018-06-01/runtime/init/error" {
+			http.NotFound(w, r)
+			return
+		}
+		got <- r.Header.Get("Lambda-Runtime-Function-Error-Type")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer api.Close()
+	getenv := func(k string) string {
+		if k == "AWS_LAMBDA_RUNTIME_API" {
+			return strings.TrimPrefix(api.URL, "http://")
+		}
+		return ""
+	}
+	for cause, want := range map[error]string{
+		fmt.Errorf("REDIS_URL: %w: %w", ErrRedisConnect, errors.New("dial tcp: refused")): "Runtime.RedisUnavailable",
+		errors.New("config: HOOKRELAY_TOKEN_KEY: connect to Redis is not a setting"):      "Runtime.ConfigError",
+	} {
+		if err := ReportInitError(context.Background(), getenv, cause); err != nil {
+			t.Fatal(err)
+		}
+		if typ := <-got; typ != want {
+			t.Errorf("%v: reported %s, want %s", cause, typ, want)
+		}
 	}
 }

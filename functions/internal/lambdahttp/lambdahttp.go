@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+
+	"github.com/hookrelay/hookrelay/infra/apierr"
 )
 
 // Shape is the kind of HTTP event a Lambda received.
@@ -68,8 +70,10 @@ func Handler(h http.Handler, o Options) func(ctx context.Context, event json.Raw
 				return nil, err
 			}
 			log.WarnContext(ctx, "lambdahttp: bad event", "shape", req.Shape.String(), "err", err)
-			return req.Encode(http.StatusBadRequest, http.Header{"Content-Type": {"application/json"}},
-				[]byte(`{"error":{"code":"bad_request","message":"malformed event","status":400}}`+"\n"))
+			e := apierr.BadRequest("malformed event")
+			h := http.Header{}
+			e.Header(h)
+			return req.Encode(e.Status, h, e.JSON())
 		}
 		w := newRecorder()
 		h.ServeHTTP(w, req.HTTP)
