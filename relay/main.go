@@ -18,7 +18,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
-
 )
 
 func main() {
