@@ -23,7 +23,7 @@ const (
 
 // publisher turns invocations into bus publishes.
 type publisher struct {
-	bus           bus.Bus
+	bus           bus.Publisher
 	maxEventBytes int
 	log           *slog.Logger
 	now           func() time.Time

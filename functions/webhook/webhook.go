@@ -42,7 +42,7 @@ type Options struct {
 // Handler serves POST /hooks/{source}. It is safe for concurrent use.
 type Handler struct {
 	sources map[string]*source
-	bus     bus.Bus
+	bus     bus.Publisher
 	now     func() time.Time
 	log     *slog.Logger
 	metrics Metrics
@@ -59,7 +59,7 @@ type source struct {
 
 // New compiles sources (resolving their secrets through opts.Resolve) into
 // a Handler publishing on b. Errors name the source and the key.
-func New(ctx context.Context, sources []config.WebhookSource, b bus.Bus, opts Options) (*Handler, error) {
+func New(ctx context.Context, sources []config.WebhookSource, b bus.Publisher, opts Options) (*Handler, error) {
 	if b == nil {
 		return nil, fmt.Errorf("webhook: nil bus")
 	}

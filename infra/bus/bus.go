@@ -13,6 +13,12 @@ import (
 	"github.com/hookrelay/hookrelay/infra/event"
 )
 
+// Publisher is the part of a Bus a producer needs (the webhook handler,
+// the publish Lambda): it only ever publishes. See Bus.Publish.
+type Publisher interface {
+	Publish(ctx context.Context, msgs []Message) ([]Published, error)
+}
+
 // Bus publishes events, replays and streams them to subscribers, answers
 // history queries and keeps read cursors for unread badges.
 type Bus interface {
