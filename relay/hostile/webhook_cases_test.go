@@ -148,7 +148,7 @@ func webhookCases() []badCase {
 					"webhook-id", "msg_old", "webhook-timestamp", webhookTS(old),
 					"webhook-signature", webhook.SignStandard(standardSecret, "msg_old", old, body))
 			}},
-		{name: "webhook/get-method", status: 405, code: "bad_request",
+		{name: "webhook/get-method", status: 405, code: "method_not_allowed",
 			header: map[string]string{"Allow": "POST"},
 			req: func(t *testing.T, e *env) *http.Request {
 				return newReq(t, e, http.MethodGet, "/hooks/shop", nil)
