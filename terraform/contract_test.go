@@ -42,6 +42,9 @@ func TestContract(t *testing.T) {
 		"variables":         checkVariables,
 		"module inputs":     checkModuleInputs,
 		"required provider": checkProviders,
+		"deprecated attrs":  checkDeprecated,
+		"function URL":      checkFunctionURLAccess,
+		"name validation":   checkNameValidation,
 	}
 	for _, name := range sortedKeys(checks) {
 		t.Run(name, func(t *testing.T) {

@@ -129,7 +129,7 @@ func checkModuleInputs(t testing.TB, d *deployment) []error {
 var providerVersionRe = regexp.MustCompile(`^(~>\s*\d+\.\d+.*|>=\s*\d+\.\d+.*,\s*<\s*\d+.*)$`)
 
 // checkProviders: every configuration pins every provider it needs, AWS to
-// the 5.x major the resources are written for.
+// the 6.x major the resources are written for.
 func checkProviders(t testing.TB, d *deployment) []error {
 	var errs []error
 	for _, c := range []*config{d.module, d.example} {
@@ -158,8 +158,10 @@ func checkProviders(t testing.TB, d *deployment) []error {
 			if !providerVersionRe.MatchString(version) {
 				errs = append(errs, fmt.Errorf("%s: required_providers.%s version %q is not pinned to a major (want \">= X.Y, < Z\" or \"~> X.Y\")", c.dir, want, version))
 			}
-			if want == "aws" && !strings.Contains(version, "< 6") && !strings.HasPrefix(version, "~> 5.") {
-				errs = append(errs, fmt.Errorf("%s: aws provider %q must stay on 5.x", c.dir, version))
+			if want == "aws" {
+				if err := checkAWSProvider6(version, c.dir); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}

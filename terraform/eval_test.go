@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
@@ -66,12 +67,15 @@ func evalContext(vars map[string]cty.Value, c *config) *hcl.EvalContext {
 		},
 		// The pure Terraform functions the checked expressions use.
 		Functions: map[string]function.Function{
+			"can":        tryfunc.CanFunc,
 			"concat":     stdlib.ConcatFunc,
 			"format":     stdlib.FormatFunc,
 			"join":       stdlib.JoinFunc,
+			"length":     lengthFunc(),
 			"max":        stdlib.MaxFunc,
 			"merge":      stdlib.MergeFunc,
 			"min":        stdlib.MinFunc,
+			"regex":      stdlib.RegexFunc,
 			"tostring":   stdlib.MakeToFunc(cty.String),
 			"trimsuffix": stdlib.TrimSuffixFunc,
 		},
@@ -101,6 +105,21 @@ func evalContext(vars map[string]cty.Value, c *config) *hcl.EvalContext {
 	}
 	ctx.Variables["local"] = objectOf(locals)
 	return ctx
+}
+
+// lengthFunc is Terraform's length: characters of a string, elements of a
+// collection (cty's stdlib splits the two).
+func lengthFunc() function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "value", Type: cty.DynamicPseudoType}},
+		Type:   function.StaticReturnType(cty.Number),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if args[0].Type() == cty.String {
+				return stdlib.Strlen(args[0])
+			}
+			return stdlib.Length(args[0])
+		},
+	})
 }
 
 func objectOf(m map[string]cty.Value) cty.Value {

@@ -38,7 +38,20 @@ func TestContractCatchesMutations(t *testing.T) {
 		{"undeclared var", false, "alb.tf", "var.alb_deletion_protection", "var.alb_deletion_protect", checkVariables, "var.alb_deletion_protect is referenced but not declared"},
 		{"unused var", false, "alb.tf", "enable_deletion_protection = var.alb_deletion_protection", "enable_deletion_protection = true", checkVariables, `variable "alb_deletion_protection" is declared but never used`},
 		{"unknown module input", true, "main.tf", "relay_min_count       = 2", "relay_min_tasks       = 2", checkModuleInputs, "relay_min_tasks, which the module does not declare"},
-		{"unpinned provider", false, "versions.tf", `version = ">= 5.40, < 6.0"`, `version = ">= 5.40"`, checkProviders, "not pinned"},
+		{"unpinned provider", false, "versions.tf", `version = ">= 6.0, < 7.0"`, `version = ">= 6.0"`, checkProviders, "not pinned"},
+		{"aws back on 5.x", false, "versions.tf", `version = ">= 6.0, < 7.0"`, `version = ">= 5.40, < 6.0"`, checkProviders, "must be the 6.x line"},
+		{"example aws on 5.x too", true, "versions.tf", `version = ">= 6.0, < 7.0"`, `version = ">= 5.40, < 7.0"`, checkProviders, "must be the 6.x line"},
+		{"deprecated region name", false, "main.tf", "data.aws_region.current.region", "data.aws_region.current.name", checkDeprecated, "deprecated in aws provider 6.x; use .region"},
+		{"no public URL grant", false, "lambda.tf", `action                 = "lambda:InvokeFunctionUrl"`, `action                 = "lambda:GetFunctionUrlConfig"`, checkFunctionURLAccess, "grants lambda:InvokeFunctionUrl"},
+		{"URL grant for IAM auth", false, "lambda.tf", `function_url_auth_type = "NONE"`, `function_url_auth_type = "AWS_IAM"`, checkFunctionURLAccess, "grants lambda:InvokeFunctionUrl"},
+		{"no invoke grant", false, "lambda.tf", `statement_id  = "AllowPublicFunctionURLInvoke"
+  action        = "lambda:InvokeFunction"`, `statement_id  = "AllowPublicFunctionURLInvoke"
+  action        = "lambda:InvokeAsync"`, checkFunctionURLAccess, "grants lambda:InvokeFunction to"},
+		{"grant without the URL's count", false, "lambda.tf", `resource "aws_lambda_permission" "ingest_url_invoke" {
+  count         = var.ingest_function_url ? 1 : 0`, `resource "aws_lambda_permission" "ingest_url_invoke" {
+  count         = 1`, checkFunctionURLAccess, "grants lambda:InvokeFunction to"},
+		{"name with trailing dash", false, "variables.tf", `regex("^[a-z](-?[a-z0-9])+$", var.name)`, `regex("^[a-z][a-z0-9-]{1,20}$", var.name)`, checkNameValidation, `passes the module's validation but gives aws_elasticache_replication_group.redis.replication_group_id = "ab--redis"`},
+		{"name too long", false, "variables.tf", `&& length(var.name) <= 21`, `&& length(var.name) <= 40`, checkNameValidation, "bbbbbbbbbbbbbbbbbbbbb\" = true, want false"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -167,6 +167,31 @@ resource "aws_lambda_function_url" "ingest" {
   authorization_type = "NONE" # webhook signatures authenticate each delivery
 }
 
+# A public (NONE) Function URL answers 403 unless the function's policy
+# grants both lambda:InvokeFunctionUrl and lambda:InvokeFunction to
+# everyone; only the console adds them, the API and Terraform do not.
+resource "aws_lambda_permission" "ingest_url" {
+  count                  = var.ingest_function_url ? 1 : 0
+  statement_id           = "AllowPublicFunctionURL"
+  action                 = "lambda:InvokeFunctionUrl"
+  function_name          = aws_lambda_function.ingest.function_name
+  principal              = "*"
+  function_url_auth_type = "NONE"
+}
+
+# The second grant cannot be limited to calls through the URL before aws
+# provider 6.x's invoked_via_function_url (not in every 6.x this module
+# allows), so any AWS principal may also invoke the function directly. That
+# gives nothing the URL does not: each delivery is still verified by its
+# webhook signature (docs/security.md).
+resource "aws_lambda_permission" "ingest_url_invoke" {
+  count         = var.ingest_function_url ? 1 : 0
+  statement_id  = "AllowPublicFunctionURLInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.ingest.function_name
+  principal     = "*"
+}
+
 # --- publish: EventBridge rule and SQS queue -----------------------------------
 
 resource "aws_cloudwatch_event_rule" "publish" {

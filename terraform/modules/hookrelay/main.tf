@@ -11,7 +11,7 @@ data "aws_partition" "current" {}
 locals {
   tags = merge({ "app" = "hookrelay", "hookrelay:name" = var.name }, var.tags)
 
-  region     = data.aws_region.current.name
+  region     = data.aws_region.current.region
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
 

@@ -7,9 +7,11 @@ variable "name" {
   type        = string
   default     = "hookrelay"
 
+  # ElastiCache ids built from it (<name>-redis, -users, -app, -default)
+  # must not hold "--" or end with "-"; ALB names are at most 32 characters.
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name))
-    error_message = "name must be 2-21 lower-case letters, digits or dashes, starting with a letter (it prefixes ElastiCache and ALB names, which are short)."
+    condition     = can(regex("^[a-z](-?[a-z0-9])+$", var.name)) && length(var.name) <= 21
+    error_message = "name must be 2-21 lower-case letters, digits or single dashes, starting with a letter and not ending with a dash (it prefixes ElastiCache and ALB names, which are short and forbid \"--\" and a trailing dash)."
   }
 }
 
