@@ -56,9 +56,10 @@ lambda: ## build the Lambda zips (provided.al2023, arm64 and amd64) into build/l
 	@bash .ci/lambda.sh "$(LAMBDAS)" "$(LAMBDA_ARCHES)" $(BUILD)/lambda
 
 .PHONY: tf-check
-tf-check: ## terraform formatting, parsing and contract tests (no providers needed)
-	$(GO) test -count=1 ./terraform/...
-	@if command -v terraform >/dev/null; then terraform fmt -check -recursive terraform; fi
+tf-check: ## offline: real terraform fmt/init/validate/plan/test against the schema-only provider, and the contract tests (docs/deploy.md)
+	@bash .ci/terraform.sh
+	PATH="$$PATH:$(GOBIN)" terraform fmt -check -recursive terraform
+	PATH="$$PATH:$(GOBIN)" HOOKRELAY_TF_CHECK=full $(GO) test -count=1 -timeout 20m ./terraform/...
 
 .PHONY: chaos
 chaos: deps ## the full fault-injection suite (a short version runs in make test)

@@ -59,6 +59,9 @@ func findTerraform() (string, error) {
 func newOffline(t *testing.T) *offline {
 	t.Helper()
 	tf, err := findTerraform()
+	if err != nil && fullCheck() {
+		t.Fatalf("offline terraform check: %v (bash .ci/terraform.sh installs terraform %s)", err, terraformVersion)
+	}
 	if err != nil {
 		t.Skipf("offline terraform check skipped: %v. `make tf-check` installs terraform %s (bash .ci/terraform.sh) and runs it", err, terraformVersion)
 	}

@@ -125,7 +125,7 @@ func (b jsonBlock) convert(where string) (*tfprotov6.SchemaBlock, error) {
 		if len(a.NestedType) > 0 {
 			return nil, fmt.Errorf("%s.%s: nested attribute types are not supported", where, name)
 		}
-		typ, err := tftypes.ParseJSONType(a.Type)
+		typ, err := parseType(a.Type)
 		if err != nil {
 			return nil, fmt.Errorf("%s.%s: type %s: %w", where, name, a.Type, err)
 		}
@@ -174,4 +174,75 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// parseType reads a type in Terraform's JSON type syntax: "string",
+// "number", "bool", "dynamic", ["list"|"set"|"map", T], ["object", {...}],
+// ["tuple", [...]]. (tftypes.ParseJSONType is not for providers' use.)
+func parseType(raw json.RawMessage) (tftypes.Type, error) {
+	var prim string
+	if err := json.Unmarshal(raw, &prim); err == nil {
+		switch prim {
+		case "string":
+			return tftypes.String, nil
+		case "number":
+			return tftypes.Number, nil
+		case "bool":
+			return tftypes.Bool, nil
+		case "dynamic":
+			return tftypes.DynamicPseudoType, nil
+		}
+		return nil, fmt.Errorf("unknown primitive type %q", prim)
+	}
+	var pair []json.RawMessage
+	if err := json.Unmarshal(raw, &pair); err != nil || len(pair) != 2 {
+		return nil, fmt.Errorf("want a type name or a [kind, element] pair, got %s", raw)
+	}
+	var kind string
+	if err := json.Unmarshal(pair[0], &kind); err != nil {
+		return nil, fmt.Errorf("type kind %s: %w", pair[0], err)
+	}
+	switch kind {
+	case "list", "set", "map":
+		elem, err := parseType(pair[1])
+		if err != nil {
+			return nil, err
+		}
+		switch kind {
+		case "list":
+			return tftypes.List{ElementType: elem}, nil
+		case "set":
+			return tftypes.Set{ElementType: elem}, nil
+		}
+		return tftypes.Map{ElementType: elem}, nil
+	case "object":
+		var attrs map[string]json.RawMessage
+		if err := json.Unmarshal(pair[1], &attrs); err != nil {
+			return nil, fmt.Errorf("object attributes %s: %w", pair[1], err)
+		}
+		types := map[string]tftypes.Type{}
+		for name, raw := range attrs {
+			t, err := parseType(raw)
+			if err != nil {
+				return nil, fmt.Errorf("object attribute %s: %w", name, err)
+			}
+			types[name] = t
+		}
+		return tftypes.Object{AttributeTypes: types}, nil
+	case "tuple":
+		var elems []json.RawMessage
+		if err := json.Unmarshal(pair[1], &elems); err != nil {
+			return nil, fmt.Errorf("tuple elements %s: %w", pair[1], err)
+		}
+		types := make([]tftypes.Type, len(elems))
+		for i, raw := range elems {
+			t, err := parseType(raw)
+			if err != nil {
+				return nil, fmt.Errorf("tuple element %d: %w", i, err)
+			}
+			types[i] = t
+		}
+		return tftypes.Tuple{ElementTypes: types}, nil
+	}
+	return nil, fmt.Errorf("unknown type kind %q", kind)
 }

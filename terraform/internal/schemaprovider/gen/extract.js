@@ -6,7 +6,7 @@
 // getter that tells the type, and the HCL synthesis entry that tells block
 // from attribute. Only the types named on the command line are kept.
 //
-// usage: node extract.js OUT.json PROVIDER=VERSION=PKGDIR TYPE... 
+// usage: node extract.js OUT.json PROVIDER=VERSION=PKGDIR... TYPE...
 //   PROVIDER  registry address, e.g. registry.terraform.io/hashicorp/aws
 //   VERSION   provider version the package was generated from
 //   PKGDIR    the unpacked package (the folder holding lib/)
