@@ -70,6 +70,10 @@ func tfMutations() []tfMutation {
 			module, validate, []string{"Error: Unsupported attribute", `This object has no argument, nested block, or exported attribute named "invoke_url".`}},
 		{"example input the module lacks", "examples/complete/main.tf", "  relay_min_count       = 2", "  relay_min_tasks       = 2",
 			example, validate, []string{"Error: Unsupported argument", `An argument named "relay_min_tasks" is not expected here.`}},
+		// Review 2026-12 item 1: only a 6.x provider is installable here.
+		{"aws back on 5.x", "modules/hookrelay/versions.tf", `version = ">= 6.0, < 7.0"`, `version = ">= 5.40, < 6.0"`,
+			module, []string{"init", "-upgrade", "-backend=false", "-input=false", "-no-color"},
+			[]string{"Error: Failed to query available provider packages", "no available releases match the given constraints >= 5.40.0, < 6.0.0"}},
 		// Review 2026-12 items 3 and 4 through `terraform test`.
 		{"old name rule", "modules/hookrelay/variables.tf", `can(regex("^[a-z](-?[a-z0-9])+$", var.name)) && length(var.name) <= 21`, `can(regex("^[a-z][a-z0-9-]{1,20}$", var.name))`,
 			module, testFile("variables"), []string{`run "name_trailing_dash"... fail`, "Missing expected failure"}},
