@@ -16,7 +16,7 @@ type tfMutation struct {
 	old, new string // old must occur exactly once
 	dir      string // where terraform runs
 	args     []string
-	want     []string
+	want     []string // a first "Warning: …" means terraform only warns (exit 0); the check fails on any warning
 }
 
 // testFile runs one of the module's tests/*.tftest.hcl files.
@@ -70,6 +70,9 @@ func tfMutations() []tfMutation {
 			module, validate, []string{"Error: Unsupported attribute", `This object has no argument, nested block, or exported attribute named "invoke_url".`}},
 		{"example input the module lacks", "examples/complete/main.tf", "  relay_min_count       = 2", "  relay_min_tasks       = 2",
 			example, validate, []string{"Error: Unsupported argument", `An argument named "relay_min_tasks" is not expected here.`}},
+		// Review 2026-12 item 2 (the flag comes from gen/deprecations.json).
+		{"deprecated attribute", "modules/hookrelay/main.tf", "data.aws_region.current.region", "data.aws_region.current.name",
+			example, validate, []string{"Warning: Deprecated attribute", `The attribute "name" is deprecated.`}},
 		// Review 2026-12 item 1: only a 6.x provider is installable here.
 		{"aws back on 5.x", "modules/hookrelay/versions.tf", `version = ">= 6.0, < 7.0"`, `version = ">= 5.40, < 6.0"`,
 			module, []string{"init", "-upgrade", "-backend=false", "-input=false", "-no-color"},
@@ -108,7 +111,7 @@ func runMutations(t *testing.T, o *offline, full bool) {
 				}
 			}()
 			out, ok := o.run(t, m.dir, m.args...)
-			if ok {
+			if ok && !strings.HasPrefix(m.want[0], "Warning:") {
 				t.Fatalf("terraform %s accepted the mutation:\n%s", strings.Join(m.args, " "), out)
 			}
 			flat := strings.Join(strings.Fields(out), " ") // terraform wraps long messages

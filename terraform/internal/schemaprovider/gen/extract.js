@@ -6,11 +6,13 @@
 // getter that tells the type, and the HCL synthesis entry that tells block
 // from attribute. Only the types named on the command line are kept.
 //
-// usage: node extract.js OUT.json PROVIDER=VERSION=PKGDIR... TYPE...
+// usage: node extract.js OUT.json [--deprecations FILE] PROVIDER=VERSION=PKGDIR... TYPE...
 //   PROVIDER  registry address, e.g. registry.terraform.io/hashicorp/aws
 //   VERSION   provider version the package was generated from
 //   PKGDIR    the unpacked package (the folder holding lib/)
 //   TYPE      resource.aws_lb or data.aws_region (repeatable)
+//   FILE      attributes to mark deprecated (deprecations.json), which
+//             cdktf cannot tell
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -262,8 +264,33 @@ function providerBlock(pkgDir) {
   return new Extractor(src, 'provider/index.js').top(m[1]);
 }
 
+// markDeprecated flags the attributes a deprecations file lists; an entry
+// the schema lacks is an error, so the file cannot go stale silently.
+function markDeprecated(result, file) {
+  const dep = JSON.parse(fs.readFileSync(file, 'utf8'));
+  for (const [addr, kinds] of Object.entries(dep)) {
+    if (addr.startsWith('_')) continue;
+    for (const [kind, types] of Object.entries(kinds)) {
+      for (const [t, attrs] of Object.entries(types)) {
+        const s = ((result.provider_schemas[addr] || {})[kind] || {})[t];
+        if (!s) throw new Error(`${file}: ${addr} ${kind} ${t} is not in the schema`);
+        for (const a of attrs) {
+          if (!s.block.attributes[a]) throw new Error(`${file}: ${t} has no attribute ${a}`);
+          s.block.attributes[a].deprecated = true;
+        }
+      }
+    }
+  }
+}
+
 function main(argv) {
-  const [out, ...args] = argv;
+  const [out, ...rest] = argv;
+  let deprecations = null;
+  const args = [];
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--deprecations') deprecations = rest[++i];
+    else args.push(rest[i]);
+  }
   const providers = [];
   const types = [];
   for (const a of args) {
@@ -292,6 +319,7 @@ function main(argv) {
     const hit = Object.values(result.provider_schemas).some((ps) => (ps[kind === 'data' ? 'data_source_schemas' : 'resource_schemas'] || {})[tfType]);
     if (!hit) throw new Error(`no provider package for ${t}`);
   }
+  if (deprecations) markDeprecated(result, deprecations);
   fs.writeFileSync(out, JSON.stringify(sortKeys(result), null, 1) + '\n');
 }
 

@@ -10,7 +10,8 @@
 #   @cdktf/provider-archive 11.0.1  -> hashicorp/archive 2.7.1
 # @cdktf/provider-aws 21.22.1 is the last release (HashiCorp stopped the
 # prebuilt bindings in December 2025), so aws 6.25.0 is the newest schema
-# this can give. Run it after adding a resource type to the module.
+# this can give. cdktf has no deprecation flags: deprecations.json adds
+# the ones the module must avoid. Run it after adding a resource type.
 #
 # usage: terraform/internal/schemaprovider/gen/gen-schema.sh   (needs node, npm)
 set -euo pipefail
@@ -40,5 +41,5 @@ done
 
 mapfile -t types < <(grep -rhoE '^(resource|data) "[a-z0-9_]+"' "$tfdir/modules" "$tfdir/examples" --include='*.tf' |
 	sed -E 's/^(resource|data) "([a-z0-9_]+)"/\1.\2/' | sort -u)
-node "$here/extract.js" "$here/../schema.json" "${args[@]}" "${types[@]}"
+node "$here/extract.js" "$here/../schema.json" --deprecations "$here/deprecations.json" "${args[@]}" "${types[@]}"
 echo "wrote $(cd "$here/.." && pwd)/schema.json: ${#types[@]} types" >&2
