@@ -120,6 +120,7 @@ func fullCheck() bool { return os.Getenv("HOOKRELAY_TF_CHECK") == "full" }
 func TestTerraformOffline(t *testing.T) {
 	o := newOffline(t)
 	full := fullCheck()
+	t.Logf("%s, %s", strings.SplitN(o.mustRun(t, ".", "version"), "\n", 2)[0], o.terraform)
 	const module, example = "modules/hookrelay", "examples/complete"
 
 	t.Run("fmt", func(t *testing.T) {
