@@ -141,24 +141,7 @@ func TestTerraformOffline(t *testing.T) {
 			if !full && !v.short {
 				t.Skip("full check only (make tf-check)")
 			}
-			args := []string{"plan", "-refresh=false", "-lock=false", "-input=false", "-no-color",
-				"-var-file=terraform.tfvars.example", "-out=" + v.name + ".tfplan"}
-			for _, kv := range v.vars {
-				args = append(args, "-var", kv)
-			}
-			out := o.mustRun(t, example, args...)
-			if strings.Contains(out, "Warning") {
-				t.Errorf("plan warns:\n%s", out)
-			}
-			var p planJSON
-			if err := json.Unmarshal([]byte(o.mustRun(t, example, "show", "-json", v.name+".tfplan")), &p); err != nil {
-				t.Fatalf("decode the plan: %v", err)
-			}
-			res := p.resources()
-			if err := v.check(res); err != nil {
-				t.Error(err)
-			}
-			t.Logf("%s (%s): %s", v.name, strings.Join(v.vars, " "), lastLine(out, "Plan:"))
+			o.planVariant(t, example, v)
 		})
 	}
 	t.Run("plan/name_validation", func(t *testing.T) {
@@ -181,6 +164,28 @@ func TestTerraformOffline(t *testing.T) {
 		t.Logf("%s", lastLine(out, "Success!"))
 	})
 	t.Run("mutations", func(t *testing.T) { runMutations(t, o, full) })
+}
+
+// planVariant plans the example with one variant's inputs and checks the
+// planned values.
+func (o *offline) planVariant(t *testing.T, dir string, v planVariant) {
+	args := []string{"plan", "-refresh=false", "-lock=false", "-input=false", "-no-color",
+		"-var-file=terraform.tfvars.example", "-out=" + v.name + ".tfplan"}
+	for _, kv := range v.vars {
+		args = append(args, "-var", kv)
+	}
+	out := o.mustRun(t, dir, args...)
+	if strings.Contains(out, "Warning") {
+		t.Errorf("plan warns:\n%s", out)
+	}
+	var p planJSON
+	if err := json.Unmarshal([]byte(o.mustRun(t, dir, "show", "-json", v.name+".tfplan")), &p); err != nil {
+		t.Fatalf("decode the plan: %v", err)
+	}
+	if err := v.check(p.resources()); err != nil {
+		t.Error(err)
+	}
+	t.Logf("%s (%s): %s", v.name, strings.Join(v.vars, " "), lastLine(out, "Plan:"))
 }
 
 // lastLine returns the last output line starting with prefix.

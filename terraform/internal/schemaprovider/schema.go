@@ -216,33 +216,41 @@ func parseType(raw json.RawMessage) (tftypes.Type, error) {
 		}
 		return tftypes.Map{ElementType: elem}, nil
 	case "object":
-		var attrs map[string]json.RawMessage
-		if err := json.Unmarshal(pair[1], &attrs); err != nil {
-			return nil, fmt.Errorf("object attributes %s: %w", pair[1], err)
-		}
-		types := map[string]tftypes.Type{}
-		for name, raw := range attrs {
-			t, err := parseType(raw)
-			if err != nil {
-				return nil, fmt.Errorf("object attribute %s: %w", name, err)
-			}
-			types[name] = t
-		}
-		return tftypes.Object{AttributeTypes: types}, nil
+		return parseObject(pair[1])
 	case "tuple":
-		var elems []json.RawMessage
-		if err := json.Unmarshal(pair[1], &elems); err != nil {
-			return nil, fmt.Errorf("tuple elements %s: %w", pair[1], err)
-		}
-		types := make([]tftypes.Type, len(elems))
-		for i, raw := range elems {
-			t, err := parseType(raw)
-			if err != nil {
-				return nil, fmt.Errorf("tuple element %d: %w", i, err)
-			}
-			types[i] = t
-		}
-		return tftypes.Tuple{ElementTypes: types}, nil
+		return parseTuple(pair[1])
 	}
 	return nil, fmt.Errorf("unknown type kind %q", kind)
+}
+
+func parseObject(raw json.RawMessage) (tftypes.Type, error) {
+	var attrs map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &attrs); err != nil {
+		return nil, fmt.Errorf("object attributes %s: %w", raw, err)
+	}
+	types := map[string]tftypes.Type{}
+	for name, a := range attrs {
+		t, err := parseType(a)
+		if err != nil {
+			return nil, fmt.Errorf("object attribute %s: %w", name, err)
+		}
+		types[name] = t
+	}
+	return tftypes.Object{AttributeTypes: types}, nil
+}
+
+func parseTuple(raw json.RawMessage) (tftypes.Type, error) {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		return nil, fmt.Errorf("tuple elements %s: %w", raw, err)
+	}
+	types := make([]tftypes.Type, len(elems))
+	for i, e := range elems {
+		t, err := parseType(e)
+		if err != nil {
+			return nil, fmt.Errorf("tuple element %d: %w", i, err)
+		}
+		types[i] = t
+	}
+	return tftypes.Tuple{ElementTypes: types}, nil
 }
