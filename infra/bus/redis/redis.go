@@ -230,3 +230,13 @@ func validTopic(topic string) error {
 	}
 	return nil
 }
+
+// Client returns the bus's command client (its pool, TLS, credentials and
+// cluster routing) for the other Redis users of a process: the delivery
+// log and the fleet record share the bus's connections rather than open
+// their own. Callers must not Close it; Bus.Close does.
+func (b *Bus) Client() goredis.UniversalClient { return b.client }
+
+// Prefix is the key prefix of the bus ("hr" by default); other Redis users
+// put their keys under it so one ACL key pattern covers everything.
+func (b *Bus) Prefix() string { return b.opt.Prefix }
