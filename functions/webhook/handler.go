@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/deliverylog"
 )
 
 // MaxEventsPerDelivery bounds what one delivery may publish (an
@@ -48,6 +49,12 @@ type publishedEvent struct {
 // ("source") when a mux pattern set it, else the path segment after
 // /hooks/.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.serveVia(w, r, h.via)
+}
+
+// serveVia is ServeHTTP with the ingest path named for the delivery log
+// (the console's test deliveries say "test").
+func (h *Handler) serveVia(w http.ResponseWriter, r *http.Request, via string) {
 	start := time.Now()
 	name := r.PathValue("source")
 	if name == "" {
@@ -58,8 +65,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if src != nil {
 		label = src.name
 	}
-	status := h.serve(w, r, src)
+	o := h.observe(r, name, src, via)
+	status := h.serve(w, r, src, o)
 	h.metrics.Observe(label, status, time.Since(start))
+	if o != nil {
+		h.finish(o, status, time.Since(start))
+	}
 }
 
 func sourceFromPath(p string) string {
@@ -71,7 +82,7 @@ func sourceFromPath(p string) string {
 }
 
 // serve answers the request and returns the status it wrote.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source) int {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source, o *observation) int {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return writeError(w, errMethod)
@@ -85,22 +96,39 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source) int
 		if errors.As(err, &tooBig) {
 			return writeError(w, errTooLarge)
 		}
+		o.reason(deliverylog.ReasonBodyUnreadable, "the body could not be read: "+err.Error())
 		return writeError(w, apierr.BadRequest("could not read body"))
 	}
+	o.body(raw)
 	if !src.prov.verify(r.Header, raw, h.now()) {
 		h.log.Warn("webhook rejected: invalid signature", "source", src.name)
+		if o != nil {
+			o.refused(explainRefusal(src.prov, r.Header, h.now()))
+		}
 		if src.basic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="hookrelay"`)
 		}
 		return writeError(w, errUnauthorized)
 	}
+	o.verified()
+	return h.deliver(w, r, src, raw, o, "")
+}
+
+// deliver decodes, maps and publishes a verified delivery (also the
+// console's replay, which passes the delivery id to use).
+func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, src *source, raw []byte, o *observation, id string) int {
 	d, aerr := decodeDelivery(src, r, raw)
 	if aerr != nil {
 		return writeError(w, aerr)
 	}
+	if id != "" {
+		d.ID = id
+	}
+	o.delivery(d)
 	msgs, matched, err := src.mapDelivery(d)
 	if err != nil {
 		h.log.Error("webhook mapping failed", "source", src.name, "type", d.Type, "delivery", d.ID, "err", err)
+		o.reason(deliverylog.ReasonUnmappable, err.Error())
 		return writeError(w, errUnmappable)
 	}
 	if len(msgs) == 0 {
@@ -109,8 +137,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source) int
 	}
 	pubs, err := h.bus.Publish(r.Context(), msgs)
 	if err != nil {
+		o.publishFailed(err)
 		return h.publishError(w, src, d, err)
 	}
+	o.published(pubs)
 	out := make([]publishedEvent, len(pubs))
 	for i, p := range pubs {
 		out[i] = publishedEvent{ID: p.Event.ID, Topic: p.Event.Topic, Duplicate: p.Duplicate}

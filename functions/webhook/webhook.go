@@ -37,6 +37,11 @@ type Options struct {
 	// Metrics records every answer; nil records nothing. The relay passes
 	// webhookprom's Prometheus collectors.
 	Metrics Metrics
+	// Observer, when set, is told about every answered delivery (the
+	// delivery log); Via names this ingest path in its entries ("relay",
+	// "lambda").
+	Observer Observer
+	Via      string
 }
 
 // Handler serves POST /hooks/{source}. It is safe for concurrent use.
@@ -46,6 +51,9 @@ type Handler struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics Metrics
+	// observer and via: see Options; observe.go.
+	observer Observer
+	via      string
 }
 
 // source is a compiled config.WebhookSource.
@@ -55,6 +63,9 @@ type source struct {
 	basic   bool // answer 401 with WWW-Authenticate: Basic
 	rules   []*rule
 	maxBody int64
+	// testSecret signs the console's test deliveries (testsend.go); it
+	// never leaves the Handler.
+	testSecret string
 }
 
 // New compiles sources (resolving their secrets through opts.Resolve) into
@@ -85,6 +96,7 @@ func New(ctx context.Context, sources []config.WebhookSource, b bus.Publisher, o
 		h.sources[s.name] = s
 	}
 	h.metrics = opts.Metrics
+	h.observer, h.via = opts.Observer, opts.Via
 	if h.metrics == nil {
 		h.metrics = noMetrics{}
 	}
@@ -155,7 +167,7 @@ func compileSource(ctx context.Context, sc config.WebhookSource, maxBody int64, 
 	if len(rules) == 0 {
 		return nil, fmt.Errorf("rules: none and no preset, so every delivery would be ignored")
 	}
-	s := &source{name: sc.Name, prov: p, basic: sc.Provider == "basic", rules: rules, maxBody: maxBody}
+	s := &source{name: sc.Name, prov: p, basic: sc.Provider == "basic", rules: rules, maxBody: maxBody, testSecret: secrets[0]}
 	if sc.MaxBodyBytes > 0 {
 		s.maxBody = sc.MaxBodyBytes
 	}

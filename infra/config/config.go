@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/deliverylog"
 	"github.com/hookrelay/hookrelay/infra/secrets"
 )
 
@@ -57,6 +58,13 @@ const (
 	DefaultSecretResolveTimeout = 30 * time.Second
 	DefaultTokenAudience        = "hookrelay"
 	DefaultMetricsEnabled       = true
+	DefaultDeliveryLog          = true
+	DefaultDeliveryLogCount     = deliverylog.DefaultCount
+	DefaultDeliveryLogBytes     = deliverylog.DefaultBytes
+	DefaultDeliveryLogTTL       = deliverylog.DefaultTTL
+	DefaultFleetTTL             = 15 * time.Second
+	// MinAdminKeyBytes is the shortest admin key accepted.
+	MinAdminKeyBytes = 16
 )
 
 // Limits from the AWS load balancer the validation checks against.
@@ -134,6 +142,16 @@ type Config struct {
 	LogFormat      string // HOOKRELAY_LOG_FORMAT: json, text
 	MetricsEnabled bool   // HOOKRELAY_METRICS_ENABLED
 
+	// Operator console, delivery log and fleet record (docs/console.md).
+	AdminKey          string        // HOOKRELAY_ADMIN_KEY (secret): the console's credential; empty = no console
+	DeliveryLog       bool          // HOOKRELAY_DELIVERY_LOG
+	DeliveryLogBodies bool          // HOOKRELAY_DELIVERY_LOG_BODIES
+	DeliveryLogRedact []string      // HOOKRELAY_DELIVERY_LOG_REDACT: JSON field paths
+	DeliveryLogCount  int           // HOOKRELAY_DELIVERY_LOG_COUNT (per source)
+	DeliveryLogBytes  int64         // HOOKRELAY_DELIVERY_LOG_BYTES (per source)
+	DeliveryLogTTL    time.Duration // HOOKRELAY_DELIVERY_LOG_TTL
+	FleetTTL          time.Duration // HOOKRELAY_FLEET_TTL: a dead relay leaves the fleet view after this
+
 	// Sources are the webhook senders (config file only, `sources:`).
 	Sources []WebhookSource `yaml:"sources"`
 
@@ -187,12 +205,20 @@ func Defaults(mode Mode) *Config {
 		LogLevel:               DefaultLogLevel,
 		LogFormat:              DefaultLogFormatServe,
 		MetricsEnabled:         DefaultMetricsEnabled,
+		DeliveryLog:            DefaultDeliveryLog,
+		DeliveryLogCount:       DefaultDeliveryLogCount,
+		DeliveryLogBytes:       DefaultDeliveryLogBytes,
+		DeliveryLogTTL:         DefaultDeliveryLogTTL,
+		FleetTTL:               DefaultFleetTTL,
 	}
 	if mode == ModeDev {
 		c.Addr = DefaultAddrDev
 		c.DrainTimeout = DefaultDrainTimeoutDev
 		c.DrainGrace = DefaultDrainGraceDev
 		c.LogFormat = DefaultLogFormatDev
+		// A developer replays what they just sent; production keeps
+		// bodies only when the operator says so.
+		c.DeliveryLogBodies = true
 	}
 	return c
 }
@@ -205,6 +231,11 @@ func (c *Config) BusOptions() bus.Options {
 		DedupTTL:      c.DedupTTL,
 		MaxEventBytes: c.MaxEventBytes,
 	}
+}
+
+// DeliveryLogLimits returns the delivery log's bounds per source.
+func (c *Config) DeliveryLogLimits() deliverylog.Limits {
+	return deliverylog.Limits{Count: c.DeliveryLogCount, Bytes: c.DeliveryLogBytes, TTL: c.DeliveryLogTTL}
 }
 
 // SigningKey is the token key new tokens are signed with ("" if none).

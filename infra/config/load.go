@@ -195,6 +195,7 @@ func (c *Config) resolveSecrets(ctx context.Context) error {
 	}
 	one("redis_url", "", &c.RedisURL)
 	one("redis_password", "", &c.RedisPassword)
+	one("admin_key", "", &c.AdminKey)
 	for i := range c.TokenKeys {
 		which := ""
 		if len(c.TokenKeys) > 1 {

@@ -121,6 +121,18 @@ func settings() []*setting {
 		str("log_level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 		str("log_format", "json or text", func(c *Config) *string { return &c.LogFormat }),
 		boolean("metrics_enabled", "serve Prometheus metrics on /metrics", func(c *Config) *bool { return &c.MetricsEnabled }),
+		{name: "admin_key", secret: true, usage: "admin API key of the operator console /console (>= 16 bytes; empty: no console)",
+			kind: "secret", get: func(c *Config) string { return c.AdminKey },
+			set: func(c *Config, v string) error { c.AdminKey = strings.TrimSpace(v); return nil }},
+		boolean("delivery_log", "log every webhook delivery (Redis, or memory in dev) for the console", func(c *Config) *bool { return &c.DeliveryLog }),
+		boolean("delivery_log_bodies", "keep request bodies and headers in the delivery log (credentials never)", func(c *Config) *bool { return &c.DeliveryLogBodies }),
+		{name: "delivery_log_redact", usage: "JSON fields replaced by [redacted] in logged bodies (customer.email,items.price), comma-separated",
+			kind: "list", get: func(c *Config) string { return strings.Join(c.DeliveryLogRedact, ",") },
+			list: func(c *Config, items []string) error { c.DeliveryLogRedact = items; return nil }},
+		integer("delivery_log_count", "delivery log entries kept per source", func(c *Config) *int { return &c.DeliveryLogCount }),
+		byteSize("delivery_log_bytes", "delivery log bytes kept per source", func(c *Config) *int64 { return &c.DeliveryLogBytes }),
+		duration("delivery_log_ttl", "how long a delivery log entry is kept", func(c *Config) *time.Duration { return &c.DeliveryLogTTL }),
+		duration("fleet_ttl", "a relay's fleet record expires this long after its last refresh (refreshed every third of it)", func(c *Config) *time.Duration { return &c.FleetTTL }),
 	}
 }
 

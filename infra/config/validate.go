@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookrelay/hookrelay/infra/deliverylog"
 	"github.com/hookrelay/hookrelay/infra/logging"
 )
 
@@ -34,6 +35,7 @@ func (c *Config) Validate() error {
 	v.limits()
 	v.telemetry()
 	v.apiKeys()
+	v.console()
 	c.Warnings = append(append([]string(nil), c.loadWarnings...), v.warnings...)
 	return errors.Join(v.errs...)
 }
@@ -304,4 +306,27 @@ func modeCommand(m Mode) string {
 		return "the Lambda functions"
 	}
 	return "relay " + string(m)
+}
+
+// console checks the admin key and the delivery log's bounds.
+func (v *validator) console() {
+	c := v.c
+	if c.AdminKey != "" && len(c.AdminKey) < MinAdminKeyBytes {
+		v.fail("admin_key", "must be at least %d bytes", MinAdminKeyBytes)
+	}
+	if c.DeliveryLogCount < 1 {
+		v.fail("delivery_log_count", "%d must be >= 1", c.DeliveryLogCount)
+	}
+	if c.DeliveryLogBytes < 1<<10 {
+		v.fail("delivery_log_bytes", "%d must be >= 1KiB", c.DeliveryLogBytes)
+	}
+	if c.DeliveryLogTTL < time.Second {
+		v.fail("delivery_log_ttl", "%s must be >= 1s", c.DeliveryLogTTL)
+	}
+	if c.FleetTTL < 3*time.Second {
+		v.fail("fleet_ttl", "%s must be >= 3s (refreshed every third of it)", c.FleetTTL)
+	}
+	if _, err := deliverylog.NewRedactor(c.DeliveryLogRedact); err != nil {
+		v.fail("delivery_log_redact", "%v", err)
+	}
 }
