@@ -18,6 +18,7 @@ import (
 	"github.com/hookrelay/hookrelay/functions/internal/runtimetest"
 	"github.com/hookrelay/hookrelay/functions/webhook"
 	"github.com/hookrelay/hookrelay/infra/bus/redis"
+	"github.com/hookrelay/hookrelay/infra/deliverylog"
 	"github.com/hookrelay/hookrelay/internal/redistest"
 )
 
@@ -237,6 +238,8 @@ func TestBootstrap(t *testing.T) {
 		}
 	})
 
+	t.Run("delivery log", func(t *testing.T) { testDeliveryLog(t, b) })
+
 	t.Run("stage prefix", func(t *testing.T) {
 		var m map[string]any
 		if err := json.Unmarshal(v2Event(t, "delivery-stage", sig), &m); err != nil {
@@ -381,5 +384,38 @@ func testInitError(t *testing.T, bin string) {
 	}
 	if code, ok := p.Exited(ctx); !ok || code == 0 {
 		t.Errorf("exit code %d (exited %v)", code, ok)
+	}
+}
+
+// testDeliveryLog: the Lambda logged what it answered above into Redis,
+// refusals with their reason, where the console reads them.
+func testDeliveryLog(t *testing.T, b *redis.Bus) {
+	store := deliverylog.NewRedis(b.Client(), b.Prefix(), deliverylog.Limits{})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		es, err := store.List(context.Background(), deliverylog.Query{Sources: []string{"shop"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var refused, dup, published int
+		for _, e := range es {
+			switch {
+			case e.Via != deliverylog.ViaLambda:
+				t.Fatalf("entry via %q, want lambda: %+v", e.Via, e)
+			case e.Reason == deliverylog.ReasonBadSignature && e.Header == "X-Shopify-Hmac-Sha256":
+				refused++
+			case e.Outcome == deliverylog.Duplicate:
+				dup++
+			case e.Outcome == deliverylog.Published && len(e.Events) == 1:
+				published++
+			}
+		}
+		if refused == 4 && dup == 1 && published == 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery log: %d refused, %d duplicate, %d published; want 4, 1, 3", refused, dup, published)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hookrelay/hookrelay/functions/internal/lambdahttp"
 	"github.com/hookrelay/hookrelay/functions/webhook"
 	"github.com/hookrelay/hookrelay/infra/apierr"
+	"github.com/hookrelay/hookrelay/infra/deliverylog"
 )
 
 // handlerFunc is what lambda.Start runs for every invocation.
@@ -24,11 +25,24 @@ func newHandler(ctx context.Context, env lambdaenv.Env) (handlerFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	hooks, err := webhook.New(ctx, cfg.Sources, b, webhook.Options{
+	// The delivery log shares the bus's Redis connections. Entries queued
+	// when the execution environment freezes are written when it thaws.
+	dlog, err := cfg.DeliveryLogWriter(deliverylog.NewRedis(b.Client(), b.Prefix(), cfg.DeliveryLogLimits()),
+		env.Getenv("AWS_LAMBDA_FUNCTION_NAME"), log)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("%s: %w", cfg.Key("delivery_log_redact"), err)
+	}
+	opts := webhook.Options{
 		Resolve:      cfg.Secrets().Resolve,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       log,
-	})
+		Via:          deliverylog.ViaLambda,
+	}
+	if dlog != nil {
+		opts.Observer = dlog // a nil *Writer in the interface would not be nil
+	}
+	hooks, err := webhook.New(ctx, cfg.Sources, b, opts)
 	if err != nil {
 		// The bus connection dies with the process; nothing else holds it.
 		b.Close()
