@@ -170,7 +170,9 @@ type answerRecorder struct {
 	body   bytes.Buffer
 }
 
-func newAnswerRecorder() *answerRecorder { return &answerRecorder{header: http.Header{}, status: http.StatusOK} }
+func newAnswerRecorder() *answerRecorder {
+	return &answerRecorder{header: http.Header{}, status: http.StatusOK}
+}
 
 func (r *answerRecorder) Header() http.Header         { return r.header }
 func (r *answerRecorder) WriteHeader(status int)      { r.status = status }
