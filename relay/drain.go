@@ -26,6 +26,7 @@ const (
 // closed force (a second signal) cuts the drain short.
 func (a *app) run(ctx context.Context, ln net.Listener, force <-chan struct{}) error {
 	errc := make(chan error, 1)
+	a.startFleet(ln.Addr())
 	go func() { errc <- a.srv.Serve(ln) }()
 	select {
 	case err := <-errc:

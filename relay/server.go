@@ -17,6 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/config"
+	"github.com/hookrelay/hookrelay/infra/deliverylog"
 	"github.com/hookrelay/hookrelay/infra/limit"
 	"github.com/hookrelay/hookrelay/infra/logging"
 	"github.com/hookrelay/hookrelay/infra/secrets/awsdefault"
@@ -56,6 +57,8 @@ type app struct {
 	handler    http.Handler
 	srv        *http.Server
 	draining   atomic.Bool
+	// op is the delivery log, fleet record and console (operator.go).
+	op operator
 }
 
 // runServer is `relay dev` and `relay serve`.
@@ -113,6 +116,13 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	var err error
 	if a.bus, a.busKind, err = openBus(ctx, cfg, log, a.reg); err != nil {
 		return nil, err
+	}
+	if err := a.openOperator(); err != nil {
+		a.closeBackends()
+		return nil, fmt.Errorf("%s: %w", cfg.Key("delivery_log_redact"), err)
+	}
+	if a.op.dlog != nil {
+		registerDeliveryLogStats(a.reg, a.op.dlog)
 	}
 	deps, err := a.buildDeps(ctx)
 	if err != nil {
@@ -190,6 +200,7 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 		Hooks: a.hooks,
 		Web:   web.Handler(),
 	}
+	deps.Console = a.consoleHandler()
 	if publishLimit != nil {
 		deps.PublishLimit = publishLimit // a nil *Keyed in the interface would not be nil
 	}
@@ -237,12 +248,17 @@ func (a *app) buildHooks(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("webhook metrics: %w", err)
 	}
-	h, err := webhook.New(ctx, sources, a.bus, webhook.Options{
+	opts := webhook.Options{
 		Resolve:      a.cfg.Secrets().Resolve,
 		MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Logger:       a.log,
 		Metrics:      m,
-	})
+		Via:          deliverylog.ViaRelay,
+	}
+	if a.op.dlog != nil {
+		opts.Observer = a.op.dlog // a nil *Writer in the interface would not be nil
+	}
+	h, err := webhook.New(ctx, sources, a.bus, opts)
 	if err != nil {
 		return fmt.Errorf("webhook sources: %w", err)
 	}
@@ -284,6 +300,7 @@ func (a *app) buildAuth() (auth.Authenticator, auth.TokenVerifier, error) {
 
 // closeBackends releases what newApp opened (after the server stopped).
 func (a *app) closeBackends() {
+	a.stopOperator()
 	if a.hub != nil {
 		a.hub.Close()
 	}

@@ -21,11 +21,7 @@ import (
 // and publish code as a delivery from the sender, and both are logged.
 
 // Answer is what the Handler answered, as the console shows it.
-type Answer struct {
-	Status     int             `json:"status"`
-	Body       json.RawMessage `json:"body"`
-	DeliveryID string          `json:"delivery_id"`
-}
+type Answer = deliverylog.Answer
 
 // ErrNoSuchSource is returned for a source name that is not configured.
 var ErrNoSuchSource = errors.New("no such webhook source")

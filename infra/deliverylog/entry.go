@@ -138,3 +138,11 @@ func StatusClass(status int) string {
 	}
 	return strconv.Itoa(status/100) + "xx"
 }
+
+// Answer is what an ingest path answered to a delivery the console made
+// (a replay, a test delivery).
+type Answer struct {
+	Status     int             `json:"status"`
+	Body       json.RawMessage `json:"body"`
+	DeliveryID string          `json:"delivery_id"`
+}

@@ -63,7 +63,10 @@ type Deps struct {
 	WS    http.Handler // GET /v1/ws
 	Hooks http.Handler // POST /hooks/{source}
 	Demo  http.Handler // /demo/ (relay dev only)
-	Web   http.Handler // everything else under / (demo pages, hookrelay.js)
+	// Console serves /console/ (relay/console); it bounds its own
+	// requests, as its live tail is long-lived.
+	Console http.Handler
+	Web     http.Handler // everything else under / (demo pages, hookrelay.js)
 }
 
 // DefaultMaxBodyBytes bounds request bodies when Deps.MaxBodyBytes is 0.
@@ -130,6 +133,10 @@ func New(d Deps) http.Handler {
 	}
 	if d.Demo != nil {
 		mux.Handle("/demo/", bounded(d.Demo))
+	}
+	if d.Console != nil {
+		mux.Handle("/console", d.Console)
+		mux.Handle("/console/", d.Console)
 	}
 
 	// Anything else under /v1/ is a JSON 404, or 405 for a known path with
