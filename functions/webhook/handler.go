@@ -103,7 +103,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source, o *
 	if !src.prov.verify(r.Header, raw, h.now()) {
 		h.log.Warn("webhook rejected: invalid signature", "source", src.name)
 		if o != nil {
-			o.refused(explainRefusal(src.prov, r.Header, h.now()))
+			o.refused(explainRefusal(src.prov, r.Header, h.now()), src.prov)
 		}
 		if src.basic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="hookrelay"`)

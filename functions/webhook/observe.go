@@ -47,10 +47,15 @@ func (o *observation) body(raw []byte) {
 	}
 }
 
-func (o *observation) refused(rf refusal) {
+// refused records a failed verification. The delivery id and type the
+// (unverified) headers claim are logged too, so an operator can find the
+// delivery by the id the sender's dashboard shows.
+func (o *observation) refused(rf refusal, p provider) {
 	if o != nil {
 		o.e.Verification = deliverylog.VerificationRefused
 		o.e.Reason, o.e.Detail, o.e.Header = rf.reason, rf.detail, rf.header
+		typ, id := p.identify(o.req.Header, nil)
+		o.e.Type, o.e.DeliveryID = truncate(typ, 200), truncate(id, 200)
 	}
 }
 

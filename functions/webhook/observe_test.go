@@ -91,6 +91,10 @@ func TestObserverRefusalReasons(t *testing.T) {
 				if e.Provider != c.provider || e.Source != c.name || e.Status != 401 {
 					t.Errorf("%s: entry %+v", tc.name, e)
 				}
+				claimed := tc.hdr["X-GitHub-Delivery"] + tc.hdr["X-Shopify-Webhook-Id"] + tc.hdr["webhook-id"] + tc.hdr["X-Acme-Delivery"]
+				if claimed != "" && e.DeliveryID != claimed {
+					t.Errorf("%s: refused delivery logged with id %q, want the claimed %q", tc.name, e.DeliveryID, claimed)
+				}
 			}
 			a := f.post(t, c.name, body, good)
 			if a.Status != 200 {

@@ -136,30 +136,54 @@ func (r *Redis) List(ctx context.Context, q Query) ([]Entry, error) {
 			return nil, err
 		}
 	}
-	minMs := r.now().Add(-r.lim.TTL).UnixMilli()
 	var out []Entry
 	for _, n := range names {
 		if !validSource(n) {
 			continue
 		}
-		elems, err := r.c.LRange(ctx, r.listKey(n), 0, int64(r.lim.Count)-1).Result()
+		es, err := r.listSource(ctx, n, q)
 		if err != nil {
-			return nil, fmt.Errorf("delivery log: read %s: %w", n, err)
+			return nil, err
+		}
+		out = append(out, es...)
+	}
+	return newestFirst(out, q.limit()), nil
+}
+
+// listPage is how many entries List reads from Redis at a time.
+const listPage = 100
+
+// listSource returns the newest q.limit() matches of one source's log,
+// reading it newest first a page at a time: an unfiltered view of the
+// newest deliveries (what the console polls) reads one page.
+func (r *Redis) listSource(ctx context.Context, name string, q Query) ([]Entry, error) {
+	minMs := r.now().Add(-r.lim.TTL).UnixMilli()
+	var out []Entry
+	for start := int64(0); start < int64(r.lim.Count); start += listPage {
+		elems, err := r.c.LRange(ctx, r.listKey(name), start, min(start+listPage, int64(r.lim.Count))-1).Result()
+		if err != nil {
+			return nil, fmt.Errorf("delivery log: read %s: %w", name, err)
 		}
 		for _, s := range elems {
 			if elementTime([]byte(s)) < minMs {
-				break
+				return out, nil
 			}
 			e, err := decodeElement([]byte(s))
 			if err != nil {
-				return nil, fmt.Errorf("delivery log: read %s: %w", n, err)
+				return nil, fmt.Errorf("delivery log: read %s: %w", name, err)
 			}
 			if q.Match(&e) {
 				out = append(out, e)
 			}
+			if len(out) >= q.limit() {
+				return out, nil
+			}
+		}
+		if len(elems) < listPage {
+			break
 		}
 	}
-	return newestFirst(out, q.limit()), nil
+	return out, nil
 }
 
 // Get implements Store.

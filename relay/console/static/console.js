@@ -164,7 +164,7 @@ async function refreshDeliveries() {
 
 function showDeliveries() {
   refreshDeliveries();
-  timers.push(setInterval(() => { if ($("#f-live").checked && !document.hidden) refreshDeliveries(); }, 1000));
+  timers.push(setInterval(() => { if ($("#f-live").checked && !document.hidden) refreshDeliveries(); }, 500));
 }
 $("#filters").addEventListener("change", refreshDeliveries);
 $("#filters").addEventListener("submit", (ev) => { ev.preventDefault(); refreshDeliveries(); });
@@ -210,7 +210,7 @@ $("#d-close").addEventListener("click", () => { $("#detail").hidden = true; curr
 // ---- test delivery ---------------------------------------------------------
 
 const samples = {
-  shopify: ["orders/paid", { id: 1042, name: "#1042", email: "customer@example.com", financial_status: "paid", total_price: "39.95", currency: "USD" }],
+  shopify: ["fulfillments/update", { id: 5512345678901, order_id: 1042, name: "#1042.1", status: "success", shipment_status: "out_for_delivery", tracking_company: "UPS", tracking_number: "1Z999AA10123456784" }],
   stripe: ["", { id: "evt_test", type: "invoice.paid", data: { object: { id: "in_test", customer: "cus_test", amount_paid: 3995 } } }],
   github: ["push", { ref: "refs/heads/main", repository: { full_name: "acme/app" }, head_commit: { message: "test" } }],
   bearer: ["", { receiver: "oncall", status: "firing", alerts: [{ status: "firing", labels: { alertname: "Test", severity: "info" }, annotations: { summary: "Test alert from the console" } }] }],
