@@ -259,7 +259,9 @@ function rate(prev, cur, key) {
 
 function spark(name, label, values, unit) {
   const w = 300, h = 48, max = Math.max(1, ...values);
-  const pts = values.map((v, i) => `${((i / (HISTORY - 1)) * w).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`);
+  // Newest at the right edge; the line grows leftwards as history fills.
+  const x = (i) => (((HISTORY - values.length + i) / (HISTORY - 1)) * w).toFixed(1);
+  const pts = values.map((v, i) => `${x(i)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`);
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
@@ -267,7 +269,7 @@ function spark(name, label, values, unit) {
   if (pts.length > 1) {
     const area = document.createElementNS(ns, "polygon");
     area.setAttribute("class", "area");
-    area.setAttribute("points", `0,${h} ${pts.join(" ")} ${((values.length - 1) / (HISTORY - 1)) * w},${h}`);
+    area.setAttribute("points", `${x(0)},${h} ${pts.join(" ")} ${w},${h}`);
     const line = document.createElementNS(ns, "polyline");
     line.setAttribute("points", pts.join(" "));
     svg.append(area, line);
