@@ -46,7 +46,7 @@ func (s *Redis) Put(ctx context.Context, r Record, ttl time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("fleet: encode record: %w", err)
 	}
-	pipe := s.c.TxPipeline()
+	pipe := s.c.Pipeline()
 	pipe.Set(ctx, s.record(r.ID), b, ttl)
 	pipe.ZAdd(ctx, s.index(), goredis.Z{Score: float64(r.Expires.UnixMilli()), Member: r.ID})
 	pipe.ZRemRangeByScore(ctx, s.index(), "-inf", "("+s.nowMs())
@@ -58,7 +58,7 @@ func (s *Redis) Put(ctx context.Context, r Record, ttl time.Duration) error {
 
 // Remove implements Store.
 func (s *Redis) Remove(ctx context.Context, id string) error {
-	pipe := s.c.TxPipeline()
+	pipe := s.c.Pipeline()
 	pipe.Del(ctx, s.record(id))
 	pipe.ZRem(ctx, s.index(), id)
 	if _, err := pipe.Exec(ctx); err != nil {
