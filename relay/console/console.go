@@ -19,9 +19,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/deliverylog"
 	"github.com/hookrelay/hookrelay/infra/fleet"
@@ -130,7 +130,7 @@ func (c *console) routes() http.Handler {
 	mux.Handle("GET /console/api/fleet", c.bounded(c.read(c.fleet)))
 	mux.Handle("GET /console/api/tail", c.read(c.tail))
 	unknown := c.bounded(c.read(func(http.ResponseWriter, *http.Request) error {
-		return apiErr(http.StatusNotFound, "not_found", "no such console call")
+		return refuse(apierr.CodeNotFound, http.StatusNotFound, "no such console call")
 	}))
 	mux.Handle("GET /console/api/", unknown)
 	mux.Handle("POST /console/api/", unknown)
@@ -142,7 +142,7 @@ func (c *console) routes() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
 		if c.disabled {
-			writeErr(w, apiErr(http.StatusNotFound, "console_disabled", "the operator console is off: set HOOKRELAY_ADMIN_KEY to turn it on"))
+			writeErr(w, refuse(apierr.CodeNotFound, http.StatusNotFound, "the operator console is off: set HOOKRELAY_ADMIN_KEY to turn it on"))
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -156,7 +156,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (c *console) open(f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := sameOrigin(r, true); err != nil {
-			writeErr(w, apiErr(http.StatusForbidden, "cross_origin", err.Error()))
+			writeErr(w, refuse(apierr.CodeForbidden, http.StatusForbidden, err.Error()))
 			return
 		}
 		if err := f(w, r); err != nil {
@@ -169,11 +169,11 @@ func (c *console) open(f handlerFunc) http.Handler {
 func (c *console) read(f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := sameOrigin(r, false); err != nil {
-			writeErr(w, apiErr(http.StatusForbidden, "cross_origin", err.Error()))
+			writeErr(w, refuse(apierr.CodeForbidden, http.StatusForbidden, err.Error()))
 			return
 		}
 		if _, _, err := c.sess.fromRequest(r); err != nil {
-			writeErr(w, apiErr(http.StatusUnauthorized, "no_session", err.Error()))
+			writeErr(w, refuse(apierr.CodeUnauthorized, http.StatusUnauthorized, err.Error()))
 			return
 		}
 		if err := f(w, r); err != nil {
@@ -186,17 +186,17 @@ func (c *console) read(f handlerFunc) http.Handler {
 func (c *console) change(f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := sameOrigin(r, true); err != nil {
-			writeErr(w, apiErr(http.StatusForbidden, "cross_origin", err.Error()))
+			writeErr(w, refuse(apierr.CodeForbidden, http.StatusForbidden, err.Error()))
 			return
 		}
 		v, _, err := c.sess.fromRequest(r)
 		if err != nil {
-			writeErr(w, apiErr(http.StatusUnauthorized, "no_session", err.Error()))
+			writeErr(w, refuse(apierr.CodeUnauthorized, http.StatusUnauthorized, err.Error()))
 			return
 		}
 		got := r.Header.Get(CSRFHeader)
 		if subtle.ConstantTimeCompare([]byte(got), []byte(c.sess.csrf(v))) != 1 {
-			writeErr(w, apiErr(http.StatusForbidden, "csrf", "missing or wrong "+CSRFHeader+" header"))
+			writeErr(w, refuse(apierr.CodeForbidden, http.StatusForbidden, "missing or wrong "+CSRFHeader+" header"))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
@@ -221,19 +221,18 @@ func (c *console) bounded(next http.Handler) http.Handler {
 
 func (c *console) login(w http.ResponseWriter, r *http.Request) error {
 	if ok, retry := c.logins.Allow(c.o.ClientIP(r)); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
-		return apiErr(http.StatusTooManyRequests, "rate_limited", "too many sign-in attempts from this address; wait and retry")
+		return apierr.RateLimited(retry, "too many sign-in attempts from this address; wait and retry")
 	}
 	var in struct {
 		Key string `json:"key"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil {
-		return apiErr(http.StatusBadRequest, "bad_request", "want {\"key\": \"<admin key>\"}")
+		return refuse(apierr.CodeBadRequest, http.StatusBadRequest, "want {\"key\": \"<admin key>\"}")
 	}
 	sum := sha256.Sum256([]byte(in.Key))
 	if subtle.ConstantTimeCompare(sum[:], c.keySum[:]) != 1 {
 		c.o.Logger.Warn("console: sign-in refused", "client", c.o.ClientIP(r))
-		return apiErr(http.StatusUnauthorized, "bad_key", "wrong admin key")
+		return refuse(apierr.CodeUnauthorized, http.StatusUnauthorized, "wrong admin key")
 	}
 	v, exp := c.sess.issue()
 	http.SetCookie(w, cookie(r, v, exp))
@@ -249,35 +248,30 @@ func (c *console) logout(w http.ResponseWriter, r *http.Request) error {
 func (c *console) session(w http.ResponseWriter, r *http.Request) error {
 	v, exp, err := c.sess.fromRequest(r)
 	if err != nil {
-		return apiErr(http.StatusUnauthorized, "no_session", err.Error())
+		return refuse(apierr.CodeUnauthorized, http.StatusUnauthorized, err.Error())
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"csrf": c.sess.csrf(v), "expires": exp,
 		"delivery_log": c.o.Log != nil, "hooks": c.o.Hooks != nil})
 }
 
-// apiError is a console answer other than success.
-type apiError struct {
-	Status  int    `json:"status"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+// refuse is a console answer other than success, from the one error
+// catalogue (infra/apierr); the message says what the console wants.
+func refuse(code string, status int, msg string) *apierr.Error {
+	return &apierr.Error{Code: code, Status: status, Message: msg}
 }
 
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
-
-func apiErr(status int, code, msg string) error { return &apiError{status, code, msg} }
-
+// writeErr renders err through the catalogue.
 func writeErr(w http.ResponseWriter, err error) {
-	var e *apiError
+	var e *apierr.Error
 	if !errors.As(err, &e) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			e = &apiError{http.StatusRequestEntityTooLarge, "too_large", "request body too large"}
+			e = apierr.TooLarge(tooBig.Limit)
 		} else {
-			e = &apiError{http.StatusInternalServerError, "internal", err.Error()}
+			e = apierr.Internal(err)
 		}
 	}
-	// The status is sent; a failed write means the browser went away.
-	_ = writeJSON(w, e.Status, map[string]any{"error": e})
+	apierr.Write(w, e)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/deliverylog"
 )
 
@@ -30,15 +31,15 @@ func (c *console) sources(w http.ResponseWriter, _ *http.Request) error {
 // has them).
 func (c *console) deliveries(w http.ResponseWriter, r *http.Request) error {
 	if c.o.Log == nil {
-		return apiErr(http.StatusNotFound, "log_off", "the delivery log is off (HOOKRELAY_DELIVERY_LOG=false)")
+		return refuse(apierr.CodeNotFound, http.StatusNotFound, "the delivery log is off (HOOKRELAY_DELIVERY_LOG=false)")
 	}
 	q, err := parseQuery(r.URL.Query())
 	if err != nil {
-		return apiErr(http.StatusBadRequest, "bad_request", err.Error())
+		return refuse(apierr.CodeBadRequest, http.StatusBadRequest, err.Error())
 	}
 	es, err := c.o.Log.List(r.Context(), q)
 	if err != nil {
-		return apiErr(http.StatusServiceUnavailable, "log_unavailable", err.Error())
+		return refuse(apierr.CodeBusUnavailable, http.StatusServiceUnavailable, err.Error())
 	}
 	for i := range es {
 		es[i].Headers, es[i].Body = nil, nil
@@ -92,14 +93,14 @@ func first(v []string) string {
 
 func (c *console) entry(r *http.Request) (deliverylog.Entry, error) {
 	if c.o.Log == nil {
-		return deliverylog.Entry{}, apiErr(http.StatusNotFound, "log_off", "the delivery log is off")
+		return deliverylog.Entry{}, refuse(apierr.CodeNotFound, http.StatusNotFound, "the delivery log is off")
 	}
 	e, err := c.o.Log.Get(r.Context(), r.PathValue("source"), r.PathValue("id"))
 	if errors.Is(err, deliverylog.ErrNotFound) {
-		return e, apiErr(http.StatusNotFound, "not_found", err.Error())
+		return e, refuse(apierr.CodeNotFound, http.StatusNotFound, err.Error())
 	}
 	if err != nil {
-		return e, apiErr(http.StatusServiceUnavailable, "log_unavailable", err.Error())
+		return e, refuse(apierr.CodeBusUnavailable, http.StatusServiceUnavailable, err.Error())
 	}
 	return e, nil
 }
@@ -117,7 +118,7 @@ func (c *console) delivery(w http.ResponseWriter, r *http.Request) error {
 // {"new_id": true}.
 func (c *console) replay(w http.ResponseWriter, r *http.Request) error {
 	if c.o.Hooks == nil {
-		return apiErr(http.StatusNotFound, "no_hooks", "this relay serves no webhooks")
+		return refuse(apierr.CodeNotFound, http.StatusNotFound, "this relay serves no webhooks")
 	}
 	var in struct {
 		NewID bool `json:"new_id"`
@@ -131,7 +132,7 @@ func (c *console) replay(w http.ResponseWriter, r *http.Request) error {
 	}
 	ans, err := c.o.Hooks.Replay(r.Context(), e, in.NewID)
 	if err != nil {
-		return apiErr(http.StatusConflict, "cannot_replay", err.Error())
+		return refuse(apierr.CodeBadRequest, http.StatusBadRequest, err.Error())
 	}
 	c.o.Logger.Info("console: replay", "source", e.Source, "delivery", e.DeliveryID, "new_id", in.NewID, "status", ans.Status)
 	return writeJSON(w, http.StatusOK, ans)
@@ -141,7 +142,7 @@ func (c *console) replay(w http.ResponseWriter, r *http.Request) error {
 // delivers it.
 func (c *console) sendTest(w http.ResponseWriter, r *http.Request) error {
 	if c.o.Hooks == nil {
-		return apiErr(http.StatusNotFound, "no_hooks", "this relay serves no webhooks")
+		return refuse(apierr.CodeNotFound, http.StatusNotFound, "this relay serves no webhooks")
 	}
 	var in struct {
 		Type string          `json:"type"`
@@ -151,14 +152,14 @@ func (c *console) sendTest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(in.Body) == 0 {
-		return apiErr(http.StatusBadRequest, "bad_request", "body: a JSON value to send is required")
+		return refuse(apierr.CodeBadRequest, http.StatusBadRequest, "body: a JSON value to send is required")
 	}
 	if len(in.Type) > 200 {
-		return apiErr(http.StatusBadRequest, "bad_request", "type: at most 200 bytes")
+		return refuse(apierr.CodeBadRequest, http.StatusBadRequest, "type: at most 200 bytes")
 	}
 	ans, err := c.o.Hooks.SendTest(r.Context(), r.PathValue("source"), in.Type, in.Body)
 	if err != nil {
-		return apiErr(http.StatusNotFound, "no_source", err.Error())
+		return refuse(apierr.CodeNotFound, http.StatusNotFound, err.Error())
 	}
 	c.o.Logger.Info("console: test delivery", "source", r.PathValue("source"), "delivery", ans.DeliveryID, "status", ans.Status)
 	return writeJSON(w, http.StatusOK, ans)
@@ -172,7 +173,7 @@ func decodeBody(r *http.Request, v any) error {
 	case err == nil, errors.Is(err, io.EOF):
 		return nil
 	case errors.As(err, &tooBig):
-		return apiErr(http.StatusRequestEntityTooLarge, "too_large", "request body over 1 MiB")
+		return refuse(apierr.CodeTooLarge, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
 	}
-	return apiErr(http.StatusBadRequest, "bad_request", "body is not the expected JSON object: "+err.Error())
+	return refuse(apierr.CodeBadRequest, http.StatusBadRequest, "body is not the expected JSON object: "+err.Error())
 }

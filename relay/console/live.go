@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
 	"github.com/hookrelay/hookrelay/infra/fleet"
@@ -13,11 +14,11 @@ import (
 
 func (c *console) fleet(w http.ResponseWriter, r *http.Request) error {
 	if c.o.Fleet == nil {
-		return apiErr(http.StatusNotFound, "no_fleet", "no fleet store")
+		return refuse(apierr.CodeNotFound, http.StatusNotFound, "no fleet store")
 	}
 	rs, err := c.o.Fleet.List(r.Context())
 	if err != nil {
-		return apiErr(http.StatusServiceUnavailable, "fleet_unavailable", err.Error())
+		return refuse(apierr.CodeBusUnavailable, http.StatusServiceUnavailable, err.Error())
 	}
 	if rs == nil {
 		rs = []fleet.Record{}
@@ -53,21 +54,21 @@ func (s *tailSink) Truncated(string) {}
 func (c *console) tail(w http.ResponseWriter, r *http.Request) error {
 	topic := r.URL.Query().Get("topic")
 	if err := event.ValidateTopic(topic); err != nil {
-		return apiErr(http.StatusBadRequest, "bad_topic", err.Error())
+		return refuse(apierr.CodeBadTopic, http.StatusBadRequest, err.Error())
 	}
 	if c.o.Bus == nil {
-		return apiErr(http.StatusNotFound, "no_bus", "no bus")
+		return refuse(apierr.CodeNotFound, http.StatusNotFound, "no bus")
 	}
 	select {
 	case c.tails <- struct{}{}:
 		defer func() { <-c.tails }()
 	default:
-		return apiErr(http.StatusTooManyRequests, "too_many_tails", fmt.Sprintf("at most %d live tails per relay", cap(c.tails)))
+		return refuse(apierr.CodeRateLimited, http.StatusTooManyRequests, fmt.Sprintf("at most %d live tails per relay", cap(c.tails)))
 	}
 	sink := &tailSink{ch: make(chan []byte, tailQueue)}
 	sub, err := c.o.Bus.Subscribe(r.Context(), []string{topic}, nil, sink)
 	if err != nil {
-		return apiErr(http.StatusServiceUnavailable, "bus_unavailable", err.Error())
+		return refuse(apierr.CodeBusUnavailable, http.StatusServiceUnavailable, err.Error())
 	}
 	defer sub.Close()
 	h := w.Header()
