@@ -66,6 +66,11 @@ func printBanner(w io.Writer, a *app, addr net.Addr) {
 	} else {
 		fmt.Fprintf(&b, "  Webhooks: POST %s%s{source} for the sources of the config file.\n\n", base, api.HooksPrefix)
 	}
+	if a.cfg.AdminKey != "" {
+		fmt.Fprintf(&b, "  Operator console (deliveries, replay, fleet, live tail): %s/console/ with the admin key.\n\n", base)
+	} else {
+		fmt.Fprintf(&b, "  Operator console: set HOOKRELAY_ADMIN_KEY (16+ bytes) to turn on %s/console/.\n\n", base)
+	}
 	fmt.Fprintf(&b, "  Ctrl-C drains and stops.\n\n")
 	// A banner that cannot be written (closed stdout) is not a reason to stop.
 	_, _ = io.WriteString(w, b.String())

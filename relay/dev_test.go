@@ -24,7 +24,7 @@ import (
 func TestDevBannerCurls(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Options{Mode: "dev"})
 	out := r.Stdout()
-	for _, want := range []string{NoTokenKeyNotice, r.URL + "/orders.html", r.URL + "/alerts.html", r.URL + "/chat.html", "curl", "/hooks/shopify"} {
+	for _, want := range []string{NoTokenKeyNotice, r.URL + "/orders.html", r.URL + "/alerts.html", r.URL + "/chat.html", "curl", "/hooks/shopify", "HOOKRELAY_ADMIN_KEY"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
