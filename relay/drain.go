@@ -56,6 +56,7 @@ func (a *app) drain(force <-chan struct{}) {
 	grace, timeout := a.cfg.DrainGrace, a.cfg.DrainTimeout
 	deadline := start.Add(grace + timeout)
 	a.draining.Store(true)
+	close(a.closing)
 	// Idle keep-alive connections would carry a reconnecting client's next
 	// request straight back to this node (a TCP balancer, or a browser
 	// reusing its socket), where new streams are refused until exit:

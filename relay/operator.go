@@ -61,6 +61,7 @@ func (a *app) consoleHandler() http.Handler {
 		AdminKey: a.cfg.AdminKey,
 		Fleet:    a.op.fleet,
 		Bus:      a.bus,
+		Closing:  a.closing,
 		Logger:   a.log,
 		ClientIP: func(r *http.Request) string { return limit.IPKey(limit.ClientIP(r, trustProxy)) },
 	}

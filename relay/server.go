@@ -57,6 +57,8 @@ type app struct {
 	handler    http.Handler
 	srv        *http.Server
 	draining   atomic.Bool
+	// closing is closed when the drain starts (ends the console's tails).
+	closing chan struct{}
 	// op is the delivery log, fleet record and console (operator.go).
 	op operator
 }
@@ -112,7 +114,7 @@ func runServer(ctx context.Context, cmd string, args []string, e env, force <-ch
 
 // newApp builds the bus, hub, auth, handlers and the http.Server.
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, log: log, reg: telemetry.NewRegistry()}
+	a := &app{cfg: cfg, log: log, reg: telemetry.NewRegistry(), closing: make(chan struct{})}
 	var err error
 	if a.bus, a.busKind, err = openBus(ctx, cfg, log, a.reg); err != nil {
 		return nil, err

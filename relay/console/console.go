@@ -54,6 +54,9 @@ type Options struct {
 	Hooks Hooks
 	// Bus feeds the live tail.
 	Bus bus.Bus
+	// Closing, when closed, ends every live tail (the relay is draining:
+	// a tail must not hold the shutdown up).
+	Closing <-chan struct{}
 	// MaxTails bounds concurrent live tails on this relay. Default 8.
 	MaxTails int
 	// LoginRate bounds sign-in attempts per client address, per second

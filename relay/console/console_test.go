@@ -29,16 +29,20 @@ type env struct {
 	log   *deliverylog.Memory
 	w     *deliverylog.Writer
 	hooks *webhook.Handler
-	mu    sync.Mutex
-	now   time.Time
+	bus   *memory.Bus
+	// closing ends the console's tails when closed (the relay drains).
+	closing chan struct{}
+	mu      sync.Mutex
+	now     time.Time
 }
 
 // newEnv serves the console (with a real webhook handler on a memory bus
 // writing a real delivery log) on a real HTTP server.
 func newEnv(t *testing.T, key string) *env {
 	t.Helper()
-	e := &env{t: t, now: time.Now(), log: deliverylog.NewMemory(deliverylog.Limits{})}
+	e := &env{t: t, now: time.Now(), log: deliverylog.NewMemory(deliverylog.Limits{}), closing: make(chan struct{})}
 	b := memory.New(bus.Options{})
+	e.bus = b
 	t.Cleanup(func() { b.Close() })
 	e.w = deliverylog.NewWriter(e.log, deliverylog.WriterOptions{Bodies: true})
 	t.Cleanup(func() { e.w.Close(context.Background()) })
@@ -54,7 +58,7 @@ func newEnv(t *testing.T, key string) *env {
 	if err := fl.Put(context.Background(), fleet.Record{ID: "relay-a", Ready: true}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	c := console.New(console.Options{AdminKey: key, Log: e.log, Fleet: fl, Hooks: h, Bus: b, Logger: quiet,
+	c := console.New(console.Options{AdminKey: key, Log: e.log, Fleet: fl, Hooks: h, Bus: b, Logger: quiet, Closing: e.closing,
 		Now: func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }})
 	mux := http.NewServeMux()
 	mux.Handle("/hooks/{source}", h)
@@ -256,5 +260,71 @@ func TestReplayAndTestDelivery(t *testing.T) {
 	}
 	if st, _, _ := e.do(call{"GET", "/console/api/deliveries?status=" + strings.Repeat("x", 50), "", hdr}); st != 400 {
 		t.Fatalf("overlong status filter: %d, want 400", st)
+	}
+}
+
+// TestTailStreamsAndEndsOnClosing: the live tail streams a topic's new
+// events and ends, saying why, when the relay starts draining.
+func TestTailStreamsAndEndsOnClosing(t *testing.T) {
+	e := newEnv(t, adminKey)
+	ck, _ := e.login()
+	req, _ := http.NewRequest("GET", e.srv.URL+"/console/api/tail?topic=order:1042", nil)
+	req.Header.Set("Cookie", ck)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("tail: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		buf := make([]byte, 4096)
+		var acc string
+		for {
+			n, err := res.Body.Read(buf)
+			acc += string(buf[:n])
+			for {
+				i := strings.Index(acc, "\n\n")
+				if i < 0 {
+					break
+				}
+				lines <- acc[:i]
+				acc = acc[i+2:]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	next := func(what string) string {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("%s: stream ended", what)
+			}
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: nothing within 10s", what)
+		}
+		return ""
+	}
+	if l := next("comment"); !strings.HasPrefix(l, ": tailing order:1042") {
+		t.Fatalf("first message %q", l)
+	}
+	if _, err := e.bus.Publish(context.Background(), []bus.Message{{Topic: "order:1042", Type: "order.note", Data: []byte(`{"n":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if l := next("event"); !strings.HasPrefix(l, "data: ") || !strings.Contains(l, `"type":"order.note"`) {
+		t.Fatalf("event message %q", l)
+	}
+	close(e.closing)
+	if l := next("closing"); !strings.HasPrefix(l, "event: closing") {
+		t.Fatalf("closing message %q", l)
+	}
+	for range lines {
 	}
 }

@@ -94,6 +94,9 @@ func (c *console) tail(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-c.o.Closing:
+			write("event: closing\ndata: the relay is shutting down\n\n")
+			return nil
 		case <-beat.C:
 			if !write(": heartbeat\n\n") {
 				return nil

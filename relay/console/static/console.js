@@ -345,6 +345,7 @@ $("#tail-form").addEventListener("submit", (ev) => {
   tail = new EventSource(`${API}/tail?topic=${encodeURIComponent(topic)}`);
   tail.onopen = () => ($("#tail-state").textContent = `tailing ${topic}: new events appear at the top`);
   tail.onerror = () => stopTail(`tail of ${topic} ended (session over, bad topic, or relay gone)`);
+  tail.addEventListener("closing", () => stopTail(`the relay serving the tail of ${topic} is shutting down: tail again to continue on another`));
   tail.addEventListener("dropped", (m) => ($("#tail-state").textContent = `${m.data} events dropped: this page reads too slowly`));
   tail.onmessage = (m) => {
     let e;
