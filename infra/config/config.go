@@ -57,6 +57,10 @@ const (
 	DefaultSecretResolveTimeout = 30 * time.Second
 	DefaultTokenAudience        = "hookrelay"
 	DefaultMetricsEnabled       = true
+	DefaultPresenceTopicsDev    = "room:*"
+	DefaultPresenceInterval     = time.Second
+	DefaultPresenceTTL          = 15 * time.Second
+	DefaultPresenceMaxMembers   = 1000
 )
 
 // Limits from the AWS load balancer the validation checks against.
@@ -129,6 +133,12 @@ type Config struct {
 	PublishRate   float64       // HOOKRELAY_PUBLISH_RATE (events/s per key, 0 = unlimited)
 	PublishBurst  int           // HOOKRELAY_PUBLISH_BURST
 
+	// Presence (who is online in a topic).
+	PresenceTopics     []string      // HOOKRELAY_PRESENCE_TOPICS: patterns presence is on for
+	PresenceInterval   time.Duration // HOOKRELAY_PRESENCE_INTERVAL: sync and update interval
+	PresenceTTL        time.Duration // HOOKRELAY_PRESENCE_TTL: a dead relay's members leave after this
+	PresenceMaxMembers int           // HOOKRELAY_PRESENCE_MAX_MEMBERS: count-only above
+
 	// Telemetry.
 	LogLevel       string // HOOKRELAY_LOG_LEVEL: debug, info, warn, error
 	LogFormat      string // HOOKRELAY_LOG_FORMAT: json, text
@@ -187,12 +197,17 @@ func Defaults(mode Mode) *Config {
 		LogLevel:               DefaultLogLevel,
 		LogFormat:              DefaultLogFormatServe,
 		MetricsEnabled:         DefaultMetricsEnabled,
+		PresenceInterval:       DefaultPresenceInterval,
+		PresenceTTL:            DefaultPresenceTTL,
+		PresenceMaxMembers:     DefaultPresenceMaxMembers,
 	}
 	if mode == ModeDev {
 		c.Addr = DefaultAddrDev
 		c.DrainTimeout = DefaultDrainTimeoutDev
 		c.DrainGrace = DefaultDrainGraceDev
 		c.LogFormat = DefaultLogFormatDev
+		// The chat demo's rooms show who is online.
+		c.PresenceTopics = []string{DefaultPresenceTopicsDev}
 	}
 	return c
 }
