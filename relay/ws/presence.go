@@ -1,5 +1,16 @@
 package ws
 
+import (
+	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/presence"
+)
+
+// member is who the credentials say the subscriber is: the token's
+// subject and name claim, never anything the client sent.
+func member(g *auth.Grants) presence.Member {
+	return presence.Member{Sub: g.Subject, Name: g.Name}
+}
+
 // presenceFrame turns a presence update ({"topic":...}, shared by every
 // watcher) into the WS frame {"op":"presence","topic":...}.
 func presenceFrame(js []byte) []byte {
