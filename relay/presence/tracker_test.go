@@ -188,20 +188,38 @@ func TestTwoNodesSeeEachOther(t *testing.T) {
 		t.Errorf("bob sees alice named %q, want the token's name", m["alice"])
 	}
 
+	// alice opens a second tab and closes the first: nobody is told.
+	// carol joins and leaves on node b between two reads of node a: her
+	// join and leave reach the store, and alice's update coalesces them
+	// away. dave joining is the marker: frames are delivered in order, so
+	// once alice sees dave she has seen everything before.
 	alice2, _ := a.connect(room, "alice", false)
 	closeConn(alice1)
+	aliceWatch, aliceSees := a.connect(room, "alice", true)
+	syncUntil(t, nodes, aliceSees, "alice's new tab sees alice and bob", has("alice", "bob"))
+	before := len(aliceSees.all())
 	carol, _ := b.connect(room, "carol", false)
-	closeConn(carol) // joined and left within one interval
-	before := len(bobSees.all())
-	for _, n := range nodes {
-		n.tr.Sync(context.Background())
-		n.tr.Sync(context.Background())
+	b.tr.Sync(context.Background())
+	closeConn(carol)
+	b.tr.Sync(context.Background())
+	b.connect(room, "dave", false)
+	b.tr.Sync(context.Background())
+	syncUntil(t, nodes, aliceSees, "alice sees dave", has("alice", "bob", "dave"))
+	for _, f := range aliceSees.all()[before:] {
+		if len(f.Leave) > 0 || len(f.Members) > 0 || len(f.Join) != 1 || f.Join[0].Sub != "dave" {
+			t.Errorf("after alice swapped tabs and carol came and went within an interval, alice got %+v; want only dave joining", f)
+		}
 	}
-	for _, f := range bobSees.all()[before:] {
-		t.Errorf("bob got an update while alice kept a tab and carol came and went unseen: %+v", f)
+	if n := len(aliceSees.all()) - before; n != 1 {
+		t.Errorf("alice got %d updates, want 1 (dave)", n)
 	}
+	// alice closes another tab; erin joining on b is the marker: bob
+	// seeing erin with alice still there means alice was never let go.
 	closeConn(alice2)
-	syncUntil(t, nodes, bobSees, "bob sees alice leave with her last tab", has("bob"))
+	b.connect(room, "erin", false)
+	syncUntil(t, nodes, bobSees, "bob sees erin and still alice (her watching tab is open)", has("alice", "bob", "dave", "erin"))
+	closeConn(aliceWatch)
+	syncUntil(t, nodes, bobSees, "bob sees alice leave with her last tab", has("bob", "dave", "erin"))
 }
 
 // TestCountOnly: above MaxMembers watchers get the count only, and the
