@@ -111,7 +111,11 @@ type Options struct {
 	// MaxMembers: above this many members a topic is count-only.
 	MaxMembers int
 	// LogLen is the change log's length per topic (trimmed beyond it).
+	// Entries older than LogAge are trimmed too: readers read every
+	// interval, so a busy room's log costs what a minute of changes
+	// takes, not LogLen entries for as long as the room lives.
 	LogLen int
+	LogAge time.Duration
 	// ReadLimit bounds the changes one Sync returns per topic; the rest
 	// come with the next Sync.
 	ReadLimit int
@@ -126,6 +130,7 @@ const (
 	DefaultTTL         = 15 * time.Second
 	DefaultMaxMembers  = 1000
 	DefaultLogLen      = 10000
+	DefaultLogAge      = time.Minute
 	DefaultReadLimit   = 2000
 	DefaultExpireBatch = 1000
 	// MaxPageLimit bounds one Members page.
@@ -142,6 +147,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.LogLen <= 0 {
 		o.LogLen = DefaultLogLen
+	}
+	if o.LogAge <= 0 {
+		o.LogAge = DefaultLogAge
 	}
 	if o.ReadLimit <= 0 {
 		o.ReadLimit = DefaultReadLimit

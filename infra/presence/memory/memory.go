@@ -29,6 +29,8 @@ type Store struct {
 	seq       uint64 // last position handed out, store-wide
 	lastSweep time.Time
 	closed    bool
+	// at is the time of the call in progress (under mu), for the log.
+	at time.Time
 }
 
 type topic struct {
@@ -47,6 +49,7 @@ type node struct {
 
 type entry struct {
 	pos uint64
+	at  time.Time
 	c   presence.Change
 }
 
@@ -77,6 +80,7 @@ func (s *Store) Sync(ctx context.Context, node string, reqs []presence.SyncReque
 		return nil, fmt.Errorf("presence sync: closed: %w", presence.ErrUnavailable)
 	}
 	now := s.now()
+	s.at = now
 	s.sweep(now)
 	out := make([]presence.SyncResult, len(reqs))
 	for i, r := range reqs {
@@ -211,8 +215,12 @@ func (s *Store) record(t *topic, c presence.Change) {
 		return
 	}
 	s.seq++
-	t.log = append(t.log, entry{pos: s.seq, c: c})
-	if over := len(t.log) - s.o.LogLen; over > 0 {
+	t.log = append(t.log, entry{pos: s.seq, at: s.at, c: c})
+	over := len(t.log) - s.o.LogLen
+	for over < len(t.log) && s.at.Sub(t.log[max(over, 0)].at) > s.o.LogAge {
+		over = max(over, 0) + 1
+	}
+	if over > 0 {
 		t.trimmed = t.log[over-1].pos
 		t.log = slices.Delete(t.log, 0, over)
 	}
@@ -268,7 +276,8 @@ func (s *Store) Members(ctx context.Context, topicName, after string, limit int)
 	if t == nil {
 		return presence.Page{Members: []presence.Member{}}, nil
 	}
-	s.expire(t, s.now())
+	s.at = s.now()
+	s.expire(t, s.at)
 	p := presence.Page{Count: len(t.refs), Members: []presence.Member{}}
 	if p.Count > s.o.MaxMembers {
 		p.CountOnly = true

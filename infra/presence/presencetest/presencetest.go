@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"CountOnly", testCountOnly},
 		{"Pages", testPages},
 		{"Gap", testGap},
+		{"LogAge", testLogAge},
 		{"Invalid", testInvalid},
 	}
 	for _, tc := range tests {
@@ -325,6 +326,38 @@ func testGap(t *testing.T, ns NewStore) {
 	w.sync(presence.SyncRequest{})
 	if w.gap {
 		t.Error("gap reported again for a reader that caught up")
+	}
+}
+
+// testLogAge: changes older than LogAge leave the log (a reader that far
+// behind is told of the gap), so a busy room's log does not grow with
+// the room's age.
+func testLogAge(t *testing.T, ns NewStore) {
+	s := ns(t, presence.Options{LogAge: 100 * time.Millisecond})
+	const topic = "room:age"
+	w := newReader(t, s, "watcher", topic)
+	a := newReader(t, s, "node-a", topic)
+	for i := range 3 {
+		var join []presence.Member
+		for j := range 100 {
+			join = append(join, presence.Member{Sub: fmt.Sprintf("a%d-%d", i, j)})
+		}
+		a.sync(presence.SyncRequest{Join: join})
+	}
+	deadline := time.Now().Add(Waiting)
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		<-tick.C
+		// Trimming happens when the log is written.
+		a.sync(presence.SyncRequest{Join: []presence.Member{{Sub: fmt.Sprintf("late-%d", i)}}})
+		probe := syncOne(t, s, "watcher", presence.SyncRequest{Topic: topic, After: w.pos})
+		if probe.Gap {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("300 changes older than a LogAge of 100ms still in the log after %s", Waiting)
+		}
 	}
 }
 

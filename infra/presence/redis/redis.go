@@ -71,7 +71,7 @@ func (s *Store) keys(topic string) ([]string, string) {
 
 func (s *Store) common(nprefix string) []any {
 	keyTTL := 2 * s.o.TTL.Milliseconds()
-	return []any{nprefix, s.o.MaxMembers, s.o.LogLen, s.o.ExpireBatch, keyTTL}
+	return []any{nprefix, s.o.MaxMembers, s.o.LogLen, s.o.ExpireBatch, keyTTL, s.o.LogAge.Milliseconds()}
 }
 
 // Sync implements presence.Store: one pipeline, one script call per topic.

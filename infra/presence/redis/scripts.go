@@ -16,7 +16,8 @@ import goredis "github.com/redis/go-redis/v9"
 // same slot on Redis Cluster.
 //
 // Common ARGV: [1] node set prefix, [2] max members (count-only above),
-// [3] log length (MAXLEN ~), [4] expire batch, [5] key TTL ms.
+// [3] log length (MAXLEN ~), [4] expire batch, [5] key TTL ms, [6] log
+// age ms (MINID ~). Script-specific arguments start at ARGV[7].
 //
 // Time is Redis's (TIME), so relays' clocks do not matter. Scripts are
 // replicated by effects (Redis >= 5 default), so TIME is allowed.
@@ -27,6 +28,7 @@ local maxm = tonumber(ARGV[2])
 local loglen = ARGV[3]
 local batch = tonumber(ARGV[4])
 local keyttl = ARGV[5]
+local logage = tonumber(ARGV[6])
 local tm = redis.call('TIME')
 local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
 
@@ -87,33 +89,35 @@ end
 
 // syncLua is one node's sync of one topic.
 //
-//	ARGV[6] node, [7] TTL ms, [8] held (1: the node believes it holds
-//	members here), [9] after ("" = return the current position only),
-//	[10] read limit, [11] number of leaves, then the leaves, then the
+//	ARGV[7] node, [8] TTL ms, [9] held (1: the node believes it holds
+//	members here), [10] after ("" = return the current position only),
+//	[11] read limit, [12] number of leaves, then the leaves, then the
 //	joins as subject, name pairs.
 //
 // Returns {count, pos, gap (0/1), lost (0/1), entry fields...}.
 const syncLua = prelude + `
-local node = ARGV[6]
+local node = ARGV[7]
 local ns = nprefix .. node
 local lost = 0
-if ARGV[8] == '1' then
+if ARGV[9] == '1' then
   local sc = redis.call('ZSCORE', h, node)
   if not sc or tonumber(sc) <= now then lost = 1 end
 end
 expire()
-local k = 12
-for j = 1, tonumber(ARGV[11]) do leave(ns, ARGV[k]); k = k + 1 end
+local k = 13
+for j = 1, tonumber(ARGV[12]) do leave(ns, ARGV[k]); k = k + 1 end
 while k < #ARGV do join(ns, ARGV[k], ARGV[k + 1]); k = k + 2 end
 if redis.call('SCARD', ns) > 0 then
-  redis.call('ZADD', h, now + tonumber(ARGV[7]), node)
+  redis.call('ZADD', h, now + tonumber(ARGV[8]), node)
   redis.call('PEXPIRE', ns, keyttl)
 else
   redis.call('ZREM', h, node)
 end
 for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, keyttl) end
+-- whole stream nodes older than the log age go (approximate, cheap)
+redis.call('XTRIM', l, 'MINID', '~', (now - logage) .. '-0')
 local out = {redis.call('ZCARD', z), '', 0, lost}
-local after = ARGV[9]
+local after = ARGV[10]
 if after == '' then
   local last = redis.call('XREVRANGE', l, '+', '-', 'COUNT', 1)
   out[2] = (#last > 0) and last[1][1] or '0-0'
@@ -136,7 +140,7 @@ if #first > 0 and cmpid(first[1][1], after) > 0 then
   end
   if added > length then out[3] = 1 end
 end
-local entries = redis.call('XRANGE', l, '(' .. after, '+', 'COUNT', ARGV[10])
+local entries = redis.call('XRANGE', l, '(' .. after, '+', 'COUNT', ARGV[11])
 for _, e in ipairs(entries) do
   out[2] = e[1]
   table.insert(out, e[2])
@@ -146,7 +150,7 @@ return out
 
 // membersLua is one page of members.
 //
-//	ARGV[6] after ("" = from the start), [7] limit.
+//	ARGV[7] after ("" = from the start), [8] limit.
 //
 // Returns {count, count_only (0/1), sub, name, sub, name, ...}.
 const membersLua = prelude + `
@@ -154,8 +158,8 @@ expire()
 local count = redis.call('ZCARD', z)
 if count > maxm then return {count, 1} end
 local lo = '-'
-if ARGV[6] ~= '' then lo = '(' .. ARGV[6] end
-local subs = redis.call('ZRANGEBYLEX', z, lo, '+', 'LIMIT', 0, tonumber(ARGV[7]))
+if ARGV[7] ~= '' then lo = '(' .. ARGV[7] end
+local subs = redis.call('ZRANGEBYLEX', z, lo, '+', 'LIMIT', 0, tonumber(ARGV[8]))
 local out = {count, 0}
 if #subs > 0 then
   local names = redis.call('HMGET', inf, unpack(subs))
