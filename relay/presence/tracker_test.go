@@ -299,3 +299,24 @@ func TestCloseLeavesAtOnce(t *testing.T) {
 	a.tr.Close(ctx, false)
 	syncUntil(t, []*node{b}, sees, "alice gone after her relay closed", has("bob"))
 }
+
+// TestGapResync: a watcher whose relay fell behind the log gets a fresh
+// snapshot instead of a partial update.
+func TestGapResync(t *testing.T) {
+	store := memory.New(presence.Options{LogLen: 10})
+	a, b := newNode(t, store, Options{}), newNode(t, store, Options{})
+	_, sees := a.connect("room:gap", "w", true)
+	syncUntil(t, []*node{a}, sees, "w sees herself", has("w"))
+	want := []string{"w"}
+	for i := range 30 {
+		sub := fmt.Sprintf("m%02d", i)
+		b.connect("room:gap", sub, false)
+		want = append(want, sub)
+	}
+	b.tr.Sync(context.Background()) // 30 joins: the log keeps 10
+	syncUntil(t, []*node{a}, sees, "all 31 after the gap", has(want...))
+	last := sees.all()[len(sees.all())-1]
+	if last.Members == nil {
+		t.Errorf("after a gap the watcher got %+v, want a snapshot", last)
+	}
+}
