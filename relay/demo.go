@@ -48,7 +48,8 @@ func newDemo(cfg *config.Config, hooks http.Handler, log *slog.Logger) http.Hand
 	return mux
 }
 
-// token serves GET /demo/token?sub=NAME -> {"token": "..." | null}.
+// token serves GET /demo/token?sub=NAME -> {"token": "..." | null}. The
+// demo's display name (presence) is the subject itself.
 func (d *demo) token(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json")
@@ -63,7 +64,7 @@ func (d *demo) token(w http.ResponseWriter, r *http.Request) {
 	}
 	subscribe, publish := demoGrants()
 	tok, err := auth.Mint(d.key, auth.MintClaims{
-		Subject: sub, Topics: subscribe, Publish: publish,
+		Subject: sub, Name: sub, Topics: subscribe, Publish: publish,
 		TTL: demoTokenTTL, Audience: d.audience,
 	})
 	if err != nil {

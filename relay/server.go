@@ -20,10 +20,12 @@ import (
 	"github.com/hookrelay/hookrelay/infra/deliverylog"
 	"github.com/hookrelay/hookrelay/infra/limit"
 	"github.com/hookrelay/hookrelay/infra/logging"
+	"github.com/hookrelay/hookrelay/infra/presence"
 	"github.com/hookrelay/hookrelay/infra/secrets/awsdefault"
 	"github.com/hookrelay/hookrelay/infra/telemetry"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
+	relaypresence "github.com/hookrelay/hookrelay/relay/presence"
 	"github.com/hookrelay/hookrelay/relay/sse"
 	"github.com/hookrelay/hookrelay/relay/web"
 	"github.com/hookrelay/hookrelay/relay/ws"
@@ -61,6 +63,9 @@ type app struct {
 	closing chan struct{}
 	// op is the delivery log, fleet record and console (operator.go).
 	op operator
+	// presence is nil unless presence_topics is set (presence_wire.go).
+	presence      *relaypresence.Tracker
+	presenceStore presence.Store
 }
 
 // runServer is `relay dev` and `relay serve`.
@@ -154,7 +159,11 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 	if err != nil {
 		return api.Deps{}, err
 	}
+	if err := a.buildPresence(); err != nil {
+		return api.Deps{}, err
+	}
 	a.hub = hub.New(a.bus, hub.Options{
+		OnClose:        a.presence.Forget, // nil-safe: no-op without presence
 		QueueSize:      cfg.ClientQueueSize,
 		MaxTopics:      cfg.MaxTopicsPerConnection,
 		MaxConnections: cfg.MaxConnections,
@@ -184,6 +193,7 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 			WriteTimeout: cfg.WriteTimeout,
 			Auth:         authn,
 			CORS:         origins.CORS,
+			Presence:     a.presence,
 			Logger:       log,
 			Registerer:   a.reg,
 		}),
@@ -196,6 +206,7 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 			CheckOrigin:   origins.Allowed,
 			PublishLimit:  allowFunc(publishLimit),
 			MaxEventBytes: cfg.MaxEventBytes,
+			Presence:      a.presence,
 			Logger:        log,
 			Registerer:    a.reg,
 		}),
@@ -203,6 +214,9 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 		Web:   web.Handler(),
 	}
 	deps.Console = a.consoleHandler()
+	if a.presence != nil {
+		deps.Presence = a.presence // a nil *Tracker in the interface would not be nil
+	}
 	if publishLimit != nil {
 		deps.PublishLimit = publishLimit // a nil *Keyed in the interface would not be nil
 	}
@@ -306,6 +320,7 @@ func (a *app) closeBackends() {
 	if a.hub != nil {
 		a.hub.Close()
 	}
+	a.closePresence()
 	if a.tokens != nil {
 		a.tokens.Close()
 	}

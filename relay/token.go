@@ -15,8 +15,8 @@ import (
 
 // tokenFlags are relay token's own flags, parsed with the settings.
 type tokenFlags struct {
-	sub, topics, publish string
-	ttl                  time.Duration
+	sub, name, topics, publish string
+	ttl                        time.Duration
 }
 
 // runToken is `relay token --sub S --topics a,b --publish c --ttl 15m`: it
@@ -29,6 +29,7 @@ func runToken(ctx context.Context, args []string, e env) int {
 		config.WithResolverOptions(awsdefault.ResolverOptions()...),
 		config.WithFlags(func(fs *flag.FlagSet) {
 			fs.StringVar(&f.sub, "sub", "", "token subject (user id); {sub} in grants expands to it")
+			fs.StringVar(&f.name, "name", "", "display name presence shows for the subject (optional)")
 			fs.StringVar(&f.topics, "topics", "", "subscribe grants, comma-separated: exact topics, prefix:* or *")
 			fs.StringVar(&f.publish, "publish", "", "publish grants, comma-separated")
 			fs.DurationVar(&f.ttl, "ttl", auth.DefaultTokenTTL, "lifetime")
@@ -54,6 +55,7 @@ func runToken(ctx context.Context, args []string, e env) int {
 	}
 	tok, err := auth.Mint(cfg.SigningKey(), auth.MintClaims{
 		Subject:  f.sub,
+		Name:     f.name,
 		Topics:   splitComma(f.topics),
 		Publish:  splitComma(f.publish),
 		TTL:      f.ttl,

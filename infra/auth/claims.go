@@ -12,11 +12,30 @@ import (
 )
 
 // claims is the JWT payload hookrelay reads: the registered claims plus the
-// topic grants. "topics" are subscribe grants, "publish" publish grants.
+// topic grants. "topics" are subscribe grants, "publish" publish grants;
+// "name" is the display name presence shows for the subject.
 type claims struct {
 	jwt.RegisteredClaims
 	Topics  []string `json:"topics,omitempty"`
 	Publish []string `json:"publish,omitempty"`
+	Name    string   `json:"name,omitempty"`
+}
+
+// maxNameBytes bounds the name claim: it is shown to every member of a
+// room (presence.MaxNameBytes).
+const maxNameBytes = 128
+
+// checkName rejects display names that could not safely be shown.
+func checkName(name string) error {
+	switch {
+	case len(name) > maxNameBytes:
+		return fmt.Errorf("name longer than %d bytes", maxNameBytes)
+	case !utf8.ValidString(name):
+		return errors.New("name is not valid UTF-8")
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return errors.New("name contains a control character")
+	}
+	return nil
 }
 
 // subPlaceholder in a grant is replaced by the token's subject, so one

@@ -15,7 +15,10 @@ import (
 // names or "prefix:*" (any topic starting with "prefix:"), with "{sub}"
 // already expanded to Subject. "*" alone matches every topic.
 type Grants struct {
-	Subject   string
+	Subject string
+	// Name is the token's display name claim ("" if none): what presence
+	// shows for this subject. Clients never choose it.
+	Name      string
 	Subscribe []string
 	Publish   []string
 	// ExpiresAt is when the credential expires; zero means it does not

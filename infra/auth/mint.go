@@ -15,6 +15,8 @@ const DefaultTokenTTL = 15 * time.Minute
 // MintClaims describes a token to sign.
 type MintClaims struct {
 	Subject string
+	// Name is the display name presence shows (optional).
+	Name string
 	// Topics are subscribe grants, Publish publish grants: exact topics,
 	// "prefix:*" or "*"; "{sub}" expands to Subject at verification.
 	Topics, Publish []string
@@ -31,6 +33,9 @@ func Mint(key string, c MintClaims) (string, error) {
 		return "", errors.New("mint token: empty key")
 	}
 	if err := checkSubject(c.Subject); err != nil {
+		return "", fmt.Errorf("mint token: %w", err)
+	}
+	if err := checkName(c.Name); err != nil {
 		return "", fmt.Errorf("mint token: %w", err)
 	}
 	if _, err := expandGrants(c.Topics, c.Subject); err != nil {
@@ -58,7 +63,7 @@ func Mint(key string, c MintClaims) (string, error) {
 	if c.Audience != "" {
 		rc.Audience = jwt.ClaimStrings{c.Audience}
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{RegisteredClaims: rc, Topics: c.Topics, Publish: c.Publish})
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{RegisteredClaims: rc, Topics: c.Topics, Publish: c.Publish, Name: c.Name})
 	s, err := tok.SignedString([]byte(key))
 	if err != nil {
 		return "", fmt.Errorf("mint token: sign: %w", err)

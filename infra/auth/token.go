@@ -133,6 +133,9 @@ func (a *TokenAuth) Verify(ctx context.Context, token string) (*Grants, error) {
 	if err := checkSubject(c.Subject); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	if err := checkName(c.Name); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
 	sub, err := expandGrants(c.Topics, c.Subject)
 	if err != nil {
 		return nil, fmt.Errorf("%w: topics: %v", ErrInvalidToken, err)
@@ -142,7 +145,7 @@ func (a *TokenAuth) Verify(ctx context.Context, token string) (*Grants, error) {
 		return nil, fmt.Errorf("%w: publish: %v", ErrInvalidToken, err)
 	}
 	// WithExpirationRequired guarantees exp is present here.
-	return &Grants{Subject: c.Subject, Subscribe: sub, Publish: pub, ExpiresAt: c.ExpiresAt.Time}, nil
+	return &Grants{Subject: c.Subject, Name: c.Name, Subscribe: sub, Publish: pub, ExpiresAt: c.ExpiresAt.Time}, nil
 }
 
 // keyfunc hands jwt the keys for the token's algorithm only. The parser has

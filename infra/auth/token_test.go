@@ -129,6 +129,10 @@ func TestVerifyTable(t *testing.T) {
 		{"RS256 naming the EC kid", sign(t, jwt.SigningMethodRS256, keys.rsa, "ec1", claimsAt("42", nil)), ErrInvalidToken},
 		{"unknown kid", sign(t, jwt.SigningMethodRS256, keys.rsa, "nope", claimsAt("42", nil)), ErrInvalidToken},
 		{"RS256 expired", sign(t, jwt.SigningMethodRS256, keys.rsa, "rsa1", claimsAt("42", jwt.MapClaims{"exp": testNow.Add(-time.Hour).Unix()})), ErrExpired},
+		{"name claim", sign(t, jwt.SigningMethodHS256, []byte(keyA), "", claimsAt("42", jwt.MapClaims{"name": "Zoë O'Brien"})), nil},
+		{"name with a newline", sign(t, jwt.SigningMethodHS256, []byte(keyA), "", claimsAt("42", jwt.MapClaims{"name": "a\nb"})), ErrInvalidToken},
+		{"name too long", sign(t, jwt.SigningMethodHS256, []byte(keyA), "", claimsAt("42", jwt.MapClaims{"name": strings.Repeat("n", 129)})), ErrInvalidToken},
+		{"name not a string", sign(t, jwt.SigningMethodHS256, []byte(keyA), "", claimsAt("42", jwt.MapClaims{"name": 7})), ErrInvalidToken},
 		{"garbage", "not.a.token", ErrInvalidToken},
 		{"too long", strings.Repeat("a", MaxTokenBytes+1), ErrInvalidToken},
 		{"empty", "", ErrNoCredentials},
@@ -441,5 +445,28 @@ func TestJWKSLimits(t *testing.T) {
 	if a, err := NewTokenAuth(TokenOptions{JWKSURL: redir.URL}); err == nil {
 		a.Close()
 		t.Error("redirect to plain http followed")
+	}
+}
+
+// TestNameClaim: the display name presence shows travels in the token, and
+// Mint refuses one Verify would refuse.
+func TestNameClaim(t *testing.T) {
+	a, err := NewTokenAuth(TokenOptions{HS256Keys: []string{keyA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Mint(keyA, MintClaims{Subject: "u1", Name: "Ada Lovelace", Topics: []string{"room:*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := a.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Name != "Ada Lovelace" {
+		t.Errorf("name = %q, want Ada Lovelace", g.Name)
+	}
+	if _, err := Mint(keyA, MintClaims{Subject: "u1", Name: "bell\a"}); err == nil {
+		t.Error("Mint accepted a name with a control character")
 	}
 }

@@ -64,7 +64,11 @@ const (
 	DefaultDeliveryLogTTL       = deliverylog.DefaultTTL
 	DefaultFleetTTL             = 15 * time.Second
 	// MinAdminKeyBytes is the shortest admin key accepted.
-	MinAdminKeyBytes = 16
+	MinAdminKeyBytes          = 16
+	DefaultPresenceTopicsDev  = "room:*"
+	DefaultPresenceInterval   = time.Second
+	DefaultPresenceTTL        = 15 * time.Second
+	DefaultPresenceMaxMembers = 1000
 )
 
 // Limits from the AWS load balancer the validation checks against.
@@ -136,6 +140,12 @@ type Config struct {
 	DedupTTL      time.Duration // HOOKRELAY_DEDUP_TTL
 	PublishRate   float64       // HOOKRELAY_PUBLISH_RATE (events/s per key, 0 = unlimited)
 	PublishBurst  int           // HOOKRELAY_PUBLISH_BURST
+
+	// Presence (who is online in a topic).
+	PresenceTopics     []string      // HOOKRELAY_PRESENCE_TOPICS: patterns presence is on for
+	PresenceInterval   time.Duration // HOOKRELAY_PRESENCE_INTERVAL: sync and update interval
+	PresenceTTL        time.Duration // HOOKRELAY_PRESENCE_TTL: a dead relay's members leave after this
+	PresenceMaxMembers int           // HOOKRELAY_PRESENCE_MAX_MEMBERS: count-only above
 
 	// Telemetry.
 	LogLevel       string // HOOKRELAY_LOG_LEVEL: debug, info, warn, error
@@ -210,6 +220,9 @@ func Defaults(mode Mode) *Config {
 		DeliveryLogBytes:       DefaultDeliveryLogBytes,
 		DeliveryLogTTL:         DefaultDeliveryLogTTL,
 		FleetTTL:               DefaultFleetTTL,
+		PresenceInterval:       DefaultPresenceInterval,
+		PresenceTTL:            DefaultPresenceTTL,
+		PresenceMaxMembers:     DefaultPresenceMaxMembers,
 	}
 	if mode == ModeDev {
 		c.Addr = DefaultAddrDev
@@ -219,6 +232,8 @@ func Defaults(mode Mode) *Config {
 		// A developer replays what they just sent; production keeps
 		// bodies only when the operator says so.
 		c.DeliveryLogBodies = true
+		// The chat demo's rooms show who is online.
+		c.PresenceTopics = []string{DefaultPresenceTopicsDev}
 	}
 	return c
 }

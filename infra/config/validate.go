@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/deliverylog"
 	"github.com/hookrelay/hookrelay/infra/logging"
 )
@@ -36,6 +37,7 @@ func (c *Config) Validate() error {
 	v.telemetry()
 	v.apiKeys()
 	v.console()
+	v.presence()
 	c.Warnings = append(append([]string(nil), c.loadWarnings...), v.warnings...)
 	return errors.Join(v.errs...)
 }
@@ -328,5 +330,27 @@ func (v *validator) console() {
 	}
 	if _, err := deliverylog.NewRedactor(c.DeliveryLogRedact); err != nil {
 		v.fail("delivery_log_redact", "%v", err)
+	}
+}
+
+// presence checks the presence settings: members of a live relay must
+// never expire between two of its syncs, so the TTL must leave room for a
+// few missed ones.
+func (v *validator) presence() {
+	c := v.c
+	for _, p := range c.PresenceTopics {
+		if err := auth.ValidateGrant(p); err != nil {
+			v.fail("presence_topics", "%q: %v", p, err)
+		}
+	}
+	if c.PresenceInterval <= 0 {
+		v.fail("presence_interval", "%s must be positive", formatDuration(c.PresenceInterval))
+	}
+	if c.PresenceInterval > 0 && c.PresenceTTL < 3*c.PresenceInterval {
+		v.fail("presence_ttl", "%s must be at least 3 x %s (%s): a live relay's members would expire between syncs",
+			formatDuration(c.PresenceTTL), c.Key("presence_interval"), formatDuration(c.PresenceInterval))
+	}
+	if c.PresenceMaxMembers <= 0 {
+		v.fail("presence_max_members", "%d must be positive", c.PresenceMaxMembers)
 	}
 }

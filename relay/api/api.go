@@ -48,6 +48,9 @@ type Deps struct {
 	// peer address). nil means unlimited.
 	ConnLimit ConcurrencyLimiter
 	ClientIP  func(*http.Request) string
+	// Presence serves GET /v1/topics/{topic}/presence; nil: 404 for every
+	// topic.
+	Presence PresenceReader
 	// MaxBodyBytes bounds a publish or read request body (default 1 MiB).
 	MaxBodyBytes int64
 	// Draining reports that the process is shutting down: readiness fails.
@@ -119,6 +122,7 @@ func New(d Deps) http.Handler {
 	mux.Handle("GET "+TopicsPrefix+"{topic}/events", s.api(s.history))
 	mux.Handle("PUT "+TopicsPrefix+"{topic}/read", s.api(s.markRead))
 	mux.Handle("GET "+TopicsPrefix+"{topic}/unread", s.api(s.unread))
+	mux.Handle("GET "+TopicsPrefix+"{topic}"+presenceSuffix, s.api(s.presence))
 
 	if d.SSE != nil {
 		mux.Handle("GET "+SSEPath, s.connections(d.SSE))
@@ -146,7 +150,7 @@ func New(d Deps) http.Handler {
 	notAllowed := s.api(func(http.ResponseWriter, *http.Request) error {
 		return Errorf(CodeMethodNotAllowed, http.StatusMethodNotAllowed, "method not allowed on this path")
 	})
-	for _, p := range []string{PublishPath, TopicsPrefix + "{topic}/events", TopicsPrefix + "{topic}/read", TopicsPrefix + "{topic}/unread", SSEPath, WSPath} {
+	for _, p := range []string{PublishPath, TopicsPrefix + "{topic}/events", TopicsPrefix + "{topic}/read", TopicsPrefix + "{topic}/unread", TopicsPrefix + "{topic}" + presenceSuffix, SSEPath, WSPath} {
 		mux.Handle(p, notAllowed)
 	}
 	mux.Handle("/v1/", s.api(func(_ http.ResponseWriter, r *http.Request) error {

@@ -326,6 +326,10 @@ func (c *Client) finish(r Reason) {
 	c.h.m.subscriptions.Sub(float64(n))
 	c.h.remove(c)
 	close(c.done)
+	// After done is closed, so that a join racing the close sees it.
+	if f := c.h.o.OnClose; f != nil {
+		f(c)
+	}
 }
 
 // waitDrained blocks until the queue holds fewer than n items, the client

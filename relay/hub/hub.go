@@ -22,6 +22,10 @@ type Options struct {
 	WriteTimeout   time.Duration // default 10s
 	Logger         *slog.Logger
 	Registerer     prometheus.Registerer // nil = no metrics
+	// OnClose, when set, is called once per connection after it closed
+	// (relay/presence lets its members go). It runs on the client's
+	// writer and must not block.
+	OnClose func(*Client)
 }
 
 // Defaults applied by New.

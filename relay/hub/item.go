@@ -20,6 +20,10 @@ const (
 	KindBeat
 	// KindFrame is a pre-encoded transport frame in JSON (WS acks, errors).
 	KindFrame
+	// KindPresence is a presence update of Topic: JSON is a JSON object
+	// shared by every watcher (relay/presence); SSE writes it as
+	// `event: presence`, WS as {"op":"presence",...}.
+	KindPresence
 )
 
 // Item is one queued thing to write.

@@ -20,6 +20,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
 	"github.com/hookrelay/hookrelay/relay/hub"
+	relaypresence "github.com/hookrelay/hookrelay/relay/presence"
 )
 
 // Options configure the handler. Zero durations mean the defaults.
@@ -30,7 +31,10 @@ type Options struct {
 	Auth auth.Authenticator
 	// CORS sets CORS headers and reports whether the origin is allowed
 	// (false -> 403). nil adds no CORS headers and allows the request.
-	CORS       func(w http.ResponseWriter, r *http.Request) bool
+	CORS func(w http.ResponseWriter, r *http.Request) bool
+	// Presence, when set, makes subscribers of presence topics members
+	// and, with ?presence=1, watchers (presence.go).
+	Presence   *relaypresence.Tracker
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -104,6 +108,11 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "bad_cursor", err.Error(), 0)
 		return
 	}
+	watch, err := parseWatch(q)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "bad_request", err.Error(), 0)
+		return
+	}
 	sk := &sink{w: w, rc: http.NewResponseController(w), pool: &s.bufs, writeTimeout: s.o.WriteTimeout}
 	c, err := s.h.Admit("sse", sk)
 	if err != nil {
@@ -137,6 +146,8 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// rather than silently, so the client backs off and resumes.
 		s.log.Warn("sse subscribe failed after the stream started", "err", err)
 		c.Kick(hub.ReasonInternal)
+	} else if err == nil {
+		s.o.Presence.Join(c, topics, member(grants), watch)
 	}
 	if sk.conn != nil {
 		// Hijacked: the hub owns the connection now; returning releases

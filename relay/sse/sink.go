@@ -148,6 +148,12 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 			b = append(b, "\"}\n\n"...)
 		case hub.KindBeat:
 			b = append(b, ": hb\n\n"...)
+		case hub.KindPresence:
+			// No id: line, so the browser's Last-Event-ID (the event
+			// cursor) is left alone.
+			b = append(b, "event: presence\ndata: "...)
+			b = append(b, it.JSON...) // compact JSON from relay/presence
+			b = append(b, "\n\n"...)
 		}
 	}
 	*bp = b

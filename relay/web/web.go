@@ -34,7 +34,7 @@ func GlobalScript(module []byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("(function () {\n\"use strict\";\n")
 	b.Write(body)
-	b.WriteString("\nwindow.hookrelay = { Client, connect, tokenExpiry, unread, markRead, history };\n})();\n")
+	b.WriteString("\nwindow.hookrelay = { Client, connect, tokenExpiry, unread, markRead, history, Presence, presence };\n})();\n")
 	return b.Bytes()
 }
 

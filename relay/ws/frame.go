@@ -40,6 +40,8 @@ type clientFrame struct {
 	Data           json.RawMessage `json:"data"`
 	IdempotencyKey string          `json:"idempotency_key"`
 	Token          string          `json:"token"`
+	// Presence on subscribe asks for presence updates of the topics.
+	Presence bool `json:"presence"`
 
 	// cursor is Cursor parsed against Topics (subscribe).
 	cursor event.Cursor

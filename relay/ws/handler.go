@@ -21,6 +21,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
+	relaypresence "github.com/hookrelay/hookrelay/relay/presence"
 )
 
 // Options configure the handler. Zero values mean the defaults.
@@ -41,8 +42,11 @@ type Options struct {
 	// grants' subject as key; false answers rate_limited.
 	PublishLimit  func(key string) (bool, time.Duration)
 	MaxEventBytes int
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
+	// Presence, when set, makes subscribers of presence topics members
+	// and, with "presence": true on subscribe, watchers.
+	Presence   *relaypresence.Tracker
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Defaults (docs/protocol.md).

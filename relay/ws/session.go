@@ -176,6 +176,7 @@ func (ss *session) handle(data []byte) {
 		ss.subscribe(ctx, f)
 	case "unsubscribe":
 		removed := ss.c.Unsubscribe(f.Topics)
+		ss.s.o.Presence.Leave(ss.c, removed)
 		ss.c.Send(mustJSON(struct {
 			Op     string   `json:"op"`
 			Ref    string   `json:"ref,omitempty"`
@@ -206,7 +207,9 @@ func (ss *session) subscribe(ctx context.Context, f *clientFrame) {
 	}
 	if err != nil {
 		ss.failOp(f.Ref, "subscribe", err)
+		return
 	}
+	ss.s.o.Presence.Join(ss.c, f.Topics, member(ss.grants), f.Presence)
 }
 
 func (ss *session) publish(ctx context.Context, f *clientFrame) {

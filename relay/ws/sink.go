@@ -97,6 +97,8 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 			err = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.writeTimeout))
 		case hub.KindFrame:
 			err = s.conn.WriteMessage(websocket.TextMessage, it.JSON)
+		case hub.KindPresence:
+			err = s.conn.WriteMessage(websocket.TextMessage, presenceFrame(it.JSON))
 		}
 		if err != nil {
 			return fmt.Errorf("write ws frame: %w", err)

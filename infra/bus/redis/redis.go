@@ -233,7 +233,7 @@ func validTopic(topic string) error {
 
 // Client returns the bus's command client (its pool, TLS, credentials and
 // cluster routing) for the other Redis users of a process: the delivery
-// log and the fleet record share the bus's connections rather than open
+// log, the fleet record and presence (infra/presence/redis) share the bus's connections rather than open
 // their own. Callers must not Close it; Bus.Close does.
 func (b *Bus) Client() goredis.UniversalClient { return b.client }
 

@@ -46,6 +46,40 @@ export interface Options {
   maxBackoff?: number;
   healthyAfter?: number;
   connectTimeout?: number;
+  /** Ask for presence (who is online) of the topics that have it on the relay (default false).
+   * `client.presence(topic)` turns it on by itself. */
+  presence?: boolean;
+}
+
+/** A member of a topic's presence: the token's subject and its name claim. */
+export interface PresenceMember {
+  sub: string;
+  name?: string;
+}
+
+/** Who is online in one topic, kept up to date by the client. */
+export class Presence {
+  readonly topic: string;
+  /** sub -> member. Empty while countOnly. */
+  readonly members: Map<string, PresenceMember>;
+  readonly count: number;
+  /** The room is above the relay's member limit: only the count is known (no list, no join/leave). */
+  readonly countOnly: boolean;
+  /** A first snapshot arrived. */
+  readonly ready: boolean;
+  on(type: "join" | "leave", fn: (m: PresenceMember) => void): () => void;
+  on(type: "change", fn: (p: Presence) => void): () => void;
+  /** The members ordered by subject. */
+  list(): PresenceMember[];
+}
+
+export interface PresencePage {
+  topic: string;
+  count: number;
+  count_only: boolean;
+  members: PresenceMember[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  next?: string;
 }
 
 export interface PublishAck {
@@ -64,6 +98,8 @@ export class Client {
   /** Connection state changes, plus "truncated" (older events are gone) and "error" notifications. */
   onState(fn: (state: State | "truncated" | "error", detail: StateDetail) => void): () => void;
   publish(topic: string, type: string, data?: unknown, idempotencyKey?: string): Promise<PublishAck>;
+  /** Who is online in one of the client's topics (turns the presence option on, reconnecting if needed). */
+  presence(topic: string): Presence;
   start(): this;
   close(): void;
 }
@@ -77,3 +113,4 @@ export interface RequestOptions { url?: string; token?: string | null }
 export function unread(topic: string, opts?: RequestOptions): Promise<UnreadCount>;
 export function markRead(topic: string, id: string, opts?: RequestOptions): Promise<void>;
 export function history(topic: string, opts?: RequestOptions & { after?: string; limit?: number }): Promise<{ events: HookrelayEvent[]; truncated: boolean }>;
+export function presence(topic: string, opts?: RequestOptions & { after?: string; limit?: number }): Promise<PresencePage>;

@@ -24,6 +24,7 @@ const DEFAULTS = {
   maxBackoff: 30000,
   healthyAfter: 10000,  // a connection open this long resets the backoff
   connectTimeout: 15000,
+  presence: false,      // true: ask for presence (who is online) of the topics; see presence(topic)
 };
 
 const CLOSE_TOKEN_EXPIRED = 4001;
@@ -47,6 +48,7 @@ export class Client {
     this.timers = {};
     this.closed = false;
     this.token = this.opts.token;
+    this.presences = new Map(); // topic -> Presence
     if (this.opts.positions) {
       this.lastIds = { ...this.opts.positions };
       // For a single topic the protocol's cursor is that topic's last id.
@@ -85,6 +87,19 @@ export class Client {
     if (this.opts.transport !== "ws") return Promise.reject(new Error("hookrelay: publish needs transport: 'ws'"));
     if (!this.conn || this.state !== "open") return Promise.reject(new Error("hookrelay: not connected"));
     return this._request({ op: "publish", topic, type, data, idempotency_key: idempotencyKey });
+  }
+
+  /** presence(topic): who is online in topic (presence must be on for it on the relay). Asking for it on a
+   * client started without `presence: true` turns it on and reconnects (resuming, so nothing is lost). */
+  presence(topic) {
+    if (!this.opts.topics.includes(topic)) throw new Error("hookrelay: presence of a topic this client does not subscribe: " + topic);
+    let p = this.presences.get(topic);
+    if (!p) { p = new Presence(topic); this.presences.set(topic, p); }
+    if (!this.opts.presence) {
+      this.opts.presence = true;
+      if (this.conn) this._reconnectNow();
+    }
+    return p;
   }
 
   /** close(): stop for good. */
@@ -195,6 +210,7 @@ export class Client {
     for (const t of this.opts.topics) q.append("topic", t);
     if (this.cursor) q.set("cursor", this.cursor);
     if (this.token) q.set("token", this.token);
+    if (this.opts.presence) q.set("presence", "1");
     const es = new EventSource(this.opts.url + "/v1/sse?" + q.toString());
     this.conn = es;
     // EventSource's own reconnect has no backoff and cannot change the
@@ -211,6 +227,7 @@ export class Client {
       this._opened();
     });
     es.addEventListener("truncated", (m) => this._truncated(JSON.parse(m.data).topic));
+    es.addEventListener("presence", (m) => this._presence(JSON.parse(m.data)));
     es.addEventListener("close", (m) => {
       const c = JSON.parse(m.data);
       if (this.conn === es) this._fail(c.reason, c.code);
@@ -229,6 +246,7 @@ export class Client {
     ws.onopen = () => {
       for (const topic of this.opts.topics) {
         const frame = { op: "subscribe", topics: [topic] };
+        if (this.opts.presence) frame.presence = true;
         if (this.lastIds[topic]) frame.cursor = this.lastIds[topic];
         this._request(frame).then((ack) => {
           // A topic without events resumes from where it was subscribed.
@@ -255,6 +273,9 @@ export class Client {
         return;
       case "truncated":
         this._truncated(f.topic);
+        return;
+      case "presence":
+        this._presence(f);
         return;
     }
     const p = f.ref && this.pending.get(f.ref);
@@ -311,6 +332,12 @@ export class Client {
     }
   }
 
+  _presence(f) {
+    let p = this.presences.get(f.topic);
+    if (!p) { p = new Presence(f.topic); this.presences.set(f.topic, p); }
+    p._apply(f);
+  }
+
   _truncated(topic) {
     this._emitState("truncated", { topic });
   }
@@ -344,6 +371,79 @@ export class Client {
       if (s) { this.cursor = s.cursor || ""; this.lastIds = s.lastIds || {}; }
     } catch { /* unreadable: start live */ }
   }
+}
+
+/** Presence is who is online in one topic, kept up to date from the relay's presence frames (docs/protocol.md). */
+export class Presence {
+  constructor(topic) {
+    this.topic = topic;
+    this.members = new Map(); // sub -> {sub, name}
+    this.count = 0;
+    this.countOnly = false;   // the room is above the relay's member limit: count only, no list, no join/leave
+    this.ready = false;       // a first snapshot arrived
+    this.handlers = new Map();
+  }
+
+  /** on("join" | "leave" | "change", fn): join/leave get the member {sub, name}; change gets this Presence. */
+  on(type, fn) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(fn);
+    return () => this.handlers.get(type).delete(fn);
+  }
+
+  /** list(): the members, ordered by subject. */
+  list() {
+    return [...this.members.values()].sort((a, b) => (a.sub < b.sub ? -1 : a.sub > b.sub ? 1 : 0));
+  }
+
+  _apply(f) {
+    this.count = f.count;
+    this.countOnly = !!f.count_only;
+    if (this.countOnly) {
+      this.members.clear();
+      this.ready = true;
+      this._emit("change", this);
+      return;
+    }
+    if (f.members) {
+      // A snapshot (first, after a reconnect, or after the relay lost
+      // track): the first is the starting state; later ones are told as
+      // the joins and leaves that happened meanwhile.
+      const next = new Map(f.members.map((m) => [m.sub, m]));
+      const told = this.ready;
+      const before = this.members;
+      this.members = next;
+      this.ready = true;
+      if (told) {
+        for (const [sub, m] of before) if (!next.has(sub)) this._emit("leave", m);
+        for (const [sub, m] of next) if (!before.has(sub)) this._emit("join", m);
+      }
+    }
+    for (const m of f.join || []) {
+      const had = this.members.has(m.sub);
+      this.members.set(m.sub, m);
+      if (!had) this._emit("join", m);
+    }
+    for (const sub of f.leave || []) {
+      const m = this.members.get(sub);
+      if (m) { this.members.delete(sub); this._emit("leave", m); }
+    }
+    this._emit("change", this);
+  }
+
+  _emit(type, arg) {
+    const hs = this.handlers.get(type);
+    if (hs) for (const fn of hs) { try { fn(arg); } catch (e) { console.error("hookrelay presence handler", e); } }
+  }
+}
+
+/** presence(topic, opts): one page of who is online (HTTP API); pass `after: page.next` for the next page. */
+export async function presence(topic, { url = "", token = null, after = "", limit = 100 } = {}) {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (after) q.set("after", after);
+  const r = await fetch(url + "/v1/topics/" + encodeURIComponent(topic) + "/presence?" + q, { headers: auth(token) });
+  if (!r.ok) throw new Error("hookrelay: presence " + r.status);
+  return r.json();
 }
 
 /** tokenExpiry returns the JWT's exp in ms, or 0 when it has none (the client never verifies tokens). */
