@@ -109,8 +109,8 @@ func appendString(b []byte, s string) []byte {
 
 // AttachID returns the complete event JSON: body (from EncodeBody) with
 // "id" spliced in as the first field. It allocates a new slice; body is not
-// modified.
-func AttachID(body []byte, id event.ID) []byte {
+// modified. body may be a string (as Redis replies hold it) to save a copy.
+func AttachID[B []byte | string](body B, id event.ID) []byte {
 	out := make([]byte, 0, len(body)+maxIDOverhead)
 	out = append(out, `{"id":"`...)
 	out = id.AppendTo(out)
@@ -124,4 +124,26 @@ func AttachID(body []byte, id event.ID) []byte {
 // clock stands still or steps back (the rule Redis applies to stream ids).
 func NextID(last event.ID, nowMS uint64) event.ID {
 	return last.Next(nowMS)
+}
+
+// DataOf returns the "data" value of a complete event encoding. Every field
+// before data is a string, so the first string "data" followed by ':' is the
+// key; values cannot fool the scan because strings are skipped whole. The
+// result shares full's memory; a body from EncodeBody works too.
+func DataOf(full []byte) json.RawMessage {
+	for i := 0; i < len(full); i++ {
+		if full[i] != '"' {
+			continue
+		}
+		start := i
+		for i++; i < len(full) && full[i] != '"'; i++ {
+			if full[i] == '\\' {
+				i++
+			}
+		}
+		if string(full[start:i+1]) == `"data"` && i+1 < len(full) && full[i+1] == ':' {
+			return json.RawMessage(full[i+2 : len(full)-1 : len(full)-1])
+		}
+	}
+	return nil
 }

@@ -106,7 +106,7 @@ func (b *Bus) publishOne(m bus.Message, body []byte, now time.Time) (bus.Publish
 	}
 	p := bus.Published{Event: event.Event{
 		ID: id.String(), Topic: m.Topic, Type: m.Type, Time: tm.UTC(), Source: m.Source,
-		Data: dataOf(full),
+		Data: bus.DataOf(full),
 	}}
 	prev := t.last
 	t.history.push(stored{id: id, prev: prev, json: full})

@@ -253,8 +253,8 @@ func TestDataOf(t *testing.T) {
 		`{"id":"1-0","topic":"a","type":"t","time":"x","source":"s\\","data":"data"}`:       `"data"`,
 	}
 	for in, want := range cases {
-		if got := string(dataOf([]byte(in))); got != want {
-			t.Errorf("dataOf(%s) = %s, want %s", in, got, want)
+		if got := string(bus.DataOf([]byte(in))); got != want {
+			t.Errorf("bus.DataOf(%s) = %s, want %s", in, got, want)
 		}
 	}
 	// The published event's data is the delivered data.
@@ -290,8 +290,8 @@ func FuzzDataOf(f *testing.F) {
 		if err := json.Unmarshal(full, &e); err != nil {
 			t.Fatal(err)
 		}
-		if got := dataOf(full); string(got) != string(e.Data) {
-			t.Fatalf("dataOf = %s, want %s (event %s)", got, e.Data, full)
+		if got := bus.DataOf(full); string(got) != string(e.Data) {
+			t.Fatalf("DataOf = %s, want %s (event %s)", got, e.Data, full)
 		}
 	})
 }

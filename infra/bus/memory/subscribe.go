@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -92,25 +91,4 @@ func (s *subscription) Close() {
 			s.b.unlockTopic(t)
 		}
 	})
-}
-
-// dataOf returns the "data" value of a complete event encoding. Every field
-// before data is a string, so the first string "data" followed by ':' is the
-// key; values cannot fool the scan because strings are skipped whole.
-func dataOf(full []byte) json.RawMessage {
-	for i := 0; i < len(full); i++ {
-		if full[i] != '"' {
-			continue
-		}
-		start := i
-		for i++; i < len(full) && full[i] != '"'; i++ {
-			if full[i] == '\\' {
-				i++
-			}
-		}
-		if string(full[start:i+1]) == `"data"` && i+1 < len(full) && full[i+1] == ':' {
-			return json.RawMessage(full[i+2 : len(full)-1 : len(full)-1])
-		}
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,8 +20,9 @@ type entry struct {
 	json []byte
 }
 
-// parseEntry reads the fields the publish script wrote (p = prev id, e =
-// event JSON with id).
+// parseEntry reads the fields the publish script wrote: p = prev id, and
+// b = event JSON without id (the id is spliced in here), or e = event JSON
+// with id (entries written before the script stopped building the JSON).
 func parseEntry(x goredis.XMessage) (entry, error) {
 	id, err := event.ParseID(x.ID)
 	if err != nil {
@@ -31,12 +33,35 @@ func parseEntry(x goredis.XMessage) (entry, error) {
 	if err != nil {
 		return entry{}, fmt.Errorf("stream entry %s: prev: %w", x.ID, err)
 	}
-	e, _ := x.Values["e"].(string)
-	if !strings.HasPrefix(e, `{"id":"`) {
-		return entry{}, fmt.Errorf("stream entry %s: no event JSON", x.ID)
+	js, err := storedJSON(id, x.Values)
+	if err != nil {
+		return entry{}, fmt.Errorf("stream entry %s: %w", x.ID, err)
 	}
-	return entry{id: id, prev: prev, json: []byte(e)}, nil
+	return entry{id: id, prev: prev, json: js}, nil
 }
+
+// storedJSON returns the complete event JSON of a stream entry's fields.
+func storedJSON(id event.ID, values map[string]any) ([]byte, error) {
+	if b, ok := values["b"].(string); ok {
+		return attachID(b, id)
+	}
+	e, _ := values["e"].(string)
+	if !strings.HasPrefix(e, idPrefix) {
+		return nil, errors.New("no event JSON")
+	}
+	return []byte(e), nil
+}
+
+// attachID splices id into a body the publish script stored or sent.
+func attachID(body string, id event.ID) ([]byte, error) {
+	if !strings.HasPrefix(body, bodyPrefix) {
+		return nil, errors.New("event body does not start with its topic")
+	}
+	return bus.AttachID(body, id), nil
+}
+
+// bodyPrefix is how bus.EncodeBody starts every body.
+const bodyPrefix = `{"topic":`
 
 func parseEntries(xs []goredis.XMessage) ([]entry, error) {
 	out := make([]entry, 0, len(xs))

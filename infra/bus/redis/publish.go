@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -16,17 +17,20 @@ import (
 // prepared is one validated, encoded message ready for the publish script.
 type prepared struct {
 	msg  bus.Message
+	time time.Time // the event's time: msg.Time, or the publish time
 	body []byte
 	keys []string
 	args []any
 }
 
-// Publish runs the publish script once per message. A batch is pipelined
-// (one round trip); its replies are read in order and the first failure ends
-// the batch, returning the events published before it. Redis runs the
-// remaining pipelined scripts regardless, so when a message in the middle
-// fails (script error, lost connection) later ones may have been published
-// too: a caller retrying the rest should use idempotency keys, as webhooks do.
+// Publish runs the publish script once per message. Concurrent Publish
+// calls share round trips (see batcher): each call's messages go out in
+// order in one pipeline, and its replies are read in order; the first
+// failure ends the call, returning the events published before it. Redis
+// runs the remaining pipelined scripts regardless, so when a message in the
+// middle fails (script error, lost connection) later ones may have been
+// published too: a caller retrying the rest should use idempotency keys, as
+// webhooks do.
 func (b *Bus) Publish(ctx context.Context, msgs []bus.Message) ([]bus.Published, error) {
 	if b.isClosed() {
 		return nil, fmt.Errorf("redis bus: publish: %w", bus.ErrClosed)
@@ -43,18 +47,22 @@ func (b *Bus) Publish(ctx context.Context, msgs []bus.Message) ([]bus.Published,
 		}
 		preps[i] = p
 	}
-	if len(preps) == 1 {
-		res, err := b.scripts.publish.Run(ctx, b.client, preps[0].keys, preps[0].args...).Result()
-		if err != nil {
-			return nil, b.unavailable("publish "+preps[0].msg.Topic, err)
-		}
-		p, err := b.published(preps[0], res)
-		if err != nil {
-			return nil, err
-		}
-		return []bus.Published{p}, nil
+	res, errs, err := b.batch.publish(ctx, preps)
+	if err != nil {
+		return nil, b.unavailable("publish "+preps[0].msg.Topic, err)
 	}
-	return b.publishBatch(ctx, preps)
+	out := make([]bus.Published, 0, len(preps))
+	for i, p := range preps {
+		if errs[i] != nil {
+			return out, b.unavailable("publish "+p.msg.Topic, errs[i])
+		}
+		pub, err := b.published(p, res[i])
+		if err != nil {
+			return out, err
+		}
+		out = append(out, pub)
+	}
+	return out, nil
 }
 
 func (b *Bus) prepare(m bus.Message, now time.Time) (prepared, error) {
@@ -71,10 +79,15 @@ func (b *Bus) prepare(m bus.Message, now time.Time) (prepared, error) {
 		dedupTTL = b.opt.Bus.DedupTTL.Milliseconds()
 		dedupKey = b.keys.dedup(m.Topic, m.IdempotencyKey)
 	}
+	t := m.Time
+	if t.IsZero() {
+		t = now
+	}
 	return prepared{
 		msg:  m,
+		time: t,
 		body: body,
-		keys: []string{b.keys.stream(m.Topic), dedupKey},
+		keys: []string{b.keys.stream(m.Topic), dedupKey, b.keys.last(m.Topic)},
 		args: []any{
 			body,
 			b.opt.Bus.HistoryLen,
@@ -85,42 +98,9 @@ func (b *Bus) prepare(m bus.Message, now time.Time) (prepared, error) {
 	}, nil
 }
 
-// publishBatch pipelines EVALSHA for every message. Messages that found
-// the script cache empty (first use, Redis restarted, SCRIPT FLUSH, a new
-// cluster node) did not run, so they are retried once after loading the
-// script, provided no later message of the same topic ran (that would
-// reorder the topic).
-func (b *Bus) publishBatch(ctx context.Context, preps []prepared) ([]bus.Published, error) {
-	res := make([]any, len(preps))
-	errs := make([]error, len(preps))
-	all := make([]int, len(preps))
-	for i := range all {
-		all[i] = i
-	}
-	b.runPipeline(ctx, preps, all, res, errs)
-	if retry := noScriptRetry(preps, errs); len(retry) > 0 {
-		if err := b.scripts.publish.Load(ctx, b.client).Err(); err != nil {
-			return nil, b.unavailable("load publish script", err)
-		}
-		b.runPipeline(ctx, preps, retry, res, errs)
-	}
-	out := make([]bus.Published, 0, len(preps))
-	for i, p := range preps {
-		if errs[i] != nil {
-			return out, b.unavailable("publish "+p.msg.Topic, errs[i])
-		}
-		pub, err := b.published(p, res[i])
-		if err != nil {
-			return out, err
-		}
-		out = append(out, pub)
-	}
-	return out, nil
-}
-
-// runPipeline runs the publish script for preps[idx] in one pipeline and
-// stores each reply or error at its index.
-func (b *Bus) runPipeline(ctx context.Context, preps []prepared, idx []int, res []any, errs []error) {
+// runPipeline runs the publish script for the messages at idx in one
+// pipeline and stores each reply or error at its index.
+func (b *Bus) runPipeline(ctx context.Context, preps []*prepared, idx []int, res []any, errs []error) {
 	pipe := b.client.Pipeline()
 	cmds := make([]*goredis.Cmd, len(idx))
 	for j, i := range idx {
@@ -135,7 +115,7 @@ func (b *Bus) runPipeline(ctx context.Context, preps []prepared, idx []int, res 
 // noScriptRetry returns the indexes to retry after loading the script: all
 // failures must be NOSCRIPT (nothing ran), and no message of a topic may
 // have run after one of that topic that did not.
-func noScriptRetry(preps []prepared, errs []error) []int {
+func noScriptRetry(preps []*prepared, errs []error) []int {
 	var idx []int
 	missed := make(map[string]bool)
 	for i, err := range errs {
@@ -155,7 +135,9 @@ func noScriptRetry(preps []prepared, errs []error) []int {
 	return idx
 }
 
-// published turns the script's reply into the outcome for one message.
+// published turns the script's reply into the outcome for one message. A
+// new event is built from the message's own fields (nothing is decoded);
+// only a duplicate whose original is still in the history decodes it.
 func (b *Bus) published(p prepared, res any) (bus.Published, error) {
 	reply, ok := res.([]any)
 	if !ok || len(reply) != 3 {
@@ -168,25 +150,42 @@ func (b *Bus) published(p prepared, res any) (bus.Published, error) {
 	}
 	dup := toInt(reply[1]) == 1
 	orig, _ := reply[2].(string)
-	var e event.Event
-	switch {
-	case dup && orig != "":
-		err = json.Unmarshal([]byte(orig), &e)
-	default:
-		// A new event, or a duplicate whose original left the history:
-		// the fields come from this message, the id from the original.
-		err = json.Unmarshal(p.body, &e)
+	if dup && orig != "" {
+		e, err := decodeStored(orig, id)
+		if err != nil {
+			return bus.Published{}, b.unavailable("publish "+p.msg.Topic, fmt.Errorf("decode original event: %w", err))
+		}
+		b.metrics.duplicates.Add(1)
+		return bus.Published{Event: e, Duplicate: true}, nil
 	}
-	if err != nil {
-		return bus.Published{}, b.unavailable("publish "+p.msg.Topic, fmt.Errorf("decode event: %w", err))
+	// A new event, or a duplicate whose original left the history: the
+	// fields come from this message, the id from the script.
+	e := event.Event{
+		ID: id.String(), Topic: p.msg.Topic, Type: p.msg.Type, Time: p.time.UTC(),
+		Source: p.msg.Source, Data: bus.DataOf(p.body),
 	}
-	e.ID = id.String()
 	if dup {
 		b.metrics.duplicates.Add(1)
 	} else {
 		b.metrics.published.Add(1)
 	}
 	return bus.Published{Event: e, Duplicate: dup}, nil
+}
+
+// decodeStored decodes an event as the stream holds it: complete, or a body
+// without id (the id is the one the script returned).
+func decodeStored(js string, id event.ID) (event.Event, error) {
+	var e event.Event
+	if !strings.HasPrefix(js, idPrefix) {
+		full, err := attachID(js, id)
+		if err != nil {
+			return e, err
+		}
+		js = string(full)
+	}
+	err := json.Unmarshal([]byte(js), &e)
+	e.ID = id.String()
+	return e, err
 }
 
 func toInt(v any) int64 {

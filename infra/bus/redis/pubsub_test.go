@@ -266,7 +266,7 @@ func TestKeysAreHashTagged(t *testing.T) {
 	}
 	slices.Sort(keys)
 	p := b.keys.prefix
-	want := []string{p + ":{order:7}:d:x", p + ":{order:7}:r", p + ":{order:7}:s"}
+	want := []string{p + ":{order:7}:d:x", p + ":{order:7}:l", p + ":{order:7}:r", p + ":{order:7}:s"}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}
@@ -279,9 +279,11 @@ func TestKeysAreHashTagged(t *testing.T) {
 			t.Fatalf("key %s in slot %d, want %d", k, slot, want)
 		}
 	}
-	ttl, err := admin.PTTL(ctx, p+":{order:7}:s").Result()
-	if err != nil || ttl <= 0 {
-		t.Fatalf("stream TTL %v, %v", ttl, err)
+	for _, k := range []string{p + ":{order:7}:s", p + ":{order:7}:l"} {
+		ttl, err := admin.PTTL(ctx, k).Result()
+		if err != nil || ttl <= 0 {
+			t.Fatalf("%s TTL %v, %v", k, ttl, err)
+		}
 	}
 }
 

@@ -2,8 +2,8 @@
 // bounded, expiring history) plus a pub/sub channel (live notification).
 // One Lua script per message does dedup, id assignment, append and notify
 // atomically, so a crash never leaves half an event. Keys carry a hash tag of
-// the topic ("hr:{order:1}:s" stream, ":d:<key>" dedup, ":r" read cursors,
-// channel "hr:{order:1}") so every key a script touches is in one cluster
+// the topic ("hr:{order:1}:s" stream, ":l" its last id, ":d:<key>" dedup,
+// ":r" read cursors, channel "hr:{order:1}") so every key a script touches is in one cluster
 // slot.
 //
 // A Bus holds one pub/sub connection, SUBSCRIBEs a topic's channel while at
@@ -88,6 +88,10 @@ type Options struct {
 	ReauthInterval time.Duration
 	// PoolSize is the command connection pool size. Default go-redis's.
 	PoolSize int
+	// PublishPipelines bounds the publish pipelines in flight at once;
+	// concurrent publishes beyond it queue and share the next round trip.
+	// Default 2.
+	PublishPipelines int
 
 	// Logger receives connection state changes. Default slog.Default().
 	Logger *slog.Logger
@@ -100,6 +104,7 @@ const (
 	DefaultSubscribeTimeout = 5 * time.Second
 	DefaultPingInterval     = 5 * time.Second
 	DefaultReauthInterval   = 11 * time.Hour
+	DefaultPublishPipelines = 2
 )
 
 func (o Options) withDefaults() Options {
@@ -121,6 +126,9 @@ func (o Options) withDefaults() Options {
 	if o.ReauthInterval <= 0 {
 		o.ReauthInterval = DefaultReauthInterval
 	}
+	if o.PublishPipelines <= 0 {
+		o.PublishPipelines = DefaultPublishPipelines
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -135,6 +143,7 @@ type Bus struct {
 	scripts scripts
 	metrics metrics
 	disp    *dispatcher
+	batch   *batcher
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -161,6 +170,7 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 		_ = b.client.Close() // the connect error is the one worth returning
 		return nil, err
 	}
+	b.batch = newBatcher(b, o.PublishPipelines)
 	b.disp = newDispatcher(b)
 	return b, nil
 }
@@ -220,6 +230,7 @@ type keys struct{ prefix string }
 func (k keys) stream(topic string) string  { return k.prefix + ":{" + topic + "}:s" }
 func (k keys) readers(topic string) string { return k.prefix + ":{" + topic + "}:r" }
 func (k keys) channel(topic string) string { return k.prefix + ":{" + topic + "}" }
+func (k keys) last(topic string) string    { return k.prefix + ":{" + topic + "}:l" }
 func (k keys) dedup(topic, key string) string {
 	return k.prefix + ":{" + topic + "}:d:" + key
 }

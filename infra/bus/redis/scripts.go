@@ -5,18 +5,27 @@ import goredis "github.com/redis/go-redis/v9"
 // publishLua publishes one message atomically.
 //
 //	KEYS[1] stream, KEYS[2] dedup key (always passed so the script declares
-//	every key it may touch; ignored when ARGV[4] is 0)
+//	every key it may touch; ignored when ARGV[4] is 0), KEYS[3] last id
 //	ARGV[1] event JSON without id, starting {"topic":
 //	ARGV[2] history length (MAXLEN ~), ARGV[3] history TTL ms,
 //	ARGV[4] dedup TTL ms (0: no idempotency key), ARGV[5] channel
 //
-// Returns {id, duplicate (0/1), original event JSON or ""}.
+// Returns {id, duplicate (0/1), original event JSON (with or without its
+// id, see storedJSON) or ""}.
 //
-// The id follows the bus rule (ms = max(now, last.ms), seq = last.seq+1 on
-// the same ms) and is given to XADD explicitly, so the id, the prev field and
-// the spliced JSON all come from one read of the stream's tail. The id is
-// spliced into the JSON exactly like bus.AttachID. The live message is
-// "<prev id> <event json>" so subscribers can see a hole without asking.
+// Redis assigns the id (XADD *): its rule for stream ids is the bus rule
+// (ms = max(now, last.ms), seq = last.seq+1 on the same ms). The entry keeps
+// the body without id (field b) and readers splice the id in (bus.AttachID),
+// so the script neither reads the clock nor builds the event JSON.
+//
+// Gap detection needs every entry and live message to name its
+// predecessor. The predecessor's id is kept in a small string key (KEYS[3],
+// same TTL as the stream) because reading the stream's tail (XREVRANGE)
+// costs Redis more than the rest of the script together; only when that key
+// is missing (first publish after an upgrade, an evicted key) is the tail
+// read instead. A stream whose key expired with the last-id key starts over
+// at 0-0, so subscribers see the hole as before. The live message is
+// "<prev id> <id> <body>".
 const publishLua = `
 local dttl = tonumber(ARGV[4])
 if dttl > 0 then
@@ -26,34 +35,26 @@ if dttl > 0 then
     if #hit > 0 then
       local f = hit[1][2]
       for i = 1, #f, 2 do
-        if f[i] == 'e' then return {orig, 1, f[i + 1]} end
+        if f[i] == 'b' or f[i] == 'e' then return {orig, 1, f[i + 1]} end
       end
     end
     return {orig, 1, ''}
   end
 end
-local t = redis.call('TIME')
-local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local seq = 0
-local prev = '0-0'
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if #last > 0 then
-  prev = last[1][1]
-  local lms, lseq = string.match(prev, '^(%d+)-(%d+)$')
-  lms = tonumber(lms)
-  if ms <= lms then
-    ms = lms
-    seq = tonumber(lseq) + 1
-  end
+local prev = redis.call('GET', KEYS[3])
+if not prev then
+  prev = '0-0'
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if #last > 0 then prev = last[1][1] end
 end
-local id = string.format('%d-%d', ms, seq)
-local ev = '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2)
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'p', prev, 'e', ev)
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', prev, 'b', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[3], id, 'PX', ARGV[3])
 if dttl > 0 then
   redis.call('SET', KEYS[2], id, 'PX', dttl)
 end
-redis.call('PUBLISH', ARGV[5], prev .. ' ' .. ev)
+-- notify: the one PUBLISH of the script (SPUBLISH on sharded pub/sub)
+redis.call('PUBLISH', ARGV[5], prev .. ' ' .. id .. ' ' .. ARGV[1])
 return {id, 0, ''}
 `
 
