@@ -99,8 +99,9 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Main runs `relaybench [flags]`, `relaybench worker <spec>` (a load
-// process) and `relaybench floor` (the reference server).
+// Main runs `relaybench [flags]`, `relaybench publish [flags]` (the
+// publish path, publish.go), `relaybench worker <spec>` (a load process)
+// and `relaybench floor` (the reference server).
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 1 && args[0] == "floor" {
 		if err := runFloor(ctx); err != nil {
@@ -108,6 +109,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return 1
 		}
 		return 0
+	}
+	if len(args) >= 1 && args[0] == "publish" {
+		return mainPublish(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) >= 2 && args[0] == "worker" {
 		if err := runWorker(ctx, args[1], stdin, stdout); err != nil {

@@ -66,8 +66,9 @@ func startRedis(ctx context.Context, dir string) (*proc, error) {
 }
 
 // startRelay runs `<relay binary> dev` on a free port (dev: loopback clients
-// need no token), with the bus the run asks for, or `<bench binary> floor`.
-func startRelay(ctx context.Context, cfg Config, redisURL, apiKey string, i int) (*proc, error) {
+// need no token), with the bus the run asks for and env added to its
+// environment, or `<bench binary> floor`.
+func startRelay(ctx context.Context, cfg Config, redisURL, apiKey string, i int, env ...string) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -90,6 +91,7 @@ func startRelay(ctx context.Context, cfg Config, redisURL, apiKey string, i int)
 	if redisURL != "" {
 		cmd.Env = append(cmd.Env, "REDIS_URL="+redisURL)
 	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
