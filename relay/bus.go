@@ -69,5 +69,7 @@ func registerRedisStats(reg prometheus.Registerer, b *redis.Bus) {
 			func(s redis.Stats) uint64 { return s.Resubscribes }),
 		counter("hookrelay_bus_truncations_total", "Truncated signals given to subscriptions (history trimmed past a cursor).",
 			func(s redis.Stats) uint64 { return s.Truncations }),
+		counter("hookrelay_bus_publish_pipelines_total", "Round trips to Redis that carried publish scripts (concurrent publishes share them).",
+			func(s redis.Stats) uint64 { return s.PublishPipelines }),
 	)
 }

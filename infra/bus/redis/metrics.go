@@ -16,20 +16,24 @@ type Stats struct {
 	Resubscribes uint64
 	// Truncations counts Truncated signals given to subscriptions.
 	Truncations uint64
+	// PublishPipelines counts round trips that carried publish scripts;
+	// Published+Duplicates over it is the mean batch of shared round trips.
+	PublishPipelines uint64
 }
 
 type metrics struct {
-	published, duplicates, errors, resubscribes, truncations atomic.Uint64
+	published, duplicates, errors, resubscribes, truncations, pipelines atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
 func (b *Bus) Stats() Stats {
 	m := &b.metrics
 	return Stats{
-		Published:    m.published.Load(),
-		Duplicates:   m.duplicates.Load(),
-		Errors:       m.errors.Load(),
-		Resubscribes: m.resubscribes.Load(),
-		Truncations:  m.truncations.Load(),
+		Published:        m.published.Load(),
+		Duplicates:       m.duplicates.Load(),
+		Errors:           m.errors.Load(),
+		Resubscribes:     m.resubscribes.Load(),
+		Truncations:      m.truncations.Load(),
+		PublishPipelines: m.pipelines.Load(),
 	}
 }

@@ -107,6 +107,7 @@ func (b *Bus) runPipeline(ctx context.Context, preps []*prepared, idx []int, res
 		cmds[j] = b.scripts.publish.EvalSha(ctx, pipe, preps[i].keys, preps[i].args...)
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error, read below
+	b.metrics.pipelines.Add(1)
 	for j, i := range idx {
 		res[i], errs[i] = cmds[j].Result()
 	}
