@@ -54,19 +54,38 @@ func (p *pausedBus) unpause(t *testing.T) {
 	}
 }
 
+// fillPipelines starts one call per pipeline slot and waits until they
+// are all in flight (held by the paused server), so later calls queue.
+func (p *pausedBus) fillPipelines(t *testing.T) []<-chan callResult {
+	t.Helper()
+	var inflight []<-chan callResult
+	for i := range DefaultPublishPipelines {
+		inflight = append(inflight, publishAsync(context.Background(), p.Bus, msg("first", i)))
+	}
+	p.waitBatcher(t, DefaultPublishPipelines, 0)
+	return inflight
+}
+
 // waitQueued polls until n calls wait in the batcher's queue.
 func (p *pausedBus) waitQueued(t *testing.T, n int) {
+	t.Helper()
+	p.waitBatcher(t, DefaultPublishPipelines, n)
+}
+
+// waitBatcher polls until the batcher has running pipelines in flight and
+// queued calls waiting.
+func (p *pausedBus) waitBatcher(t *testing.T, running, queued int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		p.batch.mu.Lock()
-		q, running := len(p.batch.queue), p.batch.running
+		q, r := len(p.batch.queue), p.batch.running
 		p.batch.mu.Unlock()
-		if q == n {
+		if q == queued && r == running {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d calls queued (%d pipelines in flight), want %d", q, running, n)
+			t.Fatalf("%d calls queued and %d pipelines in flight, want %d and %d", q, r, queued, running)
 		}
 		time.Sleep(time.Millisecond) // polling the queue, not waiting for time to pass
 	}
@@ -94,10 +113,7 @@ func TestConcurrentPublishesSharePipelines(t *testing.T) {
 	p := newPausedBus(t)
 	ctx := context.Background()
 	base := p.pause(t)
-	var inflight []<-chan callResult
-	for i := range DefaultPublishPipelines {
-		inflight = append(inflight, publishAsync(ctx, p.Bus, msg("first", i)))
-	}
+	inflight := p.fillPipelines(t)
 	const calls = 40
 	var queued []<-chan callResult
 	for i := range calls {
@@ -158,10 +174,7 @@ func TestSharedPipelineKeepsErrorsApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := p.pause(t)
-	var inflight []<-chan callResult
-	for i := range DefaultPublishPipelines {
-		inflight = append(inflight, publishAsync(ctx, p.Bus, msg("first", i)))
-	}
+	inflight := p.fillPipelines(t)
 	good1 := publishAsync(ctx, p.Bus, msg("fine", 1))
 	p.waitQueued(t, 1)
 	bad := publishAsync(ctx, p.Bus, msg("fine", 2), msg("broken", 3), msg("fine", 4))
@@ -192,10 +205,7 @@ func TestQueuedPublishCancelled(t *testing.T) {
 	p := newPausedBus(t)
 	ctx := context.Background()
 	p.pause(t)
-	var inflight []<-chan callResult
-	for i := range DefaultPublishPipelines {
-		inflight = append(inflight, publishAsync(ctx, p.Bus, msg("first", i)))
-	}
+	inflight := p.fillPipelines(t)
 	cctx, cancel := context.WithCancel(ctx)
 	gone := publishAsync(cctx, p.Bus, msg("cancelled", 1))
 	p.waitQueued(t, 1)
