@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The load runs behind `make bench`, one per target of docs/performance.md.
 # Each writes build/bench/<name>.json and prints the tool's report. The
+# publish-redis run is the publish path (relay bench publish: publishes/s,
+# p50/p99, relay and Redis CPU per publish at 1, 16 and 64 publishers). The
 # floor-* runs put the same load on the reference broadcaster the targets
 # were set against (relay bench --server floor): this machine's floor. Set
 # BENCH_RUNS to a space-separated subset of names to run only those.
@@ -23,8 +25,9 @@ declare -A runs=(
 	[idle-ws-19k]="--bus memory --conns 19000 --transport ws --rate 1 --duration 5s --settle 5s"
 	[idle-sse-19k-redis]="--bus redis --conns 19000 --transport sse --rate 1 --duration 5s --settle 5s"
 	[fleet-72k-redis]="--bus redis --relays 4 --conns 72000 --transport mixed --rate 2 --duration 10s --settle 5s"
+	[publish-redis]="publish --bus redis --concurrency 1,16,64 --duration 10s"
 )
-order=(floor-1k sse-1k-memory ws-1k-memory floor-10k sse-10k-memory sse-1k-redis ws-1k-redis idle-sse-19k idle-ws-19k idle-sse-19k-redis fleet-72k-redis)
+order=(publish-redis floor-1k sse-1k-memory ws-1k-memory floor-10k sse-10k-memory sse-1k-redis ws-1k-redis idle-sse-19k idle-ws-19k idle-sse-19k-redis fleet-72k-redis)
 sel=${BENCH_RUNS:-${order[*]}}
 for name in $sel; do
 	echo "== $name: relaybench ${runs[$name]}"
