@@ -46,6 +46,29 @@ func BenchmarkPublish(b *testing.B) {
 }
 
 // BenchmarkPublishBatch100: one pipelined batch of 100 per call.
+// BenchmarkPublishParallel is 16 callers publishing one event each at
+// once: their calls share round trips (batch.go). Publish/pipeline is the
+// mean number of calls per round trip.
+func BenchmarkPublishParallel(b *testing.B) {
+	srv := redistest.Start(b)
+	bs := newTestBus(b, srv, nil)
+	ctx := context.Background()
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(8) // 16 callers on 2 cores
+	start := bs.Stats().PublishPipelines
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := bs.Publish(ctx, []bus.Message{msg(fmt.Sprint("bench:par:", n.Add(1)%4), 0)}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publishes/s")
+	b.ReportMetric(float64(b.N)/float64(max(bs.Stats().PublishPipelines-start, 1)), "publishes/pipeline")
+}
+
 func BenchmarkPublishBatch100(b *testing.B) {
 	srv := redistest.Start(b)
 	bs := newTestBus(b, srv, nil)
