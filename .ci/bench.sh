@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load runs behind `make bench`, one per target of docs/performance.md.
 # Each writes build/bench/<name>.json and prints the tool's report. The
-# publish-redis run is the publish path (relay bench publish: publishes/s,
+# publish-redis run is the publish path (relaybench publish: publishes/s,
 # p50/p99, relay and Redis CPU per publish at 1, 16 and 64 publishers). The
 # floor-* runs put the same load on the reference broadcaster the targets
 # were set against (relay bench --server floor): this machine's floor. Set

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
 	"github.com/hookrelay/hookrelay/functions/webhook"
 	"github.com/hookrelay/hookrelay/internal/redistest"
 )
@@ -41,7 +42,7 @@ func BenchmarkHandler(b *testing.B) {
 	env := map[string]string{"REDIS_URL": srv.URL(), "HOOKRELAY_CONFIG": cfg,
 		"SHOP_SECRET": shopSecret, "STRIPE_SECRET": benchStripeSecret, "HOOKRELAY_LOG_LEVEL": "error"}
 	ctx := context.Background()
-	h, err := newHandler(ctx, func(k string) string { return env[k] }, io.Discard)
+	h, err := newHandler(ctx, lambdaenv.Env{Getenv: func(k string) string { return env[k] }, Log: io.Discard})
 	if err != nil {
 		b.Fatalf("newHandler: %v", err)
 	}
