@@ -33,7 +33,12 @@ func runBench(ctx context.Context, args []string, e env) int {
 		}
 	}
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(strings.TrimLeft(a, "-"), "relay-bin") }) {
-		args = append([]string{"--relay-bin", self}, args...)
+		// The flag goes after a subcommand (`relay bench publish ...`).
+		at := 0
+		if len(args) > 0 && args[0] == "publish" {
+			at = 1
+		}
+		args = slices.Insert(args, at, "--relay-bin", self)
 	}
 	cmd := exec.CommandContext(ctx, tool, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr

@@ -67,6 +67,9 @@ func parse(args []string, stderr io.Writer) (Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (subcommands come first: relaybench publish ...)", fs.Arg(0))
+	}
 	return c, c.validate()
 }
 

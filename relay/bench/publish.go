@@ -77,6 +77,9 @@ func parsePublish(args []string, stderr io.Writer) (PublishConfig, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
 	for _, f := range strings.Split(*conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 1000 {
@@ -267,7 +270,9 @@ func readAnswer(br *bufio.Reader) (int, error) {
 			break
 		}
 		if name, v, ok := strings.Cut(string(h), ":"); ok && strings.EqualFold(name, "Content-Length") {
-			length, _ = strconv.Atoi(strings.TrimSpace(v)) // a bad length fails below
+			if length, err = strconv.Atoi(strings.TrimSpace(v)); err != nil || length < 0 {
+				return status, fmt.Errorf("bad Content-Length %q", strings.TrimSpace(v))
+			}
 		}
 	}
 	if length < 0 {
