@@ -43,7 +43,7 @@ func TestReadAnswer(t *testing.T) {
 		"",
 		"HTTP/1.1\r\n\r\n",
 		"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
-		"HTTP/1.1 200 OK\r\n\r\n",                       // no length: the tool cannot find the next answer
+		"HTTP/1.1 200 OK\r\n\r\n",                        // no length: the tool cannot find the next answer
 		"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab", // short body
 		"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
 	} {
