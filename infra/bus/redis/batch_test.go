@@ -318,3 +318,20 @@ func TestOldEntriesAndMissingLastKey(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstPublishOneRoundTrip: New loads the publish script, so a fresh
+// bus's first publish (a cold Lambda's) is one round trip, not a NOSCRIPT
+// answer, a SCRIPT LOAD and a second try.
+func TestFirstPublishOneRoundTrip(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	if err := admin.ScriptFlush(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	b := newTestBus(t, srv, nil)
+	publishN(t, b, "cold", 0, 1)
+	if got := b.Stats().PublishPipelines; got != 1 {
+		t.Fatalf("first publish took %d pipelines, want 1", got)
+	}
+}

@@ -170,6 +170,12 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 		_ = b.client.Close() // the connect error is the one worth returning
 		return nil, err
 	}
+	// Load the publish script now, so the first publish (a Lambda's, on
+	// every cold start) does not pay a NOSCRIPT round trip and a reload.
+	// A failure is not fatal: publishes load it on NOSCRIPT anyway.
+	if err := b.scripts.publish.Load(ctx, b.client).Err(); err != nil {
+		o.Logger.Debug("publish script not preloaded; loaded on first use", "err", err)
+	}
 	b.batch = newBatcher(b, o.PublishPipelines)
 	b.disp = newDispatcher(b)
 	return b, nil
