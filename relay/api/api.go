@@ -209,13 +209,15 @@ func (s *server) serveErr(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // connections guards the long-lived connection routes: a node at its
-// connection cap answers 503 + Retry-After before any upgrade, so the
-// client retries (through the load balancer, likely another node); an
-// address over its own cap gets 429 + Retry-After.
+// connection cap refuses the stream as retryable (over_capacity), so the
+// client comes back later (through the load balancer, likely to another
+// node); an address over its own cap is refused the same way
+// (rate_limited). The transports speak the refusal in their own protocol
+// (Refuser): never a non-200 on SSE, which EventSource would take as final.
 func (s *server) connections(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.Hub != nil && s.Hub.OverCapacity() {
-			s.serveErr(w, r, OverCapacity())
+			s.refuse(w, r, next, NewRefusal(RefuseOverCapacity), OverCapacity())
 			return
 		}
 		if s.ConnLimit != nil {

@@ -25,7 +25,8 @@ func (s *server) perIP(w http.ResponseWriter, r *http.Request, next http.Handler
 	key := s.ClientIP(r)
 	release, ok := s.ConnLimit.Acquire(key)
 	if !ok {
-		s.serveErr(w, r, RateLimited(CapacityRetryAfter, "too many open connections from this address (HOOKRELAY_CONNECTIONS_PER_IP)"))
+		s.refuse(w, r, next, NewRefusal(RefuseRateLimited),
+			RateLimited(CapacityRetryAfter, "too many open connections from this address (HOOKRELAY_CONNECTIONS_PER_IP)"))
 		return
 	}
 	var once sync.Once

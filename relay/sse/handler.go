@@ -19,6 +19,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
+	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
 	relaypresence "github.com/hookrelay/hookrelay/relay/presence"
 )
@@ -44,8 +45,6 @@ const (
 	DefaultHeartbeat = 15 * time.Second
 	// subscribeTimeout bounds resolving positions and replay.
 	subscribeTimeout = 30 * time.Second
-	busRetryAfter    = 2 * time.Second
-	capRetryAfter    = 5 * time.Second
 )
 
 type handler struct {
@@ -116,7 +115,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sk := &sink{w: w, rc: http.NewResponseController(w), pool: &s.bufs, writeTimeout: s.o.WriteTimeout}
 	c, err := s.h.Admit("sse", sk)
 	if err != nil {
-		s.fail(w, r, http.StatusServiceUnavailable, "over_capacity", "relay is at capacity or restarting, try another node", capRetryAfter)
+		s.Refuse(w, r, refusalOf(err))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), subscribeTimeout)
@@ -132,7 +131,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Close()
 		<-c.Done()
 		if errors.Is(err, errClosed) {
-			s.fail(w, r, http.StatusServiceUnavailable, "over_capacity", "relay is restarting, try another node", capRetryAfter)
+			s.Refuse(w, r, api.NewRefusal(api.RefuseRestart))
 		} else {
 			s.log.Debug("sse start failed", "err", err)
 		}
@@ -190,7 +189,7 @@ func (s *handler) failSubscribe(w http.ResponseWriter, r *http.Request, err erro
 	case errors.Is(err, hub.ErrTooManyTopics):
 		s.fail(w, r, http.StatusBadRequest, "bad_topic", err.Error(), 0)
 	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed), errors.Is(err, context.DeadlineExceeded):
-		s.fail(w, r, http.StatusServiceUnavailable, "bus_unavailable", "event bus unavailable, retry", busRetryAfter)
+		s.Refuse(w, r, api.NewRefusal(api.RefuseBusUnavailable))
 	case errors.Is(err, bus.ErrInvalid):
 		s.fail(w, r, http.StatusBadRequest, "bad_request", err.Error(), 0)
 	default:

@@ -57,10 +57,10 @@ func TestRedisBusEndToEnd(t *testing.T) {
 	streamtest.SameEvents(t, second.Wait(t, 1), append(missed, live...))
 }
 
-// TestRedisDownAnswers503: with Redis unreachable a new stream is refused
-// with bus_unavailable and Retry-After (before any byte of stream), and
+// TestRedisDownRefusesRetryable: with Redis unreachable a new stream is refused
+// as retryable (bus_unavailable: 200, retry: and a close event), and
 // works again once Redis is back.
-func TestRedisDownAnswers503(t *testing.T) {
+func TestRedisDownRefusesRetryable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts redis-server")
 	}
@@ -80,21 +80,21 @@ func TestRedisDownAnswers503(t *testing.T) {
 	e := &env{&streamtest.Env{Bus: rb, Hub: h, Srv: hs}}
 
 	srv.Kill()
-	checkError(t, e, "/v1/sse?topic=a:1", 503, "bus_unavailable")
+	checkRefusal(t, e, "/v1/sse?topic=a:1", 1013, "bus_unavailable")
 	if h.Connections() != 0 {
 		t.Fatalf("%d connections left after a refused stream", h.Connections())
 	}
 	// With a cursor no bus call precedes the headers: the replay fails
 	// after them, and the stream ends with a close event and slower retry.
 	_, br := rawGet(t, e, "/v1/sse?topic=a:1&cursor=1-0", nil)
-	if f := readFrames(t, br, 3); f[1] != "retry: 5000" || !strings.HasPrefix(f[2], `event: close`+"\n"+`data: {"code":1011`) {
+	if f := readFrames(t, br, 1); !strings.HasPrefix(f[0], "retry: 2000\nretry: 5000\n"+`event: close`+"\n"+`data: {"code":1011`) {
 		t.Fatalf("frames %q", f)
 	}
 	streamtest.WaitFor(t, "the failed stream to be forgotten", func() bool { return h.Connections() == 0 })
 	srv.Restart()
 	streamtest.WaitFor(t, "redis back", func() bool { return rb.Ready(context.Background()) == nil })
 	_, br = rawGet(t, e, "/v1/sse?topic=a:1", nil)
-	if f := readFrames(t, br, 2); !strings.HasPrefix(f[1], "event: ready") {
+	if f := readFrames(t, br, 1); !strings.HasPrefix(f[0], "retry: 2000\nevent: ready") {
 		t.Fatalf("frames %q", f)
 	}
 }

@@ -40,8 +40,11 @@ type sink struct {
 // errClosed: the client was closed before its stream started.
 var errClosed = errors.New("sse: closed before start")
 
-// preamble is the first frame of every stream: the reconnect delay.
-const preamble = "retry: 2000\n\n"
+// preamble starts every stream: the reconnect delay. It has no blank line
+// of its own, so it belongs to the stream's first block (ready or an
+// event): fetch-event-source hands every block to the application, and a
+// block holding only retry: would reach it as an empty message.
+const preamble = "retry: 2000\n"
 
 // start sends the response headers and the retry hint. It runs on the
 // handler goroutine before anything is queued for the client.
@@ -103,7 +106,7 @@ func (s *sink) startRaw(h http.Header) error {
 
 // internalRetry slows EventSource's reconnect after a server-side failure
 // (the bus failed mid-replay): the cause may take a moment to clear.
-const internalRetry = "retry: 5000\n\n"
+const internalRetry = "retry: 5000\n"
 
 // chunk appends p as one HTTP/1.1 chunk.
 func chunk(b, p []byte) []byte {
@@ -147,7 +150,11 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 			b = append(b, cur...)
 			b = append(b, "\"}\n\n"...)
 		case hub.KindBeat:
-			b = append(b, ": hb\n\n"...)
+			// A comment line without the blank line that would end a
+			// block: no client dispatches anything for it (the spec
+			// ignores comments, and fetch-event-source, which hands
+			// every block to the application, sees no block end).
+			b = append(b, heartbeat...)
 		case hub.KindPresence:
 			// No id: line, so the browser's Last-Event-ID (the event
 			// cursor) is left alone.
@@ -160,6 +167,9 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 	c.Deliveries(n)
 	return s.write(b)
 }
+
+// heartbeat keeps idle proxies and load balancers from closing the stream.
+const heartbeat = ": hb\n"
 
 // chunkHeadRoom is reserved at the start of a hijacked write for the chunk
 // size line; 8 hex digits cover 4 GiB.
@@ -230,11 +240,14 @@ func (s *sink) Close(c *hub.Client, r hub.Reason) {
 		if s.conn != nil {
 			b = append(b, chunkHeadRoom...)
 		}
+		// retry: goes in the close event's block (see preamble).
+		retry := int64(0)
 		switch r {
 		case hub.ReasonDrain:
+			retry = c.Retry().Milliseconds()
 			b = append(b, "retry: "...)
-			b = strconv.AppendInt(b, c.Retry().Milliseconds(), 10)
-			b = append(b, "\n\n"...)
+			b = strconv.AppendInt(b, retry, 10)
+			b = append(b, '\n')
 		case hub.ReasonInternal:
 			b = append(b, internalRetry...)
 		}
@@ -242,7 +255,13 @@ func (s *sink) Close(c *hub.Client, r hub.Reason) {
 		b = strconv.AppendInt(b, int64(code), 10)
 		b = append(b, ",\"reason\":\""...)
 		b = append(b, r.Text()...)
-		b = append(b, "\"}\n\n"...)
+		if retry > 0 {
+			b = append(b, "\",\"retry\":"...)
+			b = strconv.AppendInt(b, retry, 10)
+			b = append(b, "}\n\n"...)
+		} else {
+			b = append(b, "\"}\n\n"...)
+		}
 		if err := s.write(b); err != nil {
 			c.Hub().Options().Logger.Debug("sse close frame", "err", err)
 		}

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,13 +76,11 @@ func TestUnpositionedTopicStartsAtLastID(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{})
 	old := e.Publish(t, "t:1", 2, `{}`)
 	resp, br := rawGet(t, e, "/v1/sse?topic=t:1", nil)
-	frames := readFrames(t, br, 2)
-	if frames[0] != "retry: 2000" {
-		t.Fatalf("first frame %q", frames[0])
-	}
+	frames := readFrames(t, br, 1)
+	// The retry hint shares the first block (no block of its own).
 	id := strings.TrimPrefix(old[1], "t:1/")
-	if want := "event: ready\nid: " + id + "\ndata: {\"cursor\":\"" + id + "\"}"; frames[1] != want {
-		t.Fatalf("ready frame %q, want %q", frames[1], want)
+	if want := "retry: 2000\nevent: ready\nid: " + id + "\ndata: {\"cursor\":\"" + id + "\"}"; frames[0] != want {
+		t.Fatalf("first frame %q, want %q", frames[0], want)
 	}
 	for h, want := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
 		if got := resp.Header.Get(h); got != want {
@@ -101,9 +101,9 @@ func TestTruncatedBeforeReplay(t *testing.T) {
 	e.Publish(t, "t:1", 2500, `{}`) // HistoryLen 2000 trims the start
 	q := url.Values{"topic": {"t:1"}, "cursor": {strings.TrimPrefix(first[0], "t:1/")}}
 	_, br := rawGet(t, e, "/v1/sse?"+q.Encode(), nil)
-	frames := readFrames(t, br, 3)
-	if frames[1] != `event: truncated`+"\n"+`data: {"topic":"t:1"}` {
-		t.Fatalf("want truncated before events, got %q", frames[1])
+	frames := readFrames(t, br, 2)
+	if frames[0] != "retry: 2000\n"+`event: truncated`+"\n"+`data: {"topic":"t:1"}` {
+		t.Fatalf("want truncated before events, got %q", frames[0])
 	}
 }
 
@@ -113,19 +113,30 @@ func TestLastEventIDWinsOverCursor(t *testing.T) {
 	q := url.Values{"topic": {"t:1"}, "cursor": {"0-0"}}
 	last := strings.TrimPrefix(ids[1], "t:1/")
 	_, br := rawGet(t, e, "/v1/sse?"+q.Encode(), http.Header{"Last-Event-ID": {last}})
-	frames := readFrames(t, br, 2)
+	frames := readFrames(t, br, 1)
 	want := strings.TrimPrefix(ids[2], "t:1/")
-	if !strings.HasPrefix(frames[1], "id: "+want+"\n") {
-		t.Fatalf("replayed %q, want only %s", frames[1], want)
+	if !strings.HasPrefix(frames[0], "retry: 2000\nid: "+want+"\n") {
+		t.Fatalf("replayed %q, want only %s", frames[0], want)
 	}
 }
 
+// TestHeartbeat: heartbeats are comment lines without the blank line that
+// ends a block, so no client dispatches a message for them
+// (fetch-event-source hands every block to the application), and the
+// event after them is read whole.
 func TestHeartbeat(t *testing.T) {
 	e := newEnv(t, hub.Options{}, sse.Options{Heartbeat: 30 * time.Millisecond})
 	_, br := rawGet(t, e, "/v1/sse?topic=t:1", nil)
-	frames := readFrames(t, br, 4)
-	if frames[2] != ": hb" || frames[3] != ": hb" {
-		t.Fatalf("frames %q, want heartbeats after ready", frames)
+	readFrames(t, br, 1)
+	for i := 0; i < 2; i++ {
+		line, err := br.ReadString('\n')
+		if err != nil || line != ": hb\n" {
+			t.Fatalf("line %d after ready: %q %v, want a heartbeat comment", i, line, err)
+		}
+	}
+	ids := e.Publish(t, "t:1", 1, `{}`)
+	if f := readFrames(t, br, 1)[0]; !strings.HasPrefix(f, "id: "+strings.TrimPrefix(ids[0], "t:1/")+"\n") {
+		t.Fatalf("event after heartbeats %q", f)
 	}
 }
 
@@ -173,7 +184,7 @@ func TestDrainClosesAndClientsResumeElsewhere(t *testing.T) {
 	}
 	// Raw stream to see the retry hint.
 	_, br := rawGet(t, e, "/v1/sse?topic=d:1", nil)
-	readFrames(t, br, 2)
+	readFrames(t, br, 1)
 
 	old := e.Hub
 	h2, _ := e.newNode(hub.Options{}, sse.Options{})
@@ -182,15 +193,15 @@ func TestDrainClosesAndClientsResumeElsewhere(t *testing.T) {
 	if old.Connections() != 0 {
 		t.Fatalf("%d connections after drain", old.Connections())
 	}
-	// Only the old node refuses, so ask it directly.
+	// Only the old node refuses, so ask it directly: a retryable
+	// refusal, never a non-200 (EventSource would stop for good).
 	rec := httptest.NewRecorder()
 	sse.NewHandler(old, sse.Options{Auth: auth.AllowAll{}}).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/sse?topic=d:1", nil))
-	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("after drain: %d %q", rec.Code, rec.Body.String())
-	}
-	frames := readFrames(t, br, 2)
-	if !strings.HasPrefix(frames[0], "retry: ") || frames[1] != "event: close\ndata: {\"code\":1012,\"reason\":\"restart\"}" {
-		t.Fatalf("drain frames %q", frames)
+	checkRefusalBody(t, rec.Code, rec.Header(), rec.Body.String(), 1012, "restart")
+	frames := readFrames(t, br, 1)
+	m := regexp.MustCompile(`^retry: (\d+)\nevent: close\ndata: \{"code":1012,"reason":"restart","retry":(\d+)\}$`).FindStringSubmatch(frames[0])
+	if m == nil || m[1] != m[2] {
+		t.Fatalf("drain frame %q", frames[0])
 	}
 	for _, r := range recs {
 		if code := r.WaitClose(t); code != 1012 {
@@ -225,8 +236,8 @@ func TestErrorsBeforeStream(t *testing.T) {
 		})
 	}
 	_, br := rawGet(t, e, "/v1/sse?topic=ok:1", nil)
-	readFrames(t, br, 2)
-	checkError(t, e, "/v1/sse?topic=ok:1", 503, "over_capacity")
+	readFrames(t, br, 1)
+	checkRefusal(t, e, "/v1/sse?topic=ok:1", 1013, "over_capacity")
 }
 
 func TestUnauthorized(t *testing.T) {
@@ -257,6 +268,38 @@ type denyAuth struct{ err error }
 
 func (d denyAuth) Authenticate(context.Context, *http.Request) (*auth.Grants, error) {
 	return nil, d.err
+}
+
+// checkRefusal asserts that path is refused as retryable: 200, an event
+// stream holding one block (retry: and a close event with code and
+// reason), then the end of the body.
+func checkRefusal(t *testing.T, e *env, path string, code int, reason string) {
+	t.Helper()
+	resp, err := http.Get(e.Srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s: read refusal: %v", path, err)
+	}
+	checkRefusalBody(t, resp.StatusCode, resp.Header, string(body), code, reason)
+}
+
+func checkRefusalBody(t *testing.T, status int, h http.Header, body string, code int, reason string) {
+	t.Helper()
+	if status != http.StatusOK || h.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("refusal answered %d %q: %q", status, h.Get("Content-Type"), body)
+	}
+	re := regexp.MustCompile(`^retry: (\d+)\nevent: close\ndata: \{"code":(\d+),"reason":"(\w+)","retry":(\d+)\}\n\n$`)
+	m := re.FindStringSubmatch(body)
+	if m == nil || m[2] != strconv.Itoa(code) || m[3] != reason || m[1] != m[4] {
+		t.Fatalf("refusal body %q, want code %d reason %s", body, code, reason)
+	}
+	if ms, _ := strconv.Atoi(m[1]); ms < 1000 {
+		t.Fatalf("refusal retry %d ms, want at least a second", ms)
+	}
 }
 
 func checkError(t *testing.T, e *env, path string, status int, code string) {
@@ -308,7 +351,8 @@ func rawGet(t *testing.T, e *env, path string, h http.Header) (*http.Response, *
 	return resp, bufio.NewReader(resp.Body)
 }
 
-// readFrames reads n SSE frames (blank-line separated), without the blank line.
+// readFrames reads n SSE frames (blank-line separated), without the blank
+// line and without comment lines (heartbeats), as a client parses them.
 func readFrames(t *testing.T, br *bufio.Reader, n int) []string {
 	t.Helper()
 	var frames []string
@@ -324,7 +368,9 @@ func readFrames(t *testing.T, br *bufio.Reader, n int) []string {
 			cur = nil
 			continue
 		}
-		cur = append(cur, line)
+		if !strings.HasPrefix(line, ":") {
+			cur = append(cur, line)
+		}
 	}
 	return frames
 }
@@ -346,7 +392,7 @@ func TestHTTP2StreamsWithoutHijack(t *testing.T) {
 		t.Fatalf("proto %s, content type %q", resp.Proto, resp.Header.Get("Content-Type"))
 	}
 	br := bufio.NewReader(resp.Body)
-	if f := readFrames(t, br, 2); f[0] != "retry: 2000" || !strings.HasPrefix(f[1], "event: ready") {
+	if f := readFrames(t, br, 1); !strings.HasPrefix(f[0], "retry: 2000\nevent: ready") {
 		t.Fatalf("frames %q", f)
 	}
 	ids := e.Publish(t, "h2:1", 1, `{}`)
@@ -354,7 +400,7 @@ func TestHTTP2StreamsWithoutHijack(t *testing.T) {
 		t.Fatalf("event frame %q", f)
 	}
 	e.Hub.Drain(context.Background(), 0)
-	if f := readFrames(t, br, 2); !strings.HasPrefix(f[0], "retry: ") || !strings.Contains(f[1], `"code":1012`) {
+	if f := readFrames(t, br, 1); !strings.HasPrefix(f[0], "retry: ") || !strings.Contains(f[0], "\nevent: close\n") || !strings.Contains(f[0], `"code":1012`) {
 		t.Fatalf("drain frames %q", f)
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
@@ -392,5 +438,5 @@ func TestCORSHeadersOnHijackedStream(t *testing.T) {
 	if resp.TransferEncoding == nil || resp.TransferEncoding[0] != "chunked" {
 		t.Fatalf("transfer encoding %v, want chunked", resp.TransferEncoding)
 	}
-	readFrames(t, br, 2)
+	readFrames(t, br, 1)
 }

@@ -183,8 +183,9 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// appendAck appends {"op":"subscribed","ref":..,"topics":[..],"cursor":".."}.
-func appendAck(b []byte, ref string, topics []string, cursor []byte) []byte {
+// appendAck appends {"op":"subscribed","ref":..,"topics":[..],"cursor":"..","resume":".."}:
+// cursor covers the acknowledged topics, resume the whole connection.
+func appendAck(b []byte, ref string, topics []string, cursor, resume []byte) []byte {
 	b = append(b, `{"op":"subscribed","ref":`...)
 	b = appendString(b, ref)
 	b = append(b, `,"topics":[`...)
@@ -196,6 +197,8 @@ func appendAck(b []byte, ref string, topics []string, cursor []byte) []byte {
 	}
 	b = append(b, `],"cursor":"`...)
 	b = append(b, cursor...) // ids and base64url need no escaping
+	b = append(b, `","resume":"`...)
+	b = append(b, resume...)
 	return append(b, `"}`...)
 }
 

@@ -59,7 +59,7 @@ func FuzzClientFrame(f *testing.F) {
 					t.Fatalf("cursor position for unsubscribed topic %q", p.Topic)
 				}
 			}
-			ack := appendAck(nil, fr.Ref, fr.Topics, fr.cursor.AppendTo(nil))
+			ack := appendAck(nil, fr.Ref, fr.Topics, fr.cursor.AppendTo(nil), fr.cursor.AppendTo(nil))
 			if !json.Valid(ack) {
 				t.Fatalf("ack %q is not JSON", ack)
 			}

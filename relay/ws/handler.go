@@ -56,8 +56,7 @@ const (
 	DefaultReadLimit     = 64 << 10
 	DefaultMaxEventBytes = 64 << 10
 	// opTimeout bounds one request's bus calls (subscribe replay, publish).
-	opTimeout     = 30 * time.Second
-	capRetryAfter = 5 * time.Second
+	opTimeout = 30 * time.Second
 )
 
 type handler struct {
@@ -158,7 +157,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sk := &sink{writeTimeout: s.o.WriteTimeout, raw: !s.o.Compression, bufs: &s.frames}
 	c, err := s.h.Admit("ws", sk)
 	if err != nil {
-		s.fail(w, http.StatusServiceUnavailable, "over_capacity", "relay is at capacity or restarting, try another node", capRetryAfter)
+		s.Refuse(w, r, refusalOf(err))
 		return
 	}
 	hj := &hijacker{ResponseWriter: w, writeTimeout: s.o.WriteTimeout}

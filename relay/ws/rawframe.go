@@ -17,26 +17,46 @@ import (
 // does not take stays ahead of later writes), and this sink is the only
 // writer of data frames. Compressed connections use writeEvents.
 func (s *sink) writeEventsRaw(c *hub.Client, under *nbconn.Conn, items []hub.Item) error {
-	const head = `{"op":"events","events":[`
-	const tail = `]}`
-	n := len(head) + len(tail) + len(items) - 1
-	for k := range items {
-		n += len(items[k].JSON)
-	}
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
-	b := (*bp)[:0]
+	// The header's size depends on the payload's, which ends with the
+	// cursor after these events: build the payload after room for the
+	// longest header, then write the header right before it.
+	b := append((*bp)[:0], make([]byte, maxHeader)...)
+	b = appendEvents(b, c, items)
+	n := len(b) - maxHeader
+	var head [maxHeader]byte
+	h := head[:0]
 	switch {
 	case n < 126:
-		b = append(b, 0x81, byte(n))
+		h = append(h, 0x81, byte(n))
 	case n <= 0xffff:
-		b = append(b, 0x81, 126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
+		h = append(h, 0x81, 126)
+		h = binary.BigEndian.AppendUint16(h, uint16(n))
 	default:
-		b = append(b, 0x81, 127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
+		h = append(h, 0x81, 127)
+		h = binary.BigEndian.AppendUint64(h, uint64(n))
 	}
-	b = append(b, head...)
+	start := maxHeader - len(h)
+	copy(b[start:], h)
+	if cap(b) <= maxPooledFrame {
+		*bp = b
+	}
+	if _, err := under.Write(b[start:]); err != nil {
+		return fmt.Errorf("write ws events: %w", err)
+	}
+	return nil
+}
+
+// maxHeader is the longest header of an unmasked server frame.
+const maxHeader = 10
+
+// appendEvents appends {"op":"events","events":[...],"resume":"<cursor>"}:
+// the events' shared JSON, then the connection's cursor after them
+// (advanced here), so a client that keeps the last resume it received
+// holds one cursor covering every topic it has events of.
+func appendEvents(b []byte, c *hub.Client, items []hub.Item) []byte {
+	b = append(b, `{"op":"events","events":[`...)
 	for k := range items {
 		c.Advance(&items[k])
 		if k > 0 {
@@ -44,14 +64,9 @@ func (s *sink) writeEventsRaw(c *hub.Client, under *nbconn.Conn, items []hub.Ite
 		}
 		b = append(b, items[k].JSON...)
 	}
-	b = append(b, tail...)
-	if cap(b) <= maxPooledFrame {
-		*bp = b
-	}
-	if _, err := under.Write(b); err != nil {
-		return fmt.Errorf("write ws events: %w", err)
-	}
-	return nil
+	b = append(b, `],"resume":"`...)
+	b = c.AppendCursor(b) // ids and base64url need no escaping
+	return append(b, `"}`...)
 }
 
 // maxPooledFrame keeps a huge replay frame's buffer out of the pool.

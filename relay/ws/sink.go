@@ -2,6 +2,7 @@ package ws
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,7 +91,7 @@ func (s *sink) Write(c *hub.Client, items []hub.Item) error {
 		case hub.KindReady:
 			var b []byte
 			if it.Ack != nil {
-				b = appendAck(nil, it.Ack.Ref, it.Ack.Topics, c.AppendCursorOf(nil, it.Ack.Topics))
+				b = appendAck(nil, it.Ack.Ref, it.Ack.Topics, c.AppendCursorOf(nil, it.Ack.Topics), c.AppendCursor(nil))
 				err = s.conn.WriteMessage(websocket.TextMessage, b)
 			}
 		case hub.KindBeat:
@@ -123,32 +124,17 @@ func (s *sink) Flush() error {
 	return nil
 }
 
-// writeEvents streams {"op":"events","events":[...]} straight into
-// gorilla's pooled write buffer: each event's shared JSON is copied once.
+// writeEvents writes the events frame through gorilla (compressed
+// connections): built in a shared buffer like writeEventsRaw.
 func (s *sink) writeEvents(c *hub.Client, items []hub.Item) error {
-	w, err := s.conn.NextWriter(websocket.TextMessage)
-	if err != nil {
-		return fmt.Errorf("ws events frame: %w", err)
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	b := appendEvents((*bp)[:0], c, items)
+	if cap(b) <= maxPooledFrame {
+		*bp = b
 	}
-	if _, err := w.Write([]byte(`{"op":"events","events":[`)); err != nil {
+	if err := s.conn.WriteMessage(websocket.TextMessage, b); err != nil {
 		return fmt.Errorf("write ws events: %w", err)
-	}
-	for k := range items {
-		c.Advance(&items[k])
-		if k > 0 {
-			if _, err := w.Write([]byte{','}); err != nil {
-				return fmt.Errorf("write ws events: %w", err)
-			}
-		}
-		if _, err := w.Write(items[k].JSON); err != nil {
-			return fmt.Errorf("write ws events: %w", err)
-		}
-	}
-	if _, err := w.Write([]byte(`]}`)); err != nil {
-		return fmt.Errorf("write ws events: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("flush ws events: %w", err)
 	}
 	return nil
 }
@@ -162,7 +148,12 @@ func (s *sink) Close(c *hub.Client, r hub.Reason) {
 		return // the upgrade has not happened; attach closes it
 	}
 	if code := r.Code(); code != 0 {
-		msg := websocket.FormatCloseMessage(code, r.Text())
+		text := r.Text()
+		if r == hub.ReasonDrain {
+			// The drain's jittered reconnect hint, as refusals send it.
+			text += ";retry=" + strconv.FormatInt(c.Retry().Milliseconds(), 10)
+		}
+		msg := websocket.FormatCloseMessage(code, text)
 		_ = s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(s.writeTimeout)) // best effort: we close anyway
 	}
 	_ = s.conn.Close() // nothing to do on a close error

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +39,7 @@ type frame struct {
 	Topic   string            `json:"topic"`
 	Topics  []string          `json:"topics"`
 	Cursor  string            `json:"cursor"`
+	Resume  string            `json:"resume"`
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Events  []json.RawMessage `json:"events"`
@@ -343,6 +347,15 @@ func TestDrainCloses1012AndClientsResume(t *testing.T) {
 	if _, err := old.Admit("ws", nil); err == nil {
 		t.Fatal("drained hub admitted a connection")
 	}
+	// A new connection to the draining node is refused as retryable.
+	srv := httptest.NewServer(ws.NewHandler(old, ws.Options{Auth: auth.AllowAll{}}))
+	defer srv.Close()
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/v1/ws", nil)
+	if err != nil {
+		t.Fatalf("dial the draining node: %v", err)
+	}
+	defer c.Close()
+	expectRefusal(t, c, 1012, "restart")
 }
 
 type verifier struct{ g auth.Grants }
@@ -424,9 +437,32 @@ func TestCompressionAndCapacity(t *testing.T) {
 	want := e.Publish(t, "z:1", 3, `{"text":"`+strings.Repeat("compressible ", 100)+`"}`)
 	streamtest.SameEvents(t, readEvents(t, c, 3), want)
 
-	_, resp, err = websocket.DefaultDialer.Dial(u, nil)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("second connection over MaxConnections: %v %v", err, resp)
+	// Over MaxConnections: a retryable refusal is a close code after the
+	// upgrade (a browser cannot read a refused handshake's status).
+	c2, _, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatalf("second connection over MaxConnections: %v", err)
+	}
+	defer c2.Close()
+	expectRefusal(t, c2, 1013, "over_capacity")
+}
+
+// expectRefusal reads until the close frame and checks its code and its
+// "<reason>;retry=<ms>" text.
+func expectRefusal(t *testing.T, c *websocket.Conn, code int, reason string) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err := c.ReadMessage()
+	ce, ok := err.(*websocket.CloseError)
+	if !ok {
+		t.Fatalf("want close %d, got %v", code, err)
+	}
+	m := regexp.MustCompile(`^(\w+);retry=(\d+)$`).FindStringSubmatch(ce.Text)
+	if ce.Code != code || m == nil || m[1] != reason {
+		t.Fatalf("close %d %q, want %d %s;retry=<ms>", ce.Code, ce.Text, code, reason)
+	}
+	if ms, _ := strconv.Atoi(m[2]); ms < 1000 {
+		t.Fatalf("retry %d ms, want at least a second", ms)
 	}
 }
 

@@ -1,0 +1,70 @@
+package ws
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/hookrelay/hookrelay/relay/api"
+	"github.com/hookrelay/hookrelay/relay/hub"
+)
+
+// closeEchoWait bounds how long a refused connection waits for the
+// client's answer to its close frame. Closing at once would reset a socket
+// that still has the client's first frames unread, and a reset can destroy
+// the close frame before the client reads it (it would see 1006 and lose
+// the reason and the retry hint).
+const closeEchoWait = time.Second
+
+// Refuse answers a connection the relay cannot take now (draining, at
+// capacity, the address over its cap) by completing the upgrade and
+// closing at once with the refusal's close code (1012, 1013, 4029) and
+// "<reason>;retry=<ms>" as the close reason: a browser cannot read the
+// status of a refused handshake (it only sees 1006), so an HTTP 503 or
+// 429 would look like a network failure. Permanent refusals (bad token,
+// origin) stay HTTP errors before the upgrade (docs/protocol.md).
+func (s *handler) Refuse(w http.ResponseWriter, r *http.Request, rf *api.Refusal) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		s.fail(w, http.StatusBadRequest, "bad_request", "expected a WebSocket upgrade", 0)
+		return
+	}
+	if !s.o.CheckOrigin(r) {
+		s.fail(w, http.StatusForbidden, "forbidden", "origin not allowed", 0)
+		return
+	}
+	s.m.rejects.WithLabelValues(rf.Reason).Inc()
+	up := websocket.Upgrader{
+		HandshakeTimeout: s.up.HandshakeTimeout,
+		CheckOrigin:      s.o.CheckOrigin,
+		Error:            s.up.Error,
+	}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // Upgrade answered the request already
+	}
+	defer conn.Close()
+	msg := websocket.FormatCloseMessage(rf.Code, rf.Text())
+	if err := conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(s.o.WriteTimeout)); err != nil {
+		s.log.Debug("ws refusal", "reason", rf.Reason, "err", err)
+		return
+	}
+	// Read (and drop) what the client sent until its close answer, the
+	// deadline or an error: then closing does not reset the socket.
+	_ = conn.SetReadDeadline(time.Now().Add(closeEchoWait)) // errors surface on the read
+	conn.SetReadLimit(s.o.ReadLimit)
+	for {
+		if _, _, err := conn.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
+// refusalOf maps a failed Admit to the refusal to send.
+func refusalOf(err error) *api.Refusal {
+	if errors.Is(err, hub.ErrOverCapacity) {
+		return api.NewRefusal(api.RefuseOverCapacity)
+	}
+	return api.NewRefusal(api.RefuseRestart) // hub.ErrDraining
+}
