@@ -15,8 +15,10 @@ export type State = "idle" | "connecting" | "open" | "reconnecting" | "offline" 
 export interface StateDetail {
   attempt?: number;
   reason?: string;
-  /** Close code from the relay: 1012 restart, 4001 token expired, 4008 slow consumer, … */
+  /** Close code from the relay: 1012 restart, 1013 try again later, 4001 token expired, 4008 slow consumer, 4029 rate limited, … */
   code?: number;
+  /** With "closed": the relay's close code says a reconnect cannot help (1008, 1009, or 4001 without refreshToken); the client stopped. */
+  final?: boolean;
   /** ms until the next attempt. */
   wait?: number;
   /** With the "truncated" notification: the topic whose older events are gone. */

@@ -28,6 +28,13 @@ const DEFAULTS = {
 };
 
 const CLOSE_TOKEN_EXPIRED = 4001;
+// Close codes after which reconnecting unchanged cannot help (docs/protocol.md):
+// the client stops ("closed" with final: true). Every other code, and a
+// connection lost without one, is retried with backoff.
+const FINAL_CODES = new Set([1002, 1003, 1007, 1008, 1009, 1010]);
+// Subscribe errors worth a reconnect; the others (forbidden, bad_topic,
+// bad_cursor, bad_request) would be refused again.
+const RETRY_ERRORS = new Set(["bus_unavailable", "internal"]);
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
 export class Client {
@@ -37,8 +44,8 @@ export class Client {
       throw new Error("hookrelay: topics must be a non-empty array");
     }
     this.state = "idle";
-    this.cursor = "";         // SSE: opaque cursor from the last id: line
-    this.lastIds = {};        // WS: last event id per topic
+    this.cursor = "";         // opaque cursor: SSE's last id: line, WS's last resume
+    this.lastIds = {};        // last event id per topic (first WS subscribe without a cursor)
     this.handlers = new Map(); // type -> Set(fn); "*" = every event
     this.stateHandlers = new Set();
     this.pending = new Map(); // ref -> {resolve, reject} for WS requests
@@ -155,23 +162,37 @@ export class Client {
     this._setState("open", {});
   }
 
-  _fail(reason, code) {
+  // _fail ends the connection; hint is the relay's retry delay (ms) when it
+  // sent one (a refusal or a drain), which the next attempt waits at least.
+  _fail(reason, code, hint) {
     if (this.closed) return;
     this._teardown();
-    if (code === CLOSE_TOKEN_EXPIRED && this.opts.refreshToken) {
+    if (FINAL_CODES.has(code) || (code === CLOSE_TOKEN_EXPIRED && !this.opts.refreshToken)) {
+      this._stop(reason, code);
+      return;
+    }
+    if (code === CLOSE_TOKEN_EXPIRED) {
       // Through the backoff: a relay that keeps answering 4001 (a refresh
       // that returns a stale token) must not be hammered.
       this._refresh().then(() => this._retry(reason, code), () => this._retry(reason, code));
       return;
     }
-    this._retry(reason, code);
+    this._retry(reason, code, hint);
   }
 
-  _retry(reason, code) {
+  // _stop gives up: a final close code. The application sees "closed" with final: true.
+  _stop(reason, code) {
+    this.closed = true;
     this._clearTimers();
-    // Full jitter: uniform in [0, min(max, min * 2^attempt)].
+    this._setState("closed", { reason, code, final: true });
+  }
+
+  _retry(reason, code, hint) {
+    this._clearTimers();
+    // Full jitter: uniform in [0, min(max, min * 2^attempt)], and never
+    // sooner than the relay asked (its hint is jittered already).
     const ceil = Math.min(this.opts.maxBackoff, this.opts.minBackoff * 2 ** Math.min(this.attempt, 16));
-    const wait = Math.random() * ceil;
+    const wait = Math.max(hint || 0, Math.random() * ceil);
     this.attempt++;
     this._setState("reconnecting", { reason, code, wait: Math.round(wait) });
     this.timers.retry = setTimeout(() => this._connect(), wait);
@@ -228,9 +249,12 @@ export class Client {
     });
     es.addEventListener("truncated", (m) => this._truncated(JSON.parse(m.data).topic));
     es.addEventListener("presence", (m) => this._presence(JSON.parse(m.data)));
+    // The relay ends a stream (drain, token expiry) and refuses one it cannot
+    // take now (restart, over_capacity, rate_limited, bus_unavailable) with
+    // a close event: {"code", "reason", "retry"?}.
     es.addEventListener("close", (m) => {
       const c = JSON.parse(m.data);
-      if (this.conn === es) this._fail(c.reason, c.code);
+      if (this.conn === es) this._fail(c.reason, c.code, c.retry);
     });
   }
 
@@ -242,21 +266,37 @@ export class Client {
     if (this.token) u.searchParams.set("token", this.token);
     const ws = new WebSocket(u.toString());
     this.conn = ws;
-    let acks = 0;
     ws.onopen = () => {
-      for (const topic of this.opts.topics) {
-        const frame = { op: "subscribe", topics: [topic] };
+      // One subscribe for every topic. Resuming, the cursor is the last
+      // "resume" received: it covers every topic at what this client has
+      // actually received. The first time, per-topic positions (a history
+      // fetch) go in one subscribe per topic, each with its bare id.
+      const frames = this.cursor || !Object.keys(this.lastIds).length
+        ? [{ op: "subscribe", topics: this.opts.topics, cursor: this.cursor || undefined }]
+        : this.opts.topics.map((t) => ({ op: "subscribe", topics: [t], cursor: this.lastIds[t] }));
+      let acks = 0;
+      for (const frame of frames) {
         if (this.opts.presence) frame.presence = true;
-        if (this.lastIds[topic]) frame.cursor = this.lastIds[topic];
         this._request(frame).then((ack) => {
-          // A topic without events resumes from where it was subscribed.
-          if (ack.cursor && !this.lastIds[topic]) { this.lastIds[topic] = ack.cursor; this._save(); }
-          if (++acks === this.opts.topics.length) this._opened();
-        }, (err) => this._emitState("error", { error: String(err.message || err) }));
+          if (++acks < frames.length || this.conn !== ws) return;
+          // The last ack's resume covers every topic: only now is it a
+          // cursor for all of them (before, it lacks the topics not yet acked).
+          if (ack.resume) { this.cursor = ack.resume; this._save(); }
+          this._opened();
+        }, (err) => {
+          this._emitState("error", { error: String(err.message || err), code: err.code });
+          // The bus was down: reconnect and subscribe again (backoff).
+          if (RETRY_ERRORS.has(err.code) && this.conn === ws) this._fail(err.code);
+        });
       }
     };
     ws.onmessage = (m) => this._onFrame(JSON.parse(m.data));
-    ws.onclose = (e) => { if (this.conn === ws) this._fail(e.reason || "closed", e.code); };
+    // A refusal or a drain says when to come back: "<reason>;retry=<ms>".
+    ws.onclose = (e) => {
+      if (this.conn !== ws) return;
+      const m = /^(.*);retry=(\d+)$/.exec(e.reason || "");
+      this._fail(m ? m[1] : e.reason || "closed", e.code, m ? Number(m[2]) : 0);
+    };
     // Browsers follow an error with a close event; some runtimes (Node 20's
     // WebSocket) do not after a failed handshake, which would stall the client.
     ws.onerror = () => { if (this.conn === ws) this._fail("network"); };
@@ -269,6 +309,7 @@ export class Client {
           this.lastIds[ev.topic] = ev.id;
           this._emit(ev);
         }
+        if (f.resume && this.state === "open") this.cursor = f.resume;
         this._save();
         return;
       case "truncated":
