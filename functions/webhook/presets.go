@@ -28,25 +28,30 @@ func presetRules(src config.WebhookSource) ([]config.WebhookRule, error) {
 }
 
 // Shopify: orders/* -> order:<id> (+ customer:<customer.id>),
-// fulfillments/* and fulfillment_events/* -> order:<order_id>.
+// fulfillments/* and fulfillment_events/* -> order:<order_id>. Shopify's
+// ids are 64-bit integers, which JavaScript's JSON.parse rounds
+// (820982911981058870 becomes 820982911981058800), so the data carries
+// them as strings (null when absent).
 const (
 	shopifyOrderTopic    = `order:{{.Body.id}}`
 	shopifyCustomerTopic = `{{with get "customer.id" .Body}}customer:{{.}}{{end}}`
-	shopifyOrderData     = `{"order_id":{{json .Body.id}},"name":{{json .Body.name}},"email":{{json .Body.email}},` +
+	shopifyOrderData     = `{"order_id":{{with .Body.id}}{{json (str .)}}{{else}}null{{end}},"name":{{json .Body.name}},"email":{{json .Body.email}},` +
 		`"financial_status":{{json .Body.financial_status}},"fulfillment_status":{{json .Body.fulfillment_status}},` +
 		`"total_price":{{json .Body.total_price}},"currency":{{json .Body.currency}},"shopify_topic":{{json .Type}}}`
 	shopifyOrderBody = `{{with .Body.total_price}}{{.}} {{end}}{{.Body.currency}}`
 	shopifyURL       = `{{.Body.order_status_url}}`
 
 	shopifyFulfillmentTopic = `{{with .Body.order_id}}order:{{.}}{{end}}`
-	shopifyFulfillmentData  = `{"order_id":{{json .Body.order_id}},"fulfillment_id":{{json .Body.id}},` +
+	shopifyFulfillmentData  = `{"order_id":{{with .Body.order_id}}{{json (str .)}}{{else}}null{{end}},` +
+		`"fulfillment_id":{{with .Body.id}}{{json (str .)}}{{else}}null{{end}},` +
 		`"status":{{json .Body.status}},"shipment_status":{{json .Body.shipment_status}},` +
 		`"tracking_company":{{json .Body.tracking_company}},"tracking_number":{{json .Body.tracking_number}},` +
 		`"tracking_url":{{json .Body.tracking_url}},"shopify_topic":{{json .Type}}}`
 	shopifyTracking = `{{with .Body.tracking_company}}{{.}} {{end}}{{.Body.tracking_number}}`
 
 	shopifyEventTopic = `{{with .Body.order_id}}order:{{.}}{{end}}`
-	shopifyEventData  = `{"order_id":{{json .Body.order_id}},"fulfillment_id":{{json .Body.fulfillment_id}},` +
+	shopifyEventData  = `{"order_id":{{with .Body.order_id}}{{json (str .)}}{{else}}null{{end}},` +
+		`"fulfillment_id":{{with .Body.fulfillment_id}}{{json (str .)}}{{else}}null{{end}},` +
 		`"status":{{json .Body.status}},"message":{{json .Body.message}},"happened_at":{{json .Body.happened_at}},` +
 		`"city":{{json .Body.city}},"country":{{json .Body.country}},"estimated_delivery_at":{{json .Body.estimated_delivery_at}},` +
 		`"shopify_topic":{{json .Type}}}`

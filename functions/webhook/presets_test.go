@@ -186,7 +186,8 @@ func TestPresetData(t *testing.T) {
 		g, _ := json.MarshalIndent(got, "", " ")
 		t.Errorf("data:\n%s", g)
 	}
-	// Shopify ids keep every digit (no float64 rounding).
+	// Shopify ids keep every digit (no float64 rounding), and reach
+	// clients as strings: JavaScript's JSON.parse would round a number.
 	src = config.WebhookSource{Name: "shop", Provider: "shopify", Secrets: []string{"s"}, Preset: "shopify"}
 	f = newFixture(t, src)
 	body = readTestdata(t, "shopify_order_create.json")
@@ -195,7 +196,7 @@ func TestPresetData(t *testing.T) {
 	if err != nil || len(page.Events) != 1 {
 		t.Fatalf("history: %v", err)
 	}
-	if raw := string(page.Events[0].JSON); !strings.Contains(raw, `"order_id":820982911946154508,`) {
+	if raw := string(page.Events[0].JSON); !strings.Contains(raw, `"order_id":"820982911946154508",`) {
 		t.Errorf("order id lost digits: %s", raw)
 	}
 }
