@@ -65,6 +65,10 @@ tf-check: ## offline: real terraform fmt/init/validate/plan/test against the sch
 chaos: deps ## the full fault-injection suite (a short version runs in make test)
 	HOOKRELAY_CHAOS=full $(GO) test -count=1 -timeout 60m -run Chaos -v ./relay/chaos/...
 
+.PHONY: interop
+interop: deps ## third-party clients (npm, Chromium) across restarts, drains, caps, Redis restarts (a short run is in make test)
+	HOOKRELAY_INTEROP=full $(GO) test -count=1 -timeout 30m -run Interop -v ./relay/interop/...
+
 .PHONY: soak
 soak: deps ## steady load with relay restarts for DURATION (default 10m)
 	HOOKRELAY_SOAK=$(DURATION) $(GO) test -count=1 -timeout 0 -run Soak -v ./relay/chaos/...

@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
-# Installs what the tests need where it is missing: redis-server and Debian's chromium.
+# Installs what the tests need where it is missing: redis-server and Debian's chromium
+# (and the interop suite's npm clients).
 set -euo pipefail
+
+# The interop suite's npm clients (relay/interop/testdata/package.json, exact
+# versions and a lock file), where node is installed and they are missing.
+interop="$(dirname "$0")/../relay/interop/testdata"
+if command -v npm >/dev/null && [ ! -d "$interop/node_modules" ]; then
+	echo "installing the interop clients (npm ci in relay/interop/testdata)" >&2
+	npm ci --prefix "$interop" --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
