@@ -156,7 +156,8 @@ func TestReadinessWhileDraining(t *testing.T) {
 }
 
 // TestOverCapacity: at HOOKRELAY_MAX_CONNECTIONS the relay is not ready
-// and refuses new SSE and WebSocket connections with 503 + Retry-After.
+// and refuses new SSE and WebSocket connections as retryable: SSE 200 with
+// a close event (EventSource takes any non-200 as final), WS close 1013.
 func TestOverCapacity(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Options{Mode: "dev", Env: []string{"HOOKRELAY_MAX_CONNECTIONS=1"}})
 	first := subscribe(t, r.URL, client.SSE, "", "order:1")
@@ -165,13 +166,27 @@ func TestOverCapacity(t *testing.T) {
 	if err != nil || status != http.StatusServiceUnavailable {
 		t.Fatalf("readyz at capacity: %d %v", status, err)
 	}
-	s, hdr, body := call(t, "GET", r.URL+api.SSEPath+"?topic=order:2", "", "", "")
-	if s != 503 || hdr.Get("Retry-After") == "" || errCode(t, body) != api.CodeOverCapacity {
-		t.Fatalf("second SSE: %d Retry-After %q %s", s, hdr.Get("Retry-After"), body)
+	s, _, body := call(t, "GET", r.URL+api.SSEPath+"?topic=order:2", "", "", "")
+	if s != 200 || !strings.Contains(body, `event: close`+"\n"+`data: {"code":1013,"reason":"over_capacity","retry":`) {
+		t.Fatalf("second SSE: %d %s", s, body)
 	}
-	_, resp, err := websocket.DefaultDialer.Dial("ws://"+r.Addr+api.WSPath, nil)
-	if err == nil || resp == nil || resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("WS at capacity: %v %v", err, resp)
+	wsRefusedWith(t, r.Addr, 1013, "over_capacity;retry=")
+}
+
+// wsRefusedWith dials /v1/ws and wants the upgrade closed at once with code
+// and a reason starting with prefix.
+func wsRefusedWith(t *testing.T, addr string, code int, prefix string) {
+	t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+api.WSPath, nil)
+	if err != nil {
+		t.Fatalf("WS: %v, want an upgrade closed with %d", err, code)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, _, err = c.ReadMessage()
+	ce, ok := err.(*websocket.CloseError)
+	if !ok || ce.Code != code || !strings.HasPrefix(ce.Text, prefix) {
+		t.Fatalf("WS: %v, want close %d %s...", err, code, prefix)
 	}
 }
 
@@ -241,19 +256,17 @@ func TestAPIErrors(t *testing.T) {
 }
 
 // TestConnectionsPerIP: HOOKRELAY_CONNECTIONS_PER_IP refuses a client
-// address's next stream with 429 + Retry-After before the upgrade.
+// address's next stream as retryable (rate_limited: SSE close event 4029,
+// WS close 4029).
 func TestConnectionsPerIP(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Options{Mode: "dev", Env: []string{"HOOKRELAY_CONNECTIONS_PER_IP=1"}})
 	first := subscribe(t, r.URL, client.SSE, "", "order:1")
 	first.waitOpen(t, 1)
-	s, hdr, body := call(t, "GET", r.URL+api.SSEPath+"?topic=order:2", "", "", "")
-	if s != 429 || hdr.Get("Retry-After") == "" || errCode(t, body) != api.CodeRateLimited {
-		t.Fatalf("second SSE from one address: %d Retry-After %q %s", s, hdr.Get("Retry-After"), body)
+	s, _, body := call(t, "GET", r.URL+api.SSEPath+"?topic=order:2", "", "", "")
+	if s != 200 || !strings.Contains(body, `data: {"code":4029,"reason":"rate_limited","retry":`) {
+		t.Fatalf("second SSE from one address: %d %s", s, body)
 	}
-	_, resp, err := websocket.DefaultDialer.Dial("ws://"+r.Addr+api.WSPath, nil)
-	if err == nil || resp == nil || resp.StatusCode != 429 {
-		t.Fatalf("WS from the same address: %v %v", err, resp)
-	}
+	wsRefusedWith(t, r.Addr, 4029, "rate_limited;retry=")
 	if status, _ := r.Readyz(); status != http.StatusOK {
 		t.Fatalf("a per-address cap must not fail readiness: %d", status)
 	}

@@ -187,6 +187,12 @@ func tryOpenSSE(t *testing.T, ip, addr, path string, header http.Header) (*sseSt
 		if f.event == "ready" {
 			break
 		}
+		if f.event == "close" {
+			// A retryable refusal: 200, retry: and a close event, then
+			// the end of the body (docs/protocol.md).
+			c.Close()
+			return nil, answer{status: resp.StatusCode, header: resp.Header, body: []byte(f.data)}, nil
+		}
 	}
 	_ = c.SetDeadline(time.Time{}) // the stream stays open; readers set their own
 	return s, answer{status: http.StatusOK, header: resp.Header}, nil
@@ -359,4 +365,35 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() bool) bool 
 		}
 	}
 	return true
+}
+
+// checkRetryable asserts a is a retryable refusal of SSE (200 and a close
+// event {"code","reason","retry"}, see tryOpenSSE) with code and reason,
+// and a retry hint of at least a second.
+func checkRetryable(t *testing.T, a answer, code int, reason string) {
+	t.Helper()
+	var c struct {
+		Code   int    `json:"code"`
+		Reason string `json:"reason"`
+		Retry  int    `json:"retry"`
+	}
+	if a.status != http.StatusOK || json.Unmarshal(a.body, &c) != nil || c.Code != code || c.Reason != reason || c.Retry < 1000 {
+		t.Fatalf("want a retryable refusal (200, close event %d %s, retry >= 1000 ms), got %s", code, reason, a)
+	}
+}
+
+// wsRetryable asserts the relay upgraded conn and closed it at once with
+// code and "<reason>;retry=<ms>" (a retryable refusal).
+func wsRetryable(t *testing.T, conn *websocket.Conn, code int, reason string) {
+	t.Helper()
+	if conn == nil {
+		t.Fatalf("WS handshake refused; want an upgrade closed with %d %s", code, reason)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(ioTimeout))
+	_, _, err := conn.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != code || !strings.HasPrefix(ce.Text, reason+";retry=") {
+		t.Fatalf("WS: want close %d %s;retry=<ms>, got %v", code, reason, err)
+	}
 }

@@ -118,8 +118,10 @@ func (e *env) waitConnections(t *testing.T, n int) {
 }
 
 // connectionCap fills the node (MAX_CONNECTIONS, the control stream
-// counts), then checks the next SSE and WS get 503 over_capacity with
-// Retry-After, /readyz says over_capacity, and everything recovers once
+// counts), then checks the next SSE and WS are refused as retryable
+// (over_capacity: SSE 200 + close event, WS close 1013; never a non-200,
+// which EventSource takes as final), /readyz says over_capacity (503 +
+// Retry-After for the load balancer), and everything recovers once
 // the streams close. Each stream comes from its own address so a per-IP
 // limit cannot be what refuses it.
 func connectionCap(t *testing.T, e *env) {
@@ -140,15 +142,14 @@ func connectionCap(t *testing.T, e *env) {
 		held = append(held, s)
 	}
 	ip := fmt.Sprintf("127.0.0.%d", capIPBase+maxConns)
-	a := sseRefused(t, e, ip, "/v1/sse?topic=order:cap", h, 503, "over_capacity")
-	if got := a.header.Get("Retry-After"); got != "5" {
-		t.Errorf("SSE over capacity: Retry-After %q, want 5", got)
+	s, a := openSSE(t, ip, e.addr, "/v1/sse?topic=order:cap", h)
+	if s != nil {
+		s.Close()
+		t.Fatal("SSE over capacity: the stream opened")
 	}
-	_, wa := dialWS(t, ip, e.url, h)
-	checkError(t, wa, 503, "over_capacity")
-	if got := wa.header.Get("Retry-After"); got != "5" {
-		t.Errorf("WS over capacity: Retry-After %q, want 5", got)
-	}
+	checkRetryable(t, a, 1013, "over_capacity")
+	wc, _ := dialWS(t, ip, e.url, h)
+	wsRetryable(t, wc, 1013, "over_capacity")
 	status, ready, conns, retry := e.readyz(t)
 	if status != 503 || ready != "over_capacity" || conns != maxConns || retry != "5" {
 		t.Errorf("/readyz at capacity: %d %q connections=%d Retry-After=%q, want 503 over_capacity %d 5", status, ready, conns, retry, maxConns)
@@ -187,12 +188,9 @@ func connectionsPerIP(t *testing.T, e *env) {
 		s.Close()
 		t.Fatalf("stream %d from %s accepted: HOOKRELAY_CONNECTIONS_PER_IP=%d not enforced", connsPerIP+1, perIPIP, connsPerIP)
 	}
-	checkError(t, a, http.StatusTooManyRequests, "rate_limited")
-	if got := a.header.Get("Retry-After"); got != "5" {
-		t.Errorf("SSE over the per-IP limit: Retry-After %q, want 5", got)
-	}
-	_, wa := dialWS(t, perIPIP, e.url, h)
-	checkError(t, wa, http.StatusTooManyRequests, "rate_limited")
+	checkRetryable(t, a, 4029, "rate_limited")
+	wc, _ := dialWS(t, perIPIP, e.url, h)
+	wsRetryable(t, wc, 4029, "rate_limited")
 	// Another address is not affected, and the slots come back once the
 	// streams are gone (noticed at the next heartbeat).
 	other, oa := openSSE(t, caseIP, e.addr, "/v1/sse?topic=order:perip", h)
