@@ -2,6 +2,8 @@ package ws
 
 import (
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -60,6 +62,21 @@ func (s *handler) Refuse(w http.ResponseWriter, r *http.Request, rf *api.Refusal
 		}
 	}
 }
+
+// drainBeforeClose reads and drops what the client still sends (the rest
+// of an oversized frame, its close answer) for up to closeEchoWait and at
+// most drainLimit bytes, after a close frame was written. Closing a socket
+// with unread bytes resets it, and the reset can destroy the close frame
+// before the client reads it: a browser then sees 1006 instead of 1009 and
+// retries a frame that will never fit.
+func drainBeforeClose(c net.Conn) {
+	_ = c.SetReadDeadline(time.Now().Add(closeEchoWait))      // errors surface on the read
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, drainLimit)) // ends at EOF, the deadline or the limit
+}
+
+// drainLimit bounds drainBeforeClose: a client cannot keep the relay
+// reading by streaming.
+const drainLimit = 1 << 20
 
 // refusalOf maps a failed Admit to the refusal to send.
 func refusalOf(err error) *api.Refusal {

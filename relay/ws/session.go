@@ -122,8 +122,10 @@ func (ss *session) readOne(pongWait time.Duration, offStack bool) bool {
 	typ, data, err := ss.conn.ReadMessage()
 	if err != nil {
 		if errors.Is(err, websocket.ErrReadLimit) {
-			// gorilla has already sent 1009; just count it.
+			// gorilla has already sent 1009; count it, and let the close
+			// frame reach the client before the socket closes.
 			ss.s.m.errors.WithLabelValues(codeTooLarge).Inc()
+			drainBeforeClose(ss.conn.UnderlyingConn())
 			return false
 		}
 		if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
