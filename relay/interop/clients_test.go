@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,18 +102,6 @@ func (l *logs) states() string {
 		fmt.Fprintf(&b, "\n  %s: open=%t gave up %q, last line %q", n, l.clients[n].open, l.clients[n].gaveUp, l.clients[n].lastLine)
 	}
 	return b.String()
-}
-
-// names returns the client names seen, sorted.
-func (l *logs) names() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for n := range l.clients {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // allOpen: every expected client reported open and is not down.
