@@ -69,6 +69,9 @@ func (l *logs) line(s string) {
 	defer l.mu.Unlock()
 	c := l.get(f[1])
 	c.lastLine = s
+	if os.Getenv("HOOKRELAY_INTEROP_DEBUG") != "" {
+		fmt.Fprintln(os.Stderr, s) // every observation, to see a scenario unfold
+	}
 	switch f[2] {
 	case "open":
 		if c.downAt > 0 {

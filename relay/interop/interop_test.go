@@ -48,7 +48,7 @@ func scenarios() []scenario {
 			c.relays[0].Restart(t)
 			return ""
 		}},
-		{name: "drain-single", relays: 1, env: drainEnv, fault: func(t *testing.T, c *cluster, _ *publisher, _ level) string {
+		{name: "drain-single", relays: 1, env: longDrainEnv, fault: func(t *testing.T, c *cluster, _ *publisher, _ level) string {
 			// Clients closed by the drain come back while it still runs
 			// and are refused (restart): they must keep retrying until
 			// the new process is up.
@@ -96,6 +96,14 @@ func scenarios() []scenario {
 // enough that closed clients come back before the process exits.
 func drainEnv(int) []string {
 	return []string{"HOOKRELAY_DRAIN_GRACE=300ms", "HOOKRELAY_DRAIN_TIMEOUT=4s"}
+}
+
+// longDrainEnv spreads the closes of a single relay's drain over 6 s, so
+// that clients closed early come back (after the 1-7 s hint) while later
+// ones are still being closed: they meet the draining relay's refusal, the
+// answer that used to make EventSource give up for good.
+func longDrainEnv(int) []string {
+	return []string{"HOOKRELAY_DRAIN_GRACE=300ms", "HOOKRELAY_DRAIN_TIMEOUT=8s"}
 }
 
 // watchRefusals samples relay r's refusal count for reason until it stops
