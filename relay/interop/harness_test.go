@@ -30,7 +30,9 @@ type cluster struct {
 	base   string // what clients and the publisher use
 }
 
-func startCluster(t *testing.T, n int, env []string) *cluster {
+// startCluster starts n relays; with lb (or n > 1) clients reach them
+// through a chaos.LB.
+func startCluster(t *testing.T, n int, lb bool, env []string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, redis: redistest.Start(t)}
 	env = append([]string{
@@ -47,7 +49,7 @@ func startCluster(t *testing.T, n int, env []string) *cluster {
 		addrs = append(addrs, r.Addr)
 	}
 	c.base = c.relays[0].URL
-	if n > 1 {
+	if n > 1 || lb {
 		lb, err := chaos.NewLB(addrs...)
 		if err != nil {
 			t.Fatalf("lb: %v", err)

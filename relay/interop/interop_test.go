@@ -36,6 +36,7 @@ func levelFor() level {
 type scenario struct {
 	name   string
 	relays int
+	lb     bool // clients go through chaos.LB even to one relay
 	env    func(clients int) []string
 	// fault runs while the publisher is at a third of its events.
 	fault func(t *testing.T, c *cluster, p *publisher, lv level) string
@@ -74,20 +75,23 @@ func scenarios() []scenario {
 		{name: "cap-then-freed", relays: 1, env: func(clients int) []string {
 			return []string{"HOOKRELAY_MAX_CONNECTIONS=" + strconv.Itoa(clients+2)}
 		}, fault: capFault},
-		{name: "redis-restart", relays: 1, fault: func(t *testing.T, c *cluster, p *publisher, lv level) string {
+		{name: "redis-restart", relays: 1, lb: true, fault: func(t *testing.T, c *cluster, p *publisher, lv level) string {
 			// No publish is in flight at the crash: Redis restarts empty
 			// (no persistence), so a half-done publish's dedup key would
 			// be gone and its retry would be a second event.
 			p.hold.Lock()
 			defer p.hold.Unlock()
 			c.redis.Kill()
+			// Every client loses its connection during the outage and
+			// comes back while the bus is down.
+			c.lb.CutAll()
 			<-time.After(lv.hold) // the outage
 			c.redis.Restart()
 			waitFor(t, "the relay ready again", 30*time.Second, func() bool {
 				status, err := c.relays[0].Readyz()
 				return err == nil && status == 200
 			})
-			return ""
+			return fmt.Sprintf("refused bus_unavailable while Redis was down: %v", refusals(c.relays[0], "bus_unavailable"))
 		}},
 	}
 }
@@ -187,7 +191,7 @@ func runScenario(t *testing.T, sc scenario, lv level, node string, bctx context.
 		env = sc.env(nClients)
 	}
 	env = append(env, "HOOKRELAY_ALLOWED_ORIGINS="+page)
-	c := startCluster(t, sc.relays, env)
+	c := startCluster(t, sc.relays, sc.lb, env)
 	tok := c.token()
 	l := newLogs()
 	for _, kind := range nodeKinds() {

@@ -87,7 +87,7 @@ func TestRedisDownRefusesRetryable(t *testing.T) {
 	// With a cursor no bus call precedes the headers: the replay fails
 	// after them, and the stream ends with a close event and slower retry.
 	_, br := rawGet(t, e, "/v1/sse?topic=a:1&cursor=1-0", nil)
-	if f := readFrames(t, br, 1); !strings.HasPrefix(f[0], "retry: 2000\nretry: 5000\n"+`event: close`+"\n"+`data: {"code":1011`) {
+	if f := readFrames(t, br, 1); f[0] != "retry: 2000\nretry: 5000\n"+`event: close`+"\n"+`data: {"code":1011,"reason":"internal error","retry":5000}` {
 		t.Fatalf("frames %q", f)
 	}
 	streamtest.WaitFor(t, "the failed stream to be forgotten", func() bool { return h.Connections() == 0 })

@@ -106,7 +106,10 @@ func (s *sink) startRaw(h http.Header) error {
 
 // internalRetry slows EventSource's reconnect after a server-side failure
 // (the bus failed mid-replay): the cause may take a moment to clear.
-const internalRetry = "retry: 5000\n"
+const (
+	internalRetry   = "retry: 5000\n"
+	internalRetryMS = 5000
+)
 
 // chunk appends p as one HTTP/1.1 chunk.
 func chunk(b, p []byte) []byte {
@@ -249,6 +252,7 @@ func (s *sink) Close(c *hub.Client, r hub.Reason) {
 			b = strconv.AppendInt(b, retry, 10)
 			b = append(b, '\n')
 		case hub.ReasonInternal:
+			retry = internalRetryMS
 			b = append(b, internalRetry...)
 		}
 		b = append(b, "event: close\ndata: {\"code\":"...)
