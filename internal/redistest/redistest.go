@@ -1,5 +1,6 @@
 // Package redistest starts a real redis-server for tests: on a free port, in
-// a temp dir, without persistence, killed when the test ends.
+// a temp dir, without persistence, killed when the test ends. Its output
+// goes to a log file (internal/testlog) whose path a failed test logs.
 package redistest
 
 import (
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookrelay/hookrelay/internal/testlog"
 )
 
 // Server is a redis-server child process.
@@ -20,6 +23,7 @@ type Server struct {
 	t    testing.TB
 	Port int
 	dir  string
+	log  *os.File
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -33,6 +37,7 @@ func Start(t testing.TB) *Server {
 		t.Fatal("redis-server not found: run `make deps` (apt-get install -y redis-server)")
 	}
 	s := &Server{t: t, Port: freePort(t), dir: t.TempDir()}
+	s.log = testlog.File(t, "redis-server "+s.Addr())
 	s.start()
 	t.Cleanup(s.Kill)
 	return s
@@ -55,8 +60,7 @@ func (s *Server) start() {
 		"--protected-mode", "no",
 		"--loglevel", "warning",
 	)
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
+	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
 	}
@@ -70,7 +74,7 @@ func (s *Server) start() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	s.t.Fatalf("redis-server on %s did not answer PING within 10s", s.Addr())
+	s.t.Fatalf("redis-server on %s did not answer PING within 10s (its log: %s)", s.Addr(), s.log.Name())
 }
 
 // Kill stops the server with SIGKILL (no persistence: all data is gone).

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 )
@@ -33,11 +34,13 @@ func newRun(t *testing.T, o clusterOpts) *run {
 	return &run{t: t, sc: sc, c: c, pub: newPublisher(c, topics)}
 }
 
-// publish runs the steady publisher for sc.publishFor while fault runs in
-// the test goroutine; it returns when both are done.
+// publish runs the steady publisher while fault runs in the test
+// goroutine: for sc.publishFor, or until fault returns if that takes
+// longer (a fault that drives until its condition holds keeps the load on
+// meanwhile). It returns when both are done.
 func (r *run) publish(fault func()) {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), r.sc.publishFor)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	start := time.Now()
 	defer func() { r.t.Logf("published for %s", time.Since(start).Round(time.Millisecond)) }()
@@ -49,6 +52,8 @@ func (r *run) publish(fault func()) {
 	if fault != nil {
 		fault()
 	}
+	at(start, r.sc.publishFor)
+	cancel()
 	<-done
 }
 
@@ -82,13 +87,13 @@ func TestChaosRelayKill(t *testing.T) {
 	r.publish(func() {
 		at(start, r.sc.publishFor/3)
 		r.c.relays[0].Kill(t)
+		// The LB spreads subscribers over all three relays, so the kill
+		// hits some; publishing goes on until one of them is back.
+		waitFor(t, "a subscriber of the killed relay reconnected", driveTimeout, func() bool { return r.f.reconnected() > 0 })
 		at(start, 2*r.sc.publishFor/3)
 		r.c.restartRelay(0)
 	})
-	tl := r.finish("relay-kill", checkOpts{})
-	if len(tl.reconnects) == 0 {
-		t.Error("no subscriber reconnected: the kill hit nobody")
-	}
+	r.finish("relay-kill", checkOpts{})
 }
 
 // TestChaosRelayDrain: one relay gets SIGTERM mid-stream: /readyz fails,
@@ -104,12 +109,10 @@ func TestChaosRelayDrain(t *testing.T) {
 		if code := r.c.relays[0].Stop(t); code != 0 {
 			t.Errorf("drained relay exited %d", code)
 		}
+		waitFor(t, "a subscriber saw the drain's 1012 close", driveTimeout, func() bool { return r.f.closeCodes()[1012] > 0 })
 		r.c.restartRelay(0)
 	})
 	r.finish("relay-drain", checkOpts{})
-	if r.f.closeCodes()[1012] == 0 {
-		t.Errorf("no 1012 close seen: %v", r.f.closeCodes())
-	}
 }
 
 // TestChaosRollingRestart: every relay in turn is drained and started
@@ -195,23 +198,27 @@ func TestChaosRedisRestart(t *testing.T) {
 	}
 	r.publish(func() {
 		at(start, r.sc.publishFor/8)
+		waitFor(t, "every subscriber about to go away has seen an event of each topic", driveTimeout, func() bool { return haveCursors(away) })
 		for _, s := range away {
 			s.stop()
 		}
+		// Redis must lose events they have not seen, or there is nothing
+		// for their truncated signal to cover.
+		waitFor(t, "an event accepted on a topic of every away subscriber after it stopped", driveTimeout, func() bool { return missedSome(r.pub, away) })
 		at(start, r.sc.publishFor/4)
 		mark(r.pub.inflightNow())
+		unavailable := r.pub.unavailable.Load()
 		r.c.redis.Kill()
 		mark(r.pub.inflightNow())
-		at(start, r.sc.publishFor/4+1500*time.Millisecond)
+		crash := time.Now()
+		waitFor(t, "a publish answered 503 while Redis is down", driveTimeout, func() bool { return r.pub.unavailable.Load() > unavailable })
+		at(crash, 1500*time.Millisecond)
 		r.c.redis.Restart()
 		for _, s := range away {
 			s.start()
 		}
 	})
 	tl := r.finish("redis-restart", checkOpts{redeliverable: redeliverable})
-	if r.pub.unavailable.Load() == 0 {
-		t.Error("no publish was answered 503 during the outage")
-	}
 	t.Logf("redis-restart: relays counted %v bus truncations, %v resubscribes", r.c.metricSum("hookrelay_bus_truncations_total"), r.c.metricSum("hookrelay_bus_resubscribes_total"))
 	if tl.truncLost == 0 {
 		t.Error("the subscribers away during the crash missed events Redis lost, but nothing was counted as skipped after a truncated signal")
@@ -223,25 +230,32 @@ func TestChaosRedisRestart(t *testing.T) {
 // back with their old cursors: each must get an explicit truncated signal
 // for the topics trimmed past its cursor, then the oldest kept event and
 // everything after it: never a silent gap.
+//
+// The away subscribers stay away until the relays' history API says every
+// topic they follow was trimmed past their cursors (the test publishes
+// batches until then), so each of their streams must show the signal.
 func TestChaosStaleCursor(t *testing.T) {
 	r := newRun(t, clusterOpts{env: []string{"HOOKRELAY_HISTORY_LEN=20"}})
 	r.f = startFleet(t, r.c, r.sc, r.sc.subs, fleetOpts{})
 	away := r.f.subs[:len(r.f.subs)/4]
-	r.sc.rate *= 4 // enough events for Redis's approximate trimming (whole 100-entry nodes) to drop some
 	start := time.Now()
 	r.publish(func() {
 		at(start, r.sc.publishFor/4)
+		waitFor(t, "every subscriber about to go away has seen an event of each topic", driveTimeout, func() bool { return haveCursors(away) })
 		for _, s := range away {
 			s.stop()
 		}
-		at(start, 3*r.sc.publishFor/4)
+		r.trimPast(newestSeen(away))
 		for _, s := range away {
 			s.start()
 		}
 	})
 	tl := r.finish("stale-cursor", checkOpts{})
-	if tl.truncSignals == 0 || tl.truncLost == 0 {
-		t.Errorf("stale cursors: %d truncated signals, %d events skipped; want both > 0", tl.truncSignals, tl.truncLost)
+	if missing := missingTruncSignals(away); len(missing) > 0 {
+		t.Errorf("%d streams resumed past trimmed history without a truncated signal: %v", len(missing), missing)
+	}
+	if tl.truncLost == 0 {
+		t.Errorf("history was trimmed past every away cursor, yet no event was counted as skipped after a truncated signal")
 	}
 }
 
@@ -257,15 +271,17 @@ func TestChaosRedisStall(t *testing.T) {
 	start := time.Now()
 	r.publish(func() {
 		at(start, r.sc.publishFor/4)
+		retries := r.pub.retries.Load()
 		r.c.redisProxy.Pause()
-		at(start, r.sc.publishFor/4+3*time.Second)
+		paused := time.Now()
+		// A publish sent into the stall times out (or is answered 503)
+		// and is retried; the stall lasts until that happened.
+		waitFor(t, "a publish retried during the stall", driveTimeout, func() bool { return r.pub.retries.Load() > retries })
+		at(paused, 3*time.Second)
 		r.c.redisProxy.Cut()
 		r.c.redisProxy.Resume()
 	})
 	r.finish("redis-stall", checkOpts{})
-	if r.pub.retries.Load() == 0 {
-		t.Error("no publish was retried: the stall hit nobody")
-	}
 }
 
 // TestChaosSlowNetwork: a fifth of the subscribers reach the LB through a
@@ -326,6 +342,13 @@ func TestChaosSlowConsumers(t *testing.T) {
 	tl := r.finish("slow-consumers", checkOpts{})
 	t.Logf("CHAOS slow-consumers   fast latency baseline p50=%s p99=%s (n=%d); with %d slow consumers p50=%s p99=%s (n=%d); slow p99=%s",
 		pct(base, 50), pct(base, 99), len(base), len(slow.subs), pct(loaded, 50), pct(loaded, 99), len(loaded), pct(tl.slowLatency, 99))
+	// A latency bound is a timing claim: on a shared machine other jobs
+	// swing latency more than slow consumers do, so only the full run
+	// (make chaos, run on purpose on a machine set aside) asserts it; the
+	// short run in make test checks delivery and logs the numbers above.
+	if os.Getenv("HOOKRELAY_CHAOS") != "full" {
+		return
+	}
 	if limit := 5*pct(base, 99) + 250*time.Millisecond; pct(loaded, 99) > limit {
 		t.Errorf("fast subscribers' p99 %s with slow consumers, over %s (baseline p99 %s)", pct(loaded, 99), limit, pct(base, 99))
 	}

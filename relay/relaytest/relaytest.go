@@ -11,8 +11,9 @@
 //	tok := a.Token(t, "alice", []string{"order:*"}, nil)
 //	code := a.Stop(t)              // SIGTERM: drain, exit 0
 //
-// Processes are killed at test cleanup; when the test failed their logs
-// are written to t.Log.
+// Processes are killed at test cleanup. What a relay prints goes to a log
+// file (internal/testlog), kept and named in the test's output when the
+// test failed; failures while starting quote its last lines.
 //
 // API: Start(t, Options) *Relay; Relay.{URL, Addr}; WaitReady, Readyz, Term
 // (SIGTERM, no wait), Stop (SIGTERM + wait, exit code), Kill (SIGKILL +
@@ -29,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +43,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/internal/testlog"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/client"
 )
@@ -94,6 +97,7 @@ type Relay struct {
 	cmd     *exec.Cmd
 	stdout  *syncBuffer
 	stderr  *syncBuffer
+	log     *os.File      // stdout and stderr of every start, in order
 	done    chan struct{} // closed when the process exited
 	code    int           // exit code, valid after done
 	waitErr error
@@ -110,13 +114,9 @@ func Start(t testing.TB, o Options) *Relay {
 		o.Addr = FreeAddr(t)
 	}
 	r := &Relay{URL: "http://" + o.Addr, Addr: o.Addr, opts: o, bin: Binary(t)}
+	r.log = testlog.File(t, "relay "+o.Mode+" "+o.Addr)
 	r.start(t)
-	t.Cleanup(func() {
-		r.Kill(t)
-		if t.Failed() {
-			t.Logf("relay %s (%s) stderr:\n%s", r.Addr, o.Mode, tail(r.Stderr(), 8000))
-		}
-	})
+	t.Cleanup(func() { r.Kill(t) })
 	if !o.NoWait {
 		r.WaitReady(t, ReadyTimeout)
 	}
@@ -130,7 +130,7 @@ func (r *Relay) start(t testing.TB) {
 	args := append([]string{r.opts.Mode}, r.opts.Args...)
 	cmd := exec.Command(r.bin, args...)
 	cmd.Env = r.environ()
-	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(r.stdout, r.log), io.MultiWriter(r.stderr, r.log)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start relay: %v", err)
 	}
@@ -195,11 +195,11 @@ func (r *Relay) WaitReady(t testing.TB, timeout time.Duration) {
 		}
 		select {
 		case <-r.done:
-			t.Fatalf("relay %s exited with %d before it was ready; stderr:\n%s", r.Addr, r.code, tail(r.Stderr(), 8000))
+			t.Fatalf("relay %s exited with %d before it was ready; %s", r.Addr, r.code, r.lastWords())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("relay %s not ready after %s (last: %d %v); stderr:\n%s", r.Addr, timeout, status, err, tail(r.Stderr(), 8000))
+			t.Fatalf("relay %s not ready after %s (last: %d %v); %s", r.Addr, timeout, status, err, r.lastWords())
 		}
 	}
 }
@@ -303,12 +303,12 @@ func (r *Relay) WaitLog(t testing.TB, substr string, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for !strings.Contains(r.Stderr(), substr) {
 		if time.Now().After(deadline) {
-			t.Fatalf("relay %s: %q not logged within %s; stderr:\n%s", r.Addr, substr, timeout, tail(r.Stderr(), 8000))
+			t.Fatalf("relay %s: %q not logged within %s; %s", r.Addr, substr, timeout, r.lastWords())
 		}
 		select {
 		case <-r.done:
 			if !strings.Contains(r.Stderr(), substr) {
-				t.Fatalf("relay %s exited (%d) without logging %q; stderr:\n%s", r.Addr, r.code, substr, tail(r.Stderr(), 8000))
+				t.Fatalf("relay %s exited (%d) without logging %q; %s", r.Addr, r.code, substr, r.lastWords())
 			}
 			return
 		case <-time.After(20 * time.Millisecond):
@@ -372,11 +372,23 @@ var build struct {
 	err  error
 }
 
-// Binary returns the path of the relay binary, built once per test binary
-// with `go build` (with -race when HOOKRELAY_RELAYTEST_RACE=1). Call Main
-// from TestMain to delete it afterwards.
+// BinaryEnv names a relay binary built before the tests (make test builds
+// it once, outside the -race compile, and sets this): Binary uses it instead
+// of building one per test binary. Unset, Binary builds.
+const BinaryEnv = "HOOKRELAY_TEST_RELAY_BIN"
+
+// Binary returns the path of the relay binary: $HOOKRELAY_TEST_RELAY_BIN
+// when set (and HOOKRELAY_RELAYTEST_RACE is not), else built once per test
+// binary with `go build` (with -race when HOOKRELAY_RELAYTEST_RACE=1). Call
+// Main from TestMain to delete a built one afterwards.
 func Binary(t testing.TB) string {
 	t.Helper()
+	if bin := os.Getenv(BinaryEnv); bin != "" && os.Getenv("HOOKRELAY_RELAYTEST_RACE") != "1" {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("%s=%s: %v", BinaryEnv, bin, err)
+		}
+		return bin
+	}
 	build.once.Do(func() {
 		dir, err := os.MkdirTemp("", "relaytest-")
 		if err != nil {
@@ -434,9 +446,14 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
+// lastWords is the end of the relay's log for a failure message: the last
+// few lines (the error that stopped it is the last one) and the file with
+// the rest.
+func (r *Relay) lastWords() string {
+	const keep = 5
+	lines := strings.Split(strings.TrimRight(r.Stderr(), "\n"), "\n")
+	if len(lines) > keep {
+		lines = lines[len(lines)-keep:]
 	}
-	return "…" + s[len(s)-n:]
+	return fmt.Sprintf("last %d log lines:\n%s\n(whole log: %s)", len(lines), strings.Join(lines, "\n"), r.log.Name())
 }

@@ -3,19 +3,35 @@ package runtimetest
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookrelay/hookrelay/internal/testlog"
 )
 
-// Build compiles pkg ("github.com/hookrelay/hookrelay/functions/ingest") the
-// way make lambda does (-tags lambda.norpc, CGO off) into a bootstrap in a
-// temp dir and returns its path.
+// BinDirEnv names a directory of bootstraps built before the tests, one
+// per function named for its package (ingest, publish): make test builds
+// them once, outside the -race compile, so the Lambda tests do not wait
+// behind it. Unset, or without the function's file, Build compiles it.
+const BinDirEnv = "HOOKRELAY_TEST_LAMBDA_DIR"
+
+// Build returns a bootstrap of pkg ("github.com/hookrelay/hookrelay/functions/ingest")
+// built the way make lambda does (-tags lambda.norpc, CGO off): the one in
+// $HOOKRELAY_TEST_LAMBDA_DIR if there is one, else compiled into a temp dir.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
+	if dir := os.Getenv(BinDirEnv); dir != "" {
+		bin := filepath.Join(dir, path.Base(pkg))
+		if _, err := os.Stat(bin); err == nil {
+			return bin
+		}
+	}
 	out := filepath.Join(t.TempDir(), "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -50,8 +66,9 @@ func Run(t testing.TB, rt *Runtime, bin string, env ...string) *Process {
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 	}, env...)
-	p.cmd.Stdout = p.logs
-	p.cmd.Stderr = p.logs
+	// The test reads Logs; a failed test names the file with them.
+	log := io.MultiWriter(p.logs, testlog.File(t, "bootstrap "+path.Base(bin)))
+	p.cmd.Stdout, p.cmd.Stderr = log, log
 	p.Started = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
@@ -61,12 +78,7 @@ func Run(t testing.TB, rt *Runtime, bin string, env ...string) *Process {
 		_ = p.cmd.Wait()
 		close(p.exited)
 	}()
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			t.Logf("bootstrap output:\n%s", p.Logs())
-		}
-	})
+	t.Cleanup(p.Kill)
 	return p
 }
 
