@@ -12,24 +12,26 @@ DURATION ?= 10m
 
 .PHONY: help
 help: ## list targets
-	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[A-Za-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 .PHONY: deps
 deps: ## install what the tests need (redis-server, chromium) where missing
 	@bash .ci/deps.sh
 
 .PHONY: run
-run: ## start `relay dev`: memory bus, webhooks, relay and demo pages on 127.0.0.1:8080
-	@if [ -f relay/main.go ]; then $(GO) run ./relay dev; else echo "relay not built yet"; fi
+run: build ## start `relay dev`: memory bus, webhooks, relay and demo pages on 127.0.0.1:8080
+	@echo "starting $(BUILD)/relay dev"
+	@exec $(BUILD)/relay dev
 
 .PHONY: build
-build: ## build the relay binary into build/
+build: ## build the relay binary: build/relay
 	@mkdir -p $(BUILD)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BUILD)/relay ./relay
+	@echo "compiling $(BUILD)/relay (go build ./relay; a minute or so the first time, seconds after)"
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BUILD)/relay ./relay
 
 .PHONY: test
-test: deps ## everything, with -race, against a real redis-server and real Chromium
-	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+test: deps ## everything, with -race, against a real redis-server and real Chromium (.ci/test.sh)
+	@bash .ci/test.sh $(PKGS)
 
 .PHONY: lint
 lint: ## gofmt, go vet, staticcheck
@@ -37,6 +39,7 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet $(PKGS)
 	@[ -x $(GOBIN)/staticcheck ] || GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck $(PKGS)
+	@bash .ci/check-help.sh
 
 .PHONY: bench
 bench: ## Go benchmarks and the relay load runs of docs/performance.md (BENCH_RUNS=name... for a subset)
@@ -74,5 +77,5 @@ soak: deps ## steady load with relay restarts for DURATION (default 10m)
 	HOOKRELAY_SOAK=$(DURATION) $(GO) test -count=1 -timeout 0 -run Soak -v ./relay/chaos/...
 
 .PHONY: clean
-clean:
+clean: ## remove build/ (binaries, Lambda zips, bench results, test logs)
 	rm -rf $(BUILD)

@@ -20,6 +20,9 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
 	echo "missing: ${need[*]} - install them (Debian: apt-get install -y ${need[*]}) and run again" >&2
 	exit 1
 fi
-echo "installing ${need[*]} with apt-get" >&2
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+# apt's own progress lines (Get:, Unpacking, Setting up) are left on: a
+# chromium install takes minutes and silence looks like a hang.
+echo "installing ${need[*]} with apt-get (apt's progress follows)" >&2
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}"
+echo "installed ${need[*]}" >&2
