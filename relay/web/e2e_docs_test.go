@@ -106,7 +106,7 @@ func TestE2EDocExamples(t *testing.T) {
 	// The example has no state display: publish until its handler logs
 	// (the first publish can precede its subscription, which starts live).
 	alert := client.Message{Topic: "alerts:oncall", Type: "alert.firing", Data: json.RawMessage(`{"title":"Checkout error rate above 5%"}`)}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(budget(10 * time.Second))
 	for !strings.Contains(script.consoleText(), "firing: Checkout error rate above 5%") {
 		if time.Now().After(deadline) {
 			t.Fatalf("script example never logged the firing alert; console:\n%s", script.consoleText())
