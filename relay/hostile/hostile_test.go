@@ -293,7 +293,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { c.exec(t, e) })
 		select {
 		case <-e.r.Done():
-			t.Fatalf("relay exited after case %s; log:\n%s", c.name, e.r.Stderr())
+			t.Fatalf("relay exited after case %s; %s", c.name, e.r.LastWords())
 		default:
 		}
 		ctrl.check(t, c.name)

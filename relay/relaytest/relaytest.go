@@ -18,7 +18,7 @@
 // API: Start(t, Options) *Relay; Relay.{URL, Addr}; WaitReady, Readyz, Term
 // (SIGTERM, no wait), Stop (SIGTERM + wait, exit code), Kill (SIGKILL +
 // wait), Restart (same address), Signal, PID, Wait, Done, Stdout (banner),
-// Stderr (JSON log lines), WaitLog, Publisher, Publish, Token, TokenKey;
+// Stderr (JSON log lines), LastWords (its end, for a failure), WaitLog, Publisher, Publish, Token, TokenKey;
 // Binary(t) (the built binary, for running other subcommands); Main(m)
 // (TestMain: removes the binary); FreeAddr; NewProxy(t, target) with
 // SetTarget, CloseConns, Close (a load balancer stand-in). Constants:
@@ -195,11 +195,11 @@ func (r *Relay) WaitReady(t testing.TB, timeout time.Duration) {
 		}
 		select {
 		case <-r.done:
-			t.Fatalf("relay %s exited with %d before it was ready; %s", r.Addr, r.code, r.lastWords())
+			t.Fatalf("relay %s exited with %d before it was ready; %s", r.Addr, r.code, r.LastWords())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("relay %s not ready after %s (last: %d %v); %s", r.Addr, timeout, status, err, r.lastWords())
+			t.Fatalf("relay %s not ready after %s (last: %d %v); %s", r.Addr, timeout, status, err, r.LastWords())
 		}
 	}
 }
@@ -303,12 +303,12 @@ func (r *Relay) WaitLog(t testing.TB, substr string, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for !strings.Contains(r.Stderr(), substr) {
 		if time.Now().After(deadline) {
-			t.Fatalf("relay %s: %q not logged within %s; %s", r.Addr, substr, timeout, r.lastWords())
+			t.Fatalf("relay %s: %q not logged within %s; %s", r.Addr, substr, timeout, r.LastWords())
 		}
 		select {
 		case <-r.done:
 			if !strings.Contains(r.Stderr(), substr) {
-				t.Fatalf("relay %s exited (%d) without logging %q; %s", r.Addr, r.code, substr, r.lastWords())
+				t.Fatalf("relay %s exited (%d) without logging %q; %s", r.Addr, r.code, substr, r.LastWords())
 			}
 			return
 		case <-time.After(20 * time.Millisecond):
@@ -446,10 +446,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// lastWords is the end of the relay's log for a failure message: the last
+// LastWords is the end of the relay's log for a failure message: the last
 // few lines (the error that stopped it is the last one) and the file with
 // the rest.
-func (r *Relay) lastWords() string {
+func (r *Relay) LastWords() string {
 	const keep = 5
 	lines := strings.Split(strings.TrimRight(r.Stderr(), "\n"), "\n")
 	if len(lines) > keep {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/bus/bustest"
+	"github.com/hookrelay/hookrelay/internal/testlog"
 )
 
 // TestClusterConformance runs the conformance suite on a three-node Redis
@@ -66,7 +67,8 @@ func startCluster(t *testing.T, n int) []string {
 			"--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no", "--dir", nodeDir,
 			"--protected-mode", "no", "--loglevel", "warning")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		log := testlog.File(t, "redis-server cluster node "+strconv.Itoa(port))
+		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

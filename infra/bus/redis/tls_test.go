@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/bus/bustest"
+	"github.com/hookrelay/hookrelay/internal/testlog"
 )
 
 // TestTLS runs a redis-server with TLS only (rediss://, as ElastiCache with
@@ -125,7 +126,8 @@ func startTLSRedis(t *testing.T, dir string) int {
 		"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
 		"--tls-cert-file", filepath.Join(dir, "server.pem"), "--tls-key-file", filepath.Join(dir, "server.key"),
 		"--tls-ca-cert-file", filepath.Join(dir, "ca.pem"), "--tls-auth-clients", "no", "--loglevel", "warning")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	log := testlog.File(t, "redis-server tls "+strconv.Itoa(port))
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
