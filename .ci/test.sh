@@ -7,11 +7,12 @@
 # The exit status is non-zero when any package failed, did not build or
 # never finished.
 #
-# The relay binary and the Lambda bootstraps are built here, once and
-# without -race, before the race build starts: the tests that run them
-# (relay/..., functions/ingest, functions/publish) find them through
-# HOOKRELAY_TEST_RELAY_BIN and HOOKRELAY_TEST_LAMBDA_DIR instead of each
-# building its own while the race compile of everything else holds the CPU.
+# The relay binary, relaybench and the Lambda bootstraps are built here,
+# once and without -race, before the race build starts: the tests that run
+# them (relay/..., relay/bench, functions/ingest, functions/publish) find
+# them through HOOKRELAY_TEST_RELAY_BIN, HOOKRELAY_TEST_RELAYBENCH_BIN and
+# HOOKRELAY_TEST_LAMBDA_DIR instead of each building its own while the race
+# compile of everything else holds the CPU.
 # Run alone (go test ./functions/ingest) a test still builds its own.
 #
 # Child processes' logs (redis-server, relays, bootstraps) of failed tests
@@ -30,14 +31,15 @@ mkdir -p "$logs"
 # reuses every package the first compiled; only lambda.norpc differs.
 echo "== building the relay, the Lambda bootstraps and the test report tool once, without -race (a minute or two on a cold cache)"
 export CGO_ENABLED=0
-go build -o "$tmp/" ./relay ./internal/testsum
+go build -o "$tmp/" ./relay ./relay/bench/cmd/relaybench ./internal/testsum
 go build -tags lambda.norpc -o "$tmp/lambda/" ./functions/ingest ./functions/publish
 unset CGO_ENABLED
 
 echo "== go test -race -count=1 -timeout $timeout ${pkgs[*]}"
 echo "   compiling with -race first (several minutes on a cold cache); packages are listed as they finish"
 set +e
-HOOKRELAY_TEST_RELAY_BIN=$tmp/relay HOOKRELAY_TEST_LAMBDA_DIR=$tmp/lambda HOOKRELAY_TEST_LOGS=$logs \
+HOOKRELAY_TEST_RELAY_BIN=$tmp/relay HOOKRELAY_TEST_RELAYBENCH_BIN=$tmp/relaybench \
+	HOOKRELAY_TEST_LAMBDA_DIR=$tmp/lambda HOOKRELAY_TEST_LOGS=$logs \
 	go test -json -race -count=1 -timeout "$timeout" "${pkgs[@]}" 2>&1 |
 	"$tmp/testsum" -trim "$(go list -m)/"
 status=("${PIPESTATUS[@]}")

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -65,9 +66,16 @@ func TestSmoke(t *testing.T) {
 }
 
 // buildTool builds relaybench, the binary the load processes and the floor
-// server run as.
+// server run as, unless make test built it already (outside the -race
+// compile) and named it in $HOOKRELAY_TEST_RELAYBENCH_BIN.
 func buildTool(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv("HOOKRELAY_TEST_RELAYBENCH_BIN"); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("HOOKRELAY_TEST_RELAYBENCH_BIN: %v", err)
+		}
+		return bin
+	}
 	path := filepath.Join(t.TempDir(), "relaybench")
 	out, err := exec.Command("go", "build", "-o", path, "github.com/hookrelay/hookrelay/relay/bench/cmd/relaybench").CombinedOutput()
 	if err != nil {
