@@ -181,7 +181,7 @@ func (s *summary) idle(now time.Time, quiet time.Duration) {
 		}
 	}
 	if len(running) == 0 {
-		s.printf("..    compiling (%d packages finished so far)\n", len(s.passed)+len(s.failed))
+		s.printf("..    compiling (packages finished so far: %d)\n", len(s.passed)+len(s.failed))
 		return
 	}
 	s.printf("..    running: %s\n", strings.Join(running, ", "))
