@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need where it is missing: redis-server and Debian's chromium
-# (and the interop suite's npm clients).
+# (and the interop suite's npm clients, and terraform for the offline check).
 set -euo pipefail
 
 # The interop suite's npm clients (relay/interop/testdata/package.json, exact
@@ -10,6 +10,11 @@ if command -v npm >/dev/null && [ ! -d "$interop/node_modules" ]; then
 	echo "installing the interop clients (npm ci in relay/interop/testdata)" >&2
 	npm ci --prefix "$interop" --no-audit --no-fund --loglevel=error >/dev/null
 fi
+
+# terraform for the offline check inside make test (terraform/offline_test.go):
+# found, or built from the Go module proxy's source (several minutes, once).
+# Without it that check skips and says so; nothing else needs it.
+bash "$(dirname "$0")/terraform.sh" || echo "terraform could not be installed: the offline terraform check will skip" >&2
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
