@@ -24,13 +24,16 @@ func (d *dispatcher) handleSubscribe(req *subReq) {
 			}
 			d.topics[name] = t
 			d.byChannel[t.channel] = t
+			t.pending[req] = struct{}{}
+			d.route(t) // sends the first SUBSCRIBE
+			continue
 		}
 		t.pending[req] = struct{}{}
 		if !t.confirmed {
 			// Also for a topic already waiting: SUBSCRIBE is idempotent
 			// and each one is confirmed, so a lost confirmation cannot
 			// leave this request waiting forever.
-			d.conn.subscribe(t.channel)
+			d.subscribeTopic(t)
 		}
 	}
 	d.tryStart(req)
@@ -218,7 +221,5 @@ func (d *dispatcher) release(t *topic) {
 	}
 	delete(d.topics, t.name)
 	delete(d.byChannel, t.channel)
-	if d.conn.unsubscribe(t.channel) {
-		d.unsubPending[t.channel]++
-	}
+	d.releaseTopic(t)
 }
