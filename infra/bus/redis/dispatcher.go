@@ -108,8 +108,8 @@ func (t *topic) shardEpoch() uint64 {
 
 func newDispatcher(b *Bus) *dispatcher {
 	d := &dispatcher{
-		b:            b,
-		log:          b.opt.Logger.With("component", "bus/redis"),
+		b:         b,
+		log:       b.opt.Logger.With("component", "bus/redis"),
 		wake:      make(chan struct{}, 1),
 		in:        make(chan readItem, 1024),
 		stopc:     make(chan struct{}),
