@@ -18,8 +18,12 @@ import (
 // newClusterBus connects a Bus to the cluster at addrs.
 func newClusterBus(t *testing.T, addrs []string, prefix string, mod func(*Options)) *Bus {
 	t.Helper()
+	url := "redis://" + addrs[0]
+	if len(addrs) > 1 {
+		url += "?addr=" + strings.Join(addrs[1:], "&addr=")
+	}
 	o := Options{
-		URL:          "redis://" + addrs[0] + "?addr=" + strings.Join(addrs[1:], "&addr="),
+		URL:          url,
 		Cluster:      true,
 		Prefix:       prefix,
 		Logger:       slog.New(slog.DiscardHandler),
@@ -249,3 +253,5 @@ func TestShardedFailoverResubscribesOnlyThatShard(t *testing.T) {
 		}
 	}
 }
+
+func splitLines(s string) []string { return strings.Split(strings.ReplaceAll(s, "\r", ""), "\n") }
