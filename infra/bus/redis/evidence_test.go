@@ -64,7 +64,7 @@ func TestShardedPubSubEvidence(t *testing.T) {
 			nc := goredis.NewClient(&goredis.Options{Addr: a})
 			cmds, _ := nc.Info(context.Background(), "commandstats").Result() // empty on error: the row shows zeros
 			stats, _ := nc.Info(context.Background(), "stats").Result()       // as above
-			_ = nc.Close()                                                      // nothing to do about a close error
+			_ = nc.Close()                                                    // nothing to do about a close error
 			t.Logf("  %-16s %10d %10d %12d %14d %14d", a,
 				cmdCalls(cmds, "spublish"), cmdCalls(cmds, "publish"),
 				clusterInfoField(t, a, "cluster_stats_messages_publish_received")+clusterInfoField(t, a, "cluster_stats_messages_publishshard_received"),
