@@ -151,6 +151,7 @@ type Bus struct {
 	metrics metrics
 	disp    *dispatcher
 	batch   *batcher
+	hist    histCoalescer
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -173,6 +174,7 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 		scripts: newScriptsFor(o.Cluster && !o.ClassicPubSub),
 		closed:  make(chan struct{}),
 	}
+	b.hist.b = b
 	if err := b.Ready(ctx); err != nil {
 		_ = b.client.Close() // the connect error is the one worth returning
 		return nil, err
