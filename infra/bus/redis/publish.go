@@ -94,6 +94,7 @@ func (b *Bus) prepare(m bus.Message, now time.Time) (prepared, error) {
 			b.opt.Bus.HistoryTTL.Milliseconds(),
 			dedupTTL,
 			b.keys.channel(m.Topic),
+			now.UnixMilli(), // floor for the id across a failover (scripts.go)
 		},
 	}, nil
 }
