@@ -33,6 +33,9 @@ func openBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prom
 		Password: cfg.RedisPassword,
 		Bus:      cfg.BusOptions(),
 		Logger:   log,
+
+		WaitReplicas: cfg.RedisWaitReplicas,
+		WaitTimeout:  cfg.RedisWaitTimeout,
 	}
 	// ElastiCache IAM auth: a fresh SigV4 token for every connection (nil
 	// when HOOKRELAY_REDIS_IAM_AUTH is off).

@@ -27,11 +27,15 @@ type Stats struct {
 	// HistoryReads the stream reads that served them (shared per topic
 	// among concurrent calls, coalesce.go).
 	HistoryRequests, HistoryReads uint64
+	// NotReplicated counts messages refused with ErrUnavailable because
+	// fewer than WaitReplicas replicas acknowledged them in time.
+	NotReplicated uint64
 }
 
 type metrics struct {
 	published, duplicates, errors, resubscribes, truncations, pipelines atomic.Uint64
 	replayRequests, replayReads, historyRequests, historyReads          atomic.Uint64
+	notReplicated                                                       atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -49,5 +53,6 @@ func (b *Bus) Stats() Stats {
 		ReplayReads:     m.replayReads.Load(),
 		HistoryRequests: m.historyRequests.Load(),
 		HistoryReads:    m.historyReads.Load(),
+		NotReplicated:   m.notReplicated.Load(),
 	}
 }

@@ -47,6 +47,9 @@ func (b *Bus) Publish(ctx context.Context, msgs []bus.Message) ([]bus.Published,
 		}
 		preps[i] = p
 	}
+	if b.opt.WaitReplicas > 0 {
+		return b.publishDurable(ctx, preps)
+	}
 	res, errs, err := b.batch.publish(ctx, preps)
 	if err != nil {
 		return nil, b.unavailable("publish "+preps[0].msg.Topic, err)

@@ -99,6 +99,12 @@ type Options struct {
 	// concurrent publishes beyond it queue and share the next round trip.
 	// Default 2.
 	PublishPipelines int
+	// WaitReplicas > 0 makes Publish durable: after the publish script it
+	// WAITs for that many replicas to acknowledge, and fails with
+	// ErrUnavailable (the sender retries with its idempotency key) unless
+	// they do within WaitTimeout (default 500 ms). See durable.go.
+	WaitReplicas int
+	WaitTimeout  time.Duration
 
 	// Logger receives connection state changes. Default slog.Default().
 	Logger *slog.Logger
@@ -112,6 +118,7 @@ const (
 	DefaultPingInterval     = 5 * time.Second
 	DefaultReauthInterval   = 11 * time.Hour
 	DefaultPublishPipelines = 2
+	DefaultWaitTimeout      = 500 * time.Millisecond
 )
 
 func (o Options) withDefaults() Options {
@@ -139,6 +146,9 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.WaitReplicas > 0 && o.WaitTimeout <= 0 {
+		o.WaitTimeout = DefaultWaitTimeout
+	}
 	return o
 }
 
@@ -162,6 +172,9 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 	o = o.withDefaults()
 	if o.URL == "" {
 		return nil, fmt.Errorf("redis bus: URL is empty: %w", bus.ErrInvalid)
+	}
+	if o.WaitReplicas < 0 {
+		return nil, fmt.Errorf("redis bus: WaitReplicas %d is negative: %w", o.WaitReplicas, bus.ErrInvalid)
 	}
 	client, err := newClient(o)
 	if err != nil {
