@@ -152,3 +152,38 @@ func TestReplayReadsSharedPerTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayAtTailReadsNothing: a Subscribe whose position is the topic's
+// last id, on a topic this Bus already follows, costs no stream read and
+// still gets every later event, without a truncated signal.
+func TestReplayAtTailReadsNothing(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newTestBus(t, srv, nil)
+	first := newRecorder()
+	sub1, err := b.Subscribe(context.Background(), []string{"storm:3"}, event.Cursor{}, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub1.Close()
+	ids := publishN(t, b, "storm:3", 0, 5)
+	first.waitFor(t, 5, 10*time.Second)
+	before := b.Stats()
+	tail, _ := event.ParseID(ids[4])
+	rec := newRecorder()
+	sub2, err := b.Subscribe(context.Background(), []string{"storm:3"}, event.Cursor{{Topic: "storm:3", ID: tail}}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub2.Close()
+	st := b.Stats()
+	if st.ReplayReads != before.ReplayReads || st.ReplayRequests != before.ReplayRequests+1 {
+		t.Fatalf("replay reads %d -> %d, requests %d -> %d; want no read for one request",
+			before.ReplayReads, st.ReplayReads, before.ReplayRequests, st.ReplayRequests)
+	}
+	more := publishN(t, b, "storm:3", 5, 3)
+	got := rec.waitFor(t, 3, 10*time.Second)
+	_, ev := rec.snapshot()
+	if strings.Join(deliveredIDs(got), ",") != strings.Join(more, ",") || len(ev) != 3 {
+		t.Fatalf("after subscribing at the tail: %v, want %v", ev, more)
+	}
+}

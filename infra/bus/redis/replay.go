@@ -36,6 +36,9 @@ func (d *dispatcher) readReplays(reqs []*subReq) (map[*subReq]map[string][]entry
 				continue
 			}
 			asked++
+			if caughtUp(d.topics[name], pos) {
+				continue
+			}
 			r := reads[name]
 			if r == nil {
 				r = &replayRead{topic: name, from: pos}
@@ -57,9 +60,9 @@ func (d *dispatcher) readReplays(reqs []*subReq) (map[*subReq]map[string][]entry
 		for _, r := range order {
 			r.es, r.err = d.finishRead(r)
 		}
-		d.b.metrics.replayRequests.Add(uint64(asked))
 		d.b.metrics.replayReads.Add(uint64(len(order)))
 	}
+	d.b.metrics.replayRequests.Add(uint64(asked))
 	replays := make(map[*subReq]map[string][]entry, len(reqs))
 	failed := make(map[*subReq]error)
 	for _, req := range reqs {
@@ -69,6 +72,9 @@ func (d *dispatcher) readReplays(reqs []*subReq) (map[*subReq]map[string][]entry
 				continue
 			}
 			r := reads[name]
+			if r == nil {
+				continue // caught up: everything after pos arrives live
+			}
 			if r.err != nil {
 				failed[req] = r.err
 				break
@@ -80,6 +86,15 @@ func (d *dispatcher) readReplays(reqs []*subReq) (map[*subReq]map[string][]entry
 		}
 	}
 	return replays, failed
+}
+
+// caughtUp reports whether a request at pos needs no replay read: the
+// topic is ready, so every event after t.last reaches its subscriptions
+// live, and pos is not behind t.last. This is the common case of a
+// reconnect storm, where each client first pages history up to the
+// stream's tail and then subscribes from there.
+func caughtUp(t *topic, pos event.ID) bool {
+	return t != nil && t.ready() && pos.Compare(t.last) >= 0
 }
 
 // finishRead parses a pipelined replay read and reads the rest of a replay
