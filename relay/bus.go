@@ -33,6 +33,9 @@ func openBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prom
 		Password: cfg.RedisPassword,
 		Bus:      cfg.BusOptions(),
 		Logger:   log,
+
+		WaitReplicas: cfg.RedisWaitReplicas,
+		WaitTimeout:  cfg.RedisWaitTimeout,
 	}
 	// ElastiCache IAM auth: a fresh SigV4 token for every connection (nil
 	// when HOOKRELAY_REDIS_IAM_AUTH is off).
@@ -71,5 +74,11 @@ func registerRedisStats(reg prometheus.Registerer, b *redis.Bus) {
 			func(s redis.Stats) uint64 { return s.Truncations }),
 		counter("hookrelay_bus_publish_pipelines_total", "Round trips to Redis that carried publish scripts (concurrent publishes share them).",
 			func(s redis.Stats) uint64 { return s.PublishPipelines }),
+		counter("hookrelay_bus_resume_requests_total", "History pages and subscribe replays asked for after a position (resuming clients).",
+			func(s redis.Stats) uint64 { return s.HistoryRequests + s.ReplayRequests }),
+		counter("hookrelay_bus_resume_reads_total", "Redis stream reads that served them (shared per topic among concurrent resumes).",
+			func(s redis.Stats) uint64 { return s.HistoryReads + s.ReplayReads }),
+		counter("hookrelay_bus_not_replicated_total", "Publishes refused (503) because too few replicas acknowledged them (HOOKRELAY_REDIS_WAIT_REPLICAS).",
+			func(s redis.Stats) uint64 { return s.NotReplicated }),
 	)
 }

@@ -33,6 +33,7 @@ const (
 	DefaultAddrDev              = "127.0.0.1:8080"
 	DefaultAddrServe            = ":8080"
 	DefaultHeartbeat            = 15 * time.Second
+	DefaultRedisWaitTimeout     = 500 * time.Millisecond
 	DefaultDrainTimeoutDev      = 5 * time.Second
 	DefaultDrainTimeoutServe    = 240 * time.Second
 	DefaultDrainGraceDev        = time.Duration(0)
@@ -106,6 +107,10 @@ type Config struct {
 	// RedisIAMServerless marks an ElastiCache Serverless cache (the token
 	// then carries ResourceType=ServerlessCache).
 	RedisIAMServerless bool // HOOKRELAY_REDIS_IAM_SERVERLESS
+	// RedisWaitReplicas > 0: a publish is acknowledged only once that many
+	// replicas have it (WAIT), else 503; RedisWaitTimeout bounds the wait.
+	RedisWaitReplicas int           // HOOKRELAY_REDIS_WAIT_REPLICAS
+	RedisWaitTimeout  time.Duration // HOOKRELAY_REDIS_WAIT_TIMEOUT
 
 	// Auth.
 	APIKeys        []APIKey // HOOKRELAY_API_KEYS "name:key,…"
@@ -195,6 +200,7 @@ func Defaults(mode Mode) *Config {
 		Addr:                   DefaultAddrServe,
 		TokenAudience:          DefaultTokenAudience,
 		Heartbeat:              DefaultHeartbeat,
+		RedisWaitTimeout:       DefaultRedisWaitTimeout,
 		DrainTimeout:           DefaultDrainTimeoutServe,
 		DrainGrace:             DefaultDrainGraceServe,
 		DeregistrationDelay:    DefaultDeregistrationDelay,

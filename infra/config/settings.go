@@ -72,6 +72,8 @@ func settings() []*setting {
 		str("redis_iam_user", "ElastiCache user id (IAM auth)", func(c *Config) *string { return &c.RedisIAMUser }),
 		str("redis_iam_region", "AWS region of the cache (IAM auth; default AWS_REGION)", func(c *Config) *string { return &c.RedisIAMRegion }),
 		boolean("redis_iam_serverless", "the cache is ElastiCache Serverless (IAM auth)", func(c *Config) *bool { return &c.RedisIAMServerless }),
+		integer("redis_wait_replicas", "durable publishing: acknowledge a publish only once this many replicas have it (Redis WAIT), else answer 503 so the sender retries; 0 = off", func(c *Config) *int { return &c.RedisWaitReplicas }),
+		duration("redis_wait_timeout", "how long a durable publish waits for redis_wait_replicas", func(c *Config) *time.Duration { return &c.RedisWaitTimeout }),
 		{name: "api_keys", secret: true, usage: "publish API keys name:key,name2:key2 (for POST /v1/publish)",
 			kind: "list", get: func(c *Config) string { return joinAPIKeyNames(c.APIKeys) },
 			list: func(c *Config, items []string) error {

@@ -256,6 +256,12 @@ func (v *validator) limits() {
 			v.fail(l.name, "%d must be positive", l.val)
 		}
 	}
+	if c.RedisWaitReplicas < 0 {
+		v.fail("redis_wait_replicas", "%d must not be negative (0 = off)", c.RedisWaitReplicas)
+	}
+	if c.RedisWaitReplicas > 0 && c.RedisWaitTimeout <= 0 {
+		v.fail("redis_wait_timeout", "must be positive when %s is set", c.Key("redis_wait_replicas"))
+	}
 	if c.ConnectionsPerIP < 0 {
 		v.fail("connections_per_ip", "%d must not be negative (0 = unlimited)", c.ConnectionsPerIP)
 	}

@@ -77,6 +77,14 @@ func (p *FaultProxy) SetRate(bytesPerSec int) {
 	p.lim = rate.NewLimiter(rate.Limit(bytesPerSec), max(bytesPerSec/10, 512))
 }
 
+// SetTarget sends new connections to target (an endpoint whose DNS name
+// moved to a promoted replica); existing ones stay until Cut.
+func (p *FaultProxy) SetTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
+}
+
 // Cut closes every open connection (both sides), as a reset would.
 func (p *FaultProxy) Cut() {
 	p.mu.Lock()
@@ -138,7 +146,10 @@ func (p *FaultProxy) forward(client net.Conn) {
 	case <-ctx.Done():
 		return
 	}
-	upstream, err := net.DialTimeout("tcp", p.target, dialTimeout)
+	p.mu.Lock()
+	target := p.target
+	p.mu.Unlock()
+	upstream, err := net.DialTimeout("tcp", target, dialTimeout)
 	if err != nil {
 		return
 	}

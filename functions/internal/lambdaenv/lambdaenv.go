@@ -61,6 +61,8 @@ func OpenBus(ctx context.Context, cfg *config.Config, log *slog.Logger) (*redis.
 		WriteTimeout: IOTimeout,
 		PoolSize:     PoolSize,
 		Logger:       log,
+		WaitReplicas: cfg.RedisWaitReplicas,
+		WaitTimeout:  cfg.RedisWaitTimeout,
 	}
 	creds, err := cfg.RedisCredentialsProvider(ctx)
 	if err != nil {

@@ -50,13 +50,24 @@ func TestClusterConformance(t *testing.T) {
 // redis-cli --cluster create and waits until every node reports ok.
 func startCluster(t *testing.T, n int) []string {
 	t.Helper()
+	addrs, _ := startClusterReplicas(t, n, 0)
+	return addrs
+}
+
+// startClusterReplicas starts primaries*(1+replicas) nodes; redis-cli makes
+// the first primaries of addrs the primaries. procs are the node processes
+// in addrs order, for killing one.
+func startClusterReplicas(t *testing.T, primaries, replicas int) (addrs []string, procs []*exec.Cmd) {
+	t.Helper()
+	n := primaries * (1 + replicas)
 	for _, bin := range []string{"redis-server", "redis-cli"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("%s not installed", bin)
 		}
 	}
 	dir := t.TempDir()
-	addrs := make([]string, n)
+	addrs = make([]string, n)
+	procs = make([]*exec.Cmd, n)
 	for i := range addrs {
 		port, busPort := freeTCPPort(t), freeTCPPort(t)
 		nodeDir := filepath.Join(dir, strconv.Itoa(i))
@@ -65,7 +76,7 @@ func startCluster(t *testing.T, n int) []string {
 		}
 		cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--cluster-port", strconv.Itoa(busPort),
 			"--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no", "--dir", nodeDir,
+			"--cluster-node-timeout", "2000", "--cluster-replica-validity-factor", "0", "--save", "", "--appendonly", "no", "--dir", nodeDir,
 			"--protected-mode", "no", "--loglevel", "warning")
 		log := testlog.File(t, "redis-server cluster node "+strconv.Itoa(port))
 		cmd.Stdout, cmd.Stderr = log, log
@@ -77,6 +88,7 @@ func startCluster(t *testing.T, n int) []string {
 			_ = cmd.Wait()
 		})
 		addrs[i] = "127.0.0.1:" + strconv.Itoa(port)
+		procs[i] = cmd
 	}
 	ctx := context.Background()
 	for _, a := range addrs {
@@ -86,10 +98,21 @@ func startCluster(t *testing.T, n int) []string {
 			return c.Ping(ctx).Err() == nil
 		})
 	}
-	args := append([]string{"--cluster", "create"}, addrs...)
-	out, err := exec.Command("redis-cli", append(args, "--cluster-replicas", "0", "--cluster-yes")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	if n == 1 {
+		// redis-cli creates clusters of three primaries or more; one node
+		// takes every slot by itself.
+		c := goredis.NewClient(&goredis.Options{Addr: addrs[0]})
+		err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err()
+		_ = c.Close() // the ADDSLOTSRANGE error is the one worth reporting
+		if err != nil {
+			t.Fatalf("CLUSTER ADDSLOTSRANGE: %v", err)
+		}
+	} else {
+		args := append([]string{"--cluster", "create"}, addrs...)
+		out, err := exec.Command("redis-cli", append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+		}
 	}
 	for _, a := range addrs {
 		waitFor(t, "cluster ok on "+a, func() bool {
@@ -98,8 +121,14 @@ func startCluster(t *testing.T, n int) []string {
 			info, err := c.ClusterInfo(ctx).Result()
 			return err == nil && strings.Contains(info, "cluster_state:ok")
 		})
+		waitFor(t, "replication link up on "+a, func() bool {
+			c := goredis.NewClient(&goredis.Options{Addr: a})
+			defer c.Close()
+			info, err := c.Info(ctx, "replication").Result()
+			return err == nil && (strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up"))
+		})
 	}
-	return addrs
+	return addrs, procs
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

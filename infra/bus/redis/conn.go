@@ -17,15 +17,18 @@ type readItem struct {
 	stale bool // no answer to a ping: the connection must be replaced
 }
 
-// conn is one pub/sub connection and the goroutine reading it. go-redis
-// reconnects it and re-SUBSCRIBEs by itself after an error; the dispatcher
-// replaces it whole when it goes silent or must re-authenticate.
+// conn is one pub/sub connection and the goroutine reading it. On a single
+// Redis, go-redis reconnects it and re-SUBSCRIBEs by itself after an error;
+// a sharded (cluster) connection reports its first error and stops, and the
+// dispatcher routes its topics again (shard.go). The dispatcher replaces a
+// connection whole when it goes silent or must re-authenticate.
 type conn struct {
-	d      *dispatcher
-	gen    int
-	ps     *goredis.PubSub
-	cancel context.CancelFunc
-	done   chan struct{}
+	d       *dispatcher
+	gen     int
+	sharded bool
+	ps      *goredis.PubSub
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 const (
@@ -33,32 +36,47 @@ const (
 	maxBackoff = 2 * time.Second
 )
 
-func (d *dispatcher) newConn(gen int) *conn {
+// newConn starts reading ps, a PubSub without channels yet: the client's
+// Subscribe on a single Redis, a primary's SSubscribe on a cluster.
+func (d *dispatcher) newConn(gen int, ps *goredis.PubSub, addr string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &conn{d: d, gen: gen, ps: d.b.client.Subscribe(ctx), cancel: cancel, done: make(chan struct{})}
+	c := &conn{d: d, gen: gen, sharded: addr != "", ps: ps, cancel: cancel, done: make(chan struct{})}
 	go c.read(ctx)
 	return c
 }
 
-// subscribe sends SUBSCRIBE. A failure needs no handling here: go-redis
-// records the channels and subscribes them when it reconnects, and the
-// confirmation is what the dispatcher waits for.
+// subscribe sends SUBSCRIBE, or one SSUBSCRIBE per channel on a cluster
+// (one command may name only one slot). A failure needs no handling here:
+// the reader reports the broken connection, after which the channels are
+// subscribed again, and the confirmation is what the dispatcher waits for.
 func (c *conn) subscribe(channels ...string) {
 	if len(channels) == 0 {
 		return
 	}
 	ctx, cancel := c.d.ctx()
 	defer cancel()
-	if err := c.ps.Subscribe(ctx, channels...); err != nil {
-		c.d.log.Debug("SUBSCRIBE not sent; sent again on reconnect", "err", err)
+	if !c.sharded {
+		if err := c.ps.Subscribe(ctx, channels...); err != nil {
+			c.d.log.Debug("SUBSCRIBE not sent; sent again on reconnect", "err", err)
+		}
+		return
+	}
+	for _, ch := range channels {
+		if err := c.ps.SSubscribe(ctx, ch); err != nil {
+			c.d.log.Debug("SSUBSCRIBE not sent; the shard is routed again", "err", err)
+			return
+		}
 	}
 }
 
-// unsubscribe sends UNSUBSCRIBE and reports whether it was sent (and so
+// unsubscribe sends (S)UNSUBSCRIBE and reports whether it was sent (and so
 // whether a confirmation will follow).
 func (c *conn) unsubscribe(channel string) bool {
 	ctx, cancel := c.d.ctx()
 	defer cancel()
+	if c.sharded {
+		return c.ps.SUnsubscribe(ctx, channel) == nil
+	}
 	return c.ps.Unsubscribe(ctx, channel) == nil
 }
 
@@ -98,7 +116,7 @@ func (c *conn) read(ctx context.Context) {
 			cancel()
 		default:
 			idle = 0
-			if !c.send(ctx, readItem{gen: c.gen, err: err}) {
+			if !c.send(ctx, readItem{gen: c.gen, err: err}) || c.sharded {
 				return
 			}
 			select {

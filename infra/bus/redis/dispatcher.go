@@ -47,15 +47,19 @@ type dispatcher struct {
 	stopc chan struct{}
 	done  chan struct{}
 
+	// sharded: a Redis Cluster, one SSUBSCRIBE connection per primary
+	// (shard.go, sharded.go); cluster is then the cluster client.
+	sharded bool
+	cluster *goredis.ClusterClient
+
 	// Owned by run.
-	conn         *conn
-	topics       map[string]*topic
-	byChannel    map[string]*topic
-	unsubPending map[string]int
-	healthy      bool
-	// epoch counts pub/sub connection breaks and replacements: a topic
-	// settled in the current epoch has seen every publish since t.last.
-	epoch uint64
+	shards    map[string]*shard // by primary address; "" on a single Redis
+	topics    map[string]*topic
+	byChannel map[string]*topic
+	// unrouted: topics whose primary could not be found; retried.
+	unrouted map[*topic]struct{}
+	gens     int    // connection generations handed out
+	epochs   uint64 // shard epochs handed out
 	// startable: Subscribe calls whose topics are all ready, started
 	// together (one pipelined replay read) at the end of a loop turn.
 	startable []*subReq
@@ -67,6 +71,7 @@ type dispatcher struct {
 // topic is the dispatcher's view of one subscribed topic.
 type topic struct {
 	name, channel string
+	shard         *shard // nil while unrouted
 	subs          map[*subscription]struct{}
 	pending       map[*subReq]struct{}
 	// confirmed: Redis acknowledged SUBSCRIBE on the current connection,
@@ -80,7 +85,7 @@ type topic struct {
 	dirty bool
 	// queued: in the dispatcher's settling list.
 	queued bool
-	// epoch: the dispatcher's epoch when the topic was last settled.
+	// epoch: its shard's epoch when the topic was last settled.
 	epoch uint64
 	// lastEpoch: the epoch in which last was seen (live, or read from the
 	// stream). Only then does "every publish after last reached us" hold:
@@ -93,18 +98,29 @@ func (t *topic) ready() bool { return t.confirmed && t.known && !t.dirty }
 
 func (t *topic) refs() int { return len(t.subs) + len(t.pending) }
 
+// shardEpoch is the topic's shard's epoch; 0 (never a shard's) if unrouted.
+func (t *topic) shardEpoch() uint64 {
+	if t.shard == nil {
+		return 0
+	}
+	return t.shard.epoch
+}
+
 func newDispatcher(b *Bus) *dispatcher {
 	d := &dispatcher{
-		b:            b,
-		log:          b.opt.Logger.With("component", "bus/redis"),
-		wake:         make(chan struct{}, 1),
-		in:           make(chan readItem, 1024),
-		stopc:        make(chan struct{}),
-		done:         make(chan struct{}),
-		topics:       make(map[string]*topic),
-		byChannel:    make(map[string]*topic),
-		unsubPending: make(map[string]int),
-		healthy:      true,
+		b:         b,
+		log:       b.opt.Logger.With("component", "bus/redis"),
+		wake:      make(chan struct{}, 1),
+		in:        make(chan readItem, 1024),
+		stopc:     make(chan struct{}),
+		done:      make(chan struct{}),
+		shards:    make(map[string]*shard),
+		topics:    make(map[string]*topic),
+		byChannel: make(map[string]*topic),
+		unrouted:  make(map[*topic]struct{}),
+	}
+	if cc, ok := b.client.(*goredis.ClusterClient); ok && !b.opt.ClassicPubSub {
+		d.sharded, d.cluster = true, cc
 	}
 	started := make(chan struct{})
 	go d.run(started)
@@ -135,7 +151,11 @@ func (d *dispatcher) stop() {
 func (d *dispatcher) run(started chan<- struct{}) {
 	d.goid.Store(goroutineID())
 	defer close(d.done)
-	d.conn = d.newConn(0)
+	if !d.sharded {
+		s := d.newShard("")
+		d.gens++
+		s.conn = d.newConn(d.gens, d.b.client.Subscribe(context.Background()), "")
+	}
 	close(started)
 	reauth := time.NewTicker(d.b.opt.ReauthInterval)
 	defer reauth.Stop()
@@ -152,10 +172,13 @@ func (d *dispatcher) run(started chan<- struct{}) {
 			d.handleRead(it)
 			d.drainReads()
 		case <-retry.C:
+			d.retryRoutes()
 			d.retryDirty()
 		case <-reauth.C:
-			d.log.Info("replacing pub/sub connection to re-authenticate")
-			d.replaceConn()
+			d.log.Info("replacing pub/sub connections to re-authenticate")
+			for _, s := range d.shardList() {
+				d.replaceConn(s)
+			}
 		}
 		d.settleQueued()
 		d.startReady()
@@ -208,7 +231,9 @@ func (d *dispatcher) shutdown() {
 	for req := range waiting { // once each: done has room for one answer
 		req.done <- bus.ErrClosed
 	}
-	d.conn.close()
+	for _, s := range d.shards {
+		d.dropShardConn(s)
+	}
 }
 
 func (d *dispatcher) ctx() (context.Context, context.CancelFunc) {
@@ -233,12 +258,12 @@ func (d *dispatcher) deliverEntry(t *topic, sub *subscription, e entry) {
 
 // confirmed handles a SUBSCRIBE confirmation: from here on every publish on
 // the topic arrives live, so reading the stream now closes any gap.
-func (d *dispatcher) confirmed(channel string) {
-	if d.unsubPending[channel] > 0 {
+func (d *dispatcher) confirmed(s *shard, channel string) {
+	if s.unsubPending[channel] > 0 {
 		return // belongs to a SUBSCRIBE issued before a pending UNSUBSCRIBE
 	}
 	t := d.byChannel[channel]
-	if t == nil {
+	if t == nil || t.shard != s {
 		return
 	}
 	t.confirmed = true
@@ -273,7 +298,7 @@ func (d *dispatcher) deliverFilled(t *topic, es []entry) {
 	}
 	if len(es) > 0 {
 		t.last = es[len(es)-1].id
-		t.lastEpoch = d.epoch
+		t.lastEpoch = t.shardEpoch()
 	}
 }
 
@@ -283,7 +308,8 @@ func (d *dispatcher) live(t *topic, prev, id event.ID, js []byte) {
 		return // not started yet (settle reads the stream), or already filled
 	}
 	e := entry{id: id, prev: prev, json: js}
-	if prev.IsZero() && prev != t.last && !t.dirty && t.epoch == d.epoch && t.lastEpoch == d.epoch {
+	epoch := t.shardEpoch()
+	if prev.IsZero() && prev != t.last && !t.dirty && t.epoch == epoch && t.lastEpoch == epoch {
 		// The stream was re-created (expired after HistoryTTL without a
 		// publish, or deleted) while this connection saw every publish
 		// since t.last (seen on this very connection): subscriptions that
@@ -299,7 +325,7 @@ func (d *dispatcher) live(t *topic, prev, id event.ID, js []byte) {
 			}
 			d.deliverEntry(t, sub, e)
 		}
-		t.last, t.lastEpoch = id, d.epoch
+		t.last, t.lastEpoch = id, epoch
 		return
 	}
 	if t.dirty || prev != t.last {
@@ -309,7 +335,7 @@ func (d *dispatcher) live(t *topic, prev, id event.ID, js []byte) {
 	for sub := range t.subs {
 		d.deliverEntry(t, sub, e)
 	}
-	t.last, t.lastEpoch = id, d.epoch
+	t.last, t.lastEpoch = id, epoch
 }
 
 // retryDirty queues topics whose last read failed for another settle.
@@ -319,85 +345,4 @@ func (d *dispatcher) retryDirty() {
 			d.queueSettle(t)
 		}
 	}
-}
-
-// connectionLost marks every topic unconfirmed: the reconnected pub/sub
-// connection SUBSCRIBEs again, and each confirmation re-reads the stream.
-func (d *dispatcher) connectionLost(err error) {
-	if d.healthy {
-		d.log.Warn("pub/sub connection lost; topics will be re-read after resubscribing", "err", err)
-		d.b.metrics.resubscribes.Add(1)
-	}
-	d.healthy = false
-	d.epoch++
-	for _, t := range d.topics {
-		t.confirmed = false
-	}
-	clear(d.unsubPending)
-}
-
-func (d *dispatcher) handleRead(it readItem) {
-	if it.gen != d.conn.gen {
-		return // from a replaced connection
-	}
-	switch {
-	case it.stale:
-		d.log.Warn("pub/sub connection silent past its ping deadline; replacing it")
-		d.replaceConn()
-	case it.err != nil:
-		d.connectionLost(it.err)
-	default:
-		if !d.healthy {
-			d.log.Info("pub/sub connection back")
-			d.healthy = true
-		}
-		d.handleMessage(it.msg)
-	}
-}
-
-func (d *dispatcher) handleMessage(msg any) {
-	switch m := msg.(type) {
-	case *goredis.Subscription:
-		switch m.Kind {
-		case "subscribe":
-			d.confirmed(m.Channel)
-		case "unsubscribe":
-			if n := d.unsubPending[m.Channel]; n > 1 {
-				d.unsubPending[m.Channel] = n - 1
-			} else {
-				delete(d.unsubPending, m.Channel)
-			}
-		}
-	case *goredis.Message:
-		t := d.byChannel[m.Channel]
-		if t == nil {
-			return
-		}
-		prev, id, js, err := parseLive(m.Payload)
-		if err != nil {
-			d.log.Error("malformed live message; re-reading the stream", "topic", t.name, "err", err)
-			t.dirty = true
-			return
-		}
-		d.live(t, prev, id, js)
-	}
-}
-
-// replaceConn swaps the pub/sub connection for a new one (stale connection,
-// or re-authentication) and SUBSCRIBEs every topic on it.
-func (d *dispatcher) replaceConn() {
-	old := d.conn
-	d.conn = d.newConn(old.gen + 1)
-	d.b.metrics.resubscribes.Add(1)
-	d.epoch++
-	for _, t := range d.topics {
-		t.confirmed = false
-	}
-	clear(d.unsubPending)
-	channels := make([]string, 0, len(d.topics))
-	for _, t := range d.topics {
-		channels = append(channels, t.channel)
-	}
-	d.conn.subscribe(channels...)
-	old.close()
 }

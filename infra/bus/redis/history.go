@@ -120,7 +120,7 @@ func (b *Bus) History(ctx context.Context, topic, after string, limit int) (bus.
 	if err != nil {
 		return bus.HistoryPage{}, fmt.Errorf("history %s: after: %w: %v", topic, bus.ErrInvalid, err)
 	}
-	es, err := b.readAfter(ctx, topic, from, limit)
+	es, err := b.hist.read(ctx, topic, from, limit)
 	if err != nil {
 		return bus.HistoryPage{}, err
 	}

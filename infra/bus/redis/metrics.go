@@ -19,10 +19,23 @@ type Stats struct {
 	// PublishPipelines counts round trips that carried publish scripts;
 	// Published+Duplicates over it is the mean batch of shared round trips.
 	PublishPipelines uint64
+	// ReplayRequests counts (Subscribe call, topic) replays asked for;
+	// ReplayReads the stream reads that served them (shared per topic
+	// among calls starting together).
+	ReplayRequests, ReplayReads uint64
+	// HistoryRequests counts History calls after a position;
+	// HistoryReads the stream reads that served them (shared per topic
+	// among concurrent calls, coalesce.go).
+	HistoryRequests, HistoryReads uint64
+	// NotReplicated counts messages refused with ErrUnavailable because
+	// fewer than WaitReplicas replicas acknowledged them in time.
+	NotReplicated uint64
 }
 
 type metrics struct {
 	published, duplicates, errors, resubscribes, truncations, pipelines atomic.Uint64
+	replayRequests, replayReads, historyRequests, historyReads          atomic.Uint64
+	notReplicated                                                       atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -35,5 +48,11 @@ func (b *Bus) Stats() Stats {
 		Resubscribes:     m.resubscribes.Load(),
 		Truncations:      m.truncations.Load(),
 		PublishPipelines: m.pipelines.Load(),
+
+		ReplayRequests:  m.replayRequests.Load(),
+		ReplayReads:     m.replayReads.Load(),
+		HistoryRequests: m.historyRequests.Load(),
+		HistoryReads:    m.historyReads.Load(),
+		NotReplicated:   m.notReplicated.Load(),
 	}
 }

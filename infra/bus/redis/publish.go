@@ -47,6 +47,9 @@ func (b *Bus) Publish(ctx context.Context, msgs []bus.Message) ([]bus.Published,
 		}
 		preps[i] = p
 	}
+	if b.opt.WaitReplicas > 0 {
+		return b.publishDurable(ctx, preps)
+	}
 	res, errs, err := b.batch.publish(ctx, preps)
 	if err != nil {
 		return nil, b.unavailable("publish "+preps[0].msg.Topic, err)
@@ -94,6 +97,7 @@ func (b *Bus) prepare(m bus.Message, now time.Time) (prepared, error) {
 			b.opt.Bus.HistoryTTL.Milliseconds(),
 			dedupTTL,
 			b.keys.channel(m.Topic),
+			now.UnixMilli(), // floor for the id across a failover (scripts.go)
 		},
 	}, nil
 }

@@ -6,9 +6,10 @@
 // ":r" read cursors, channel "hr:{order:1}") so every key a script touches is in one cluster
 // slot.
 //
-// A Bus holds one pub/sub connection, SUBSCRIBEs a topic's channel while at
-// least one local subscription wants it, and feeds every subscription from a
-// single dispatcher goroutine. Delivery is gap-free: a live message carries
+// A Bus holds one pub/sub connection (on a Redis Cluster, one sharded
+// pub/sub connection per primary, see shard.go), SUBSCRIBEs a topic's
+// channel while at least one local subscription wants it, and feeds every
+// subscription from a single dispatcher goroutine. Delivery is gap-free: a live message carries
 // its predecessor's id, and any hole (subscribe race, dropped connection,
 // reconnect) is filled from the stream before the next live event. Every
 // SUBSCRIBE confirmation, including the ones after go-redis reconnects by
@@ -53,10 +54,16 @@ type Options struct {
 	// URL is redis://[user:pass@]host:port[/db] or rediss:// for TLS.
 	// With Cluster, it names a seed node and more with ?addr=host:port.
 	URL string
-	// Cluster connects to a Redis Cluster (ElastiCache cluster mode):
-	// scripts go to the slot of their topic's hash tag, pub/sub uses
-	// classic PUBLISH/SUBSCRIBE, which the cluster relays to every node.
+	// Cluster connects to a Redis Cluster (ElastiCache cluster mode,
+	// Redis 7 or later): scripts go to the slot of their topic's hash tag,
+	// and pub/sub is sharded: the publish script SPUBLISHes on the topic's
+	// channel (same slot), and the bus SSUBSCRIBEs on one connection per
+	// primary, so a publish reaches only its own shard's node.
 	Cluster bool
+	// ClassicPubSub keeps PUBLISH/SUBSCRIBE on a cluster (Redis 6 has no
+	// sharded pub/sub): the cluster then broadcasts every publish to every
+	// node, so pub/sub capacity does not grow with shards.
+	ClassicPubSub bool
 	// Username and Password override the URL's user info when set.
 	Username string
 	Password string
@@ -92,6 +99,12 @@ type Options struct {
 	// concurrent publishes beyond it queue and share the next round trip.
 	// Default 2.
 	PublishPipelines int
+	// WaitReplicas > 0 makes Publish durable: after the publish script it
+	// WAITs for that many replicas to acknowledge, and fails with
+	// ErrUnavailable (the sender retries with its idempotency key) unless
+	// they do within WaitTimeout (default 500 ms). See durable.go.
+	WaitReplicas int
+	WaitTimeout  time.Duration
 
 	// Logger receives connection state changes. Default slog.Default().
 	Logger *slog.Logger
@@ -105,6 +118,7 @@ const (
 	DefaultPingInterval     = 5 * time.Second
 	DefaultReauthInterval   = 11 * time.Hour
 	DefaultPublishPipelines = 2
+	DefaultWaitTimeout      = 500 * time.Millisecond
 )
 
 func (o Options) withDefaults() Options {
@@ -132,6 +146,9 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.WaitReplicas > 0 && o.WaitTimeout <= 0 {
+		o.WaitTimeout = DefaultWaitTimeout
+	}
 	return o
 }
 
@@ -144,6 +161,7 @@ type Bus struct {
 	metrics metrics
 	disp    *dispatcher
 	batch   *batcher
+	hist    histCoalescer
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -155,6 +173,9 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 	if o.URL == "" {
 		return nil, fmt.Errorf("redis bus: URL is empty: %w", bus.ErrInvalid)
 	}
+	if o.WaitReplicas < 0 {
+		return nil, fmt.Errorf("redis bus: WaitReplicas %d is negative: %w", o.WaitReplicas, bus.ErrInvalid)
+	}
 	client, err := newClient(o)
 	if err != nil {
 		return nil, err
@@ -163,12 +184,19 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 		opt:     o,
 		client:  client,
 		keys:    keys{prefix: o.Prefix},
-		scripts: newScripts(),
+		scripts: newScriptsFor(o.Cluster && !o.ClassicPubSub),
 		closed:  make(chan struct{}),
 	}
+	b.hist.b = b
 	if err := b.Ready(ctx); err != nil {
 		_ = b.client.Close() // the connect error is the one worth returning
 		return nil, err
+	}
+	if o.Cluster && !o.ClassicPubSub {
+		if err := checkShardedPubSub(ctx, b.client); err != nil {
+			_ = b.client.Close() // the check's error is the one worth returning
+			return nil, err
+		}
 	}
 	// Load the publish script now, so the first publish (a Lambda's, on
 	// every cold start) does not pay a NOSCRIPT round trip and a reload.

@@ -8,7 +8,8 @@ import goredis "github.com/redis/go-redis/v9"
 //	every key it may touch; ignored when ARGV[4] is 0), KEYS[3] last id
 //	ARGV[1] event JSON without id, starting {"topic":
 //	ARGV[2] history length (MAXLEN ~), ARGV[3] history TTL ms,
-//	ARGV[4] dedup TTL ms (0: no idempotency key), ARGV[5] channel
+//	ARGV[4] dedup TTL ms (0: no idempotency key), ARGV[5] channel,
+//	ARGV[6] the publisher's clock in ms (a floor for the id's ms, see below)
 //
 // Returns {id, duplicate (0/1), original event JSON (with or without its
 // id, see storedJSON) or ""}.
@@ -16,7 +17,15 @@ import goredis "github.com/redis/go-redis/v9"
 // Redis assigns the id (XADD *): its rule for stream ids is the bus rule
 // (ms = max(now, last.ms), seq = last.seq+1 on the same ms). The entry keeps
 // the body without id (field b) and readers splice the id in (bus.AttachID),
-// so the script neither reads the clock nor builds the event JSON.
+// so the script does not build the event JSON.
+//
+// The publisher's clock is a floor for the id's ms when it is ahead of
+// both the last id and Redis's clock, by less than an hour: after a failover
+// to a replica whose clock is behind, the new primary's stream lacks the
+// events it never received, and ids from its clock alone would go back
+// below ids subscribers already hold (and silently skip what follows). The
+// clock is read (TIME) only when the floor is ahead of the last id; a
+// publisher clock more than an hour ahead is ignored rather than trusted.
 //
 // Gap detection needs every entry and live message to name its
 // predecessor. The predecessor's id is kept in a small string key (KEYS[3],
@@ -47,7 +56,14 @@ if not prev then
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
   if #last > 0 then prev = last[1][1] end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', prev, 'b', ARGV[1])
+local xid = '*'
+local floor = tonumber(ARGV[6] or '0') or 0
+if floor > (tonumber(string.match(prev, '^(%d+)-')) or 0) then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if floor > now and floor - now <= 3600000 then xid = ARGV[6] .. '-*' end
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], xid, 'p', prev, 'b', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[3], id, 'PX', ARGV[3])
 if dttl > 0 then

@@ -85,12 +85,12 @@ func (d *dispatcher) settled(t *topic, cmd *goredis.XMessageSliceCmd) {
 			t.last = es[0].id
 		}
 		t.known, t.dirty = true, false
-		t.epoch, t.lastEpoch = d.epoch, d.epoch
+		t.epoch, t.lastEpoch = t.shardEpoch(), t.shardEpoch()
 		return
 	}
 	d.deliverFilled(t, es)
 	t.dirty = false
-	t.epoch = d.epoch
+	t.epoch = t.shardEpoch()
 	if len(es) == fillPage {
 		d.fill(t) // the rest, page by page
 	}

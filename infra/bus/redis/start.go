@@ -1,10 +1,6 @@
 package redis
 
-import (
-	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/hookrelay/hookrelay/infra/event"
-)
+import "github.com/hookrelay/hookrelay/infra/event"
 
 // Starting subscriptions: a Subscribe call registers its topics (sending
 // SUBSCRIBE where needed), waits until every topic is confirmed and settled,
@@ -24,13 +20,16 @@ func (d *dispatcher) handleSubscribe(req *subReq) {
 			}
 			d.topics[name] = t
 			d.byChannel[t.channel] = t
+			t.pending[req] = struct{}{}
+			d.route(t) // sends the first SUBSCRIBE
+			continue
 		}
 		t.pending[req] = struct{}{}
 		if !t.confirmed {
 			// Also for a topic already waiting: SUBSCRIBE is idempotent
 			// and each one is confirmed, so a lost confirmation cannot
 			// leave this request waiting forever.
-			d.conn.subscribe(t.channel)
+			d.subscribeTopic(t)
 		}
 	}
 	d.tryStart(req)
@@ -54,13 +53,6 @@ func (d *dispatcher) allReady(req *subReq) bool {
 	return true
 }
 
-// replayRead is one topic's replay read for one request.
-type replayRead struct {
-	req   *subReq
-	topic string
-	cmd   *goredis.XMessageSliceCmd
-}
-
 // startReady reads the replays of every startable request in one pipeline,
 // then attaches each request and delivers its replay. A request whose read
 // failed is detached with the error, before anything was delivered to it.
@@ -82,23 +74,7 @@ func (d *dispatcher) startReady() {
 		}
 	}
 	d.startable = nil
-	reads := d.readReplays(reqs)
-	replays := make(map[*subReq]map[string][]entry, len(reqs))
-	failed := make(map[*subReq]error)
-	for _, r := range reads {
-		if failed[r.req] != nil {
-			continue
-		}
-		es, err := d.finishRead(r)
-		if err != nil {
-			failed[r.req] = err
-			continue
-		}
-		if replays[r.req] == nil {
-			replays[r.req] = make(map[string][]entry)
-		}
-		replays[r.req][r.topic] = es
-	}
+	replays, failed := d.readReplays(reqs)
 	for _, req := range reqs {
 		if err := failed[req]; err != nil {
 			d.detachReq(req)
@@ -107,50 +83,6 @@ func (d *dispatcher) startReady() {
 		}
 		d.attach(req, replays[req])
 	}
-}
-
-// readReplays sends one XRANGE per (request, topic with a position) in a
-// single pipeline.
-func (d *dispatcher) readReplays(reqs []*subReq) []replayRead {
-	ctx, cancel := d.ctx()
-	defer cancel()
-	pipe := d.b.client.Pipeline()
-	var reads []replayRead
-	for _, req := range reqs {
-		for _, name := range req.sub.topics {
-			pos, ok := req.from.Get(name)
-			if !ok {
-				continue
-			}
-			cmd := pipe.XRangeN(ctx, d.b.keys.stream(name), rangeAfter(pos), "+", fillPage)
-			reads = append(reads, replayRead{req: req, topic: name, cmd: cmd})
-		}
-	}
-	if len(reads) > 0 {
-		_, _ = pipe.Exec(ctx) // each command carries its own error, read by finishRead
-	}
-	return reads
-}
-
-// finishRead parses a pipelined replay read and reads the rest of a replay
-// longer than one page.
-func (d *dispatcher) finishRead(r replayRead) ([]entry, error) {
-	xs, err := r.cmd.Result()
-	if err != nil {
-		return nil, d.b.unavailable("replay "+r.topic, err)
-	}
-	es, err := parseEntries(xs)
-	if err != nil {
-		return nil, d.b.unavailable("replay "+r.topic, err)
-	}
-	if len(es) < fillPage {
-		return es, nil
-	}
-	more, err := d.readAll(r.topic, es[len(es)-1].id)
-	if err != nil {
-		return nil, err
-	}
-	return append(es, more...), nil
 }
 
 // attach makes req's subscription live on its topics and delivers its
@@ -218,7 +150,5 @@ func (d *dispatcher) release(t *topic) {
 	}
 	delete(d.topics, t.name)
 	delete(d.byChannel, t.channel)
-	if d.conn.unsubscribe(t.channel) {
-		d.unsubPending[t.channel]++
-	}
+	d.releaseTopic(t)
 }

@@ -32,6 +32,14 @@ resource "aws_elasticache_parameter_group" "redis" {
 
   lifecycle {
     create_before_destroy = true
+
+    # Cluster mode: the relays publish with SPUBLISH and subscribe with
+    # SSUBSCRIBE (sharded pub/sub, one connection per shard), so each
+    # publish reaches only its own shard; Redis OSS 6 has neither.
+    precondition {
+      condition     = !local.redis_cluster_mode || can(regex("^[7-9]", var.redis_engine_version))
+      error_message = "Cluster mode uses sharded pub/sub (SPUBLISH/SSUBSCRIBE), which needs Redis OSS 7 or later: set redis_engine_version to 7.x."
+    }
   }
 }
 

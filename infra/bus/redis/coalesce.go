@@ -1,0 +1,107 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hookrelay/hookrelay/infra/event"
+)
+
+// History reads after a position are coalesced per topic: at most one
+// stream read per topic is in flight, and the calls that arrive meanwhile
+// are served together by the next one, read from the smallest of their
+// positions. In a reconnect storm (thousands of clients of a dead relay
+// resuming the same topics from nearby cursors) this turns one XRANGE per
+// client into one per topic per read round trip. A call that the shared
+// read cannot answer completely (the read filled its page before reaching
+// the call's own page) reads by itself.
+
+type histCoalescer struct {
+	b      *Bus
+	mu     sync.Mutex
+	topics map[string][]*histWait // waiting calls of topics being read
+}
+
+// histWait is one History call waiting for a shared read.
+type histWait struct {
+	after event.ID
+	limit int
+	done  chan histResult // buffered: the reader never blocks on it
+}
+
+type histResult struct {
+	es  []entry
+	err error
+}
+
+// read returns up to limit entries of topic after the id after, like
+// Bus.readAfter, sharing the Redis read with concurrent calls.
+func (h *histCoalescer) read(ctx context.Context, topic string, after event.ID, limit int) ([]entry, error) {
+	h.b.metrics.historyRequests.Add(1)
+	w := &histWait{after: after, limit: limit, done: make(chan histResult, 1)}
+	h.mu.Lock()
+	if h.topics == nil {
+		h.topics = make(map[string][]*histWait)
+	}
+	waiting, busy := h.topics[topic]
+	h.topics[topic] = append(waiting, w)
+	h.mu.Unlock()
+	if !busy {
+		go h.serve(topic)
+	}
+	select {
+	case r := <-w.done:
+		return r.es, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("redis bus: history %s: %w", topic, ctx.Err())
+	}
+}
+
+// serve reads for the waiting calls of topic, round after round, until
+// none is left.
+func (h *histCoalescer) serve(topic string) {
+	for {
+		h.mu.Lock()
+		batch := h.topics[topic]
+		if len(batch) == 0 {
+			delete(h.topics, topic)
+			h.mu.Unlock()
+			return
+		}
+		h.topics[topic] = batch[:0:0] // still present: the topic is busy
+		h.mu.Unlock()
+		h.answer(topic, batch)
+	}
+}
+
+// answer reads once for batch and gives each call its entries.
+func (h *histCoalescer) answer(topic string, batch []*histWait) {
+	from, count := batch[0].after, batch[0].limit
+	for _, w := range batch[1:] {
+		if w.after.Compare(from) < 0 {
+			from = w.after
+		}
+		count = max(count, w.limit)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.b.opt.ReadTimeout+h.b.opt.DialTimeout)
+	defer cancel()
+	es, err := h.b.readAfter(ctx, topic, from, count)
+	h.b.metrics.historyReads.Add(1)
+	full := len(es) == count
+	for _, w := range batch {
+		if err != nil {
+			w.done <- histResult{err: err}
+			continue
+		}
+		mine := entriesAfter(es, w.after)
+		if len(mine) >= w.limit || !full {
+			w.done <- histResult{es: mine[:min(len(mine), w.limit)]}
+			continue
+		}
+		// The shared page ended before this call's page did.
+		own, err := h.b.readAfter(ctx, topic, w.after, w.limit)
+		h.b.metrics.historyReads.Add(1)
+		w.done <- histResult{es: own, err: err}
+	}
+}
