@@ -35,6 +35,11 @@ import goredis "github.com/redis/go-redis/v9"
 // read instead. A stream whose key expired with the last-id key starts over
 // at 0-0, so subscribers see the hole as before. The live message is
 // "<prev id> <id> <body>".
+//
+// Field n numbers the topic's entries (the predecessor's n + 1), so Unread
+// counts by subtraction instead of reading events. The last-id key holds
+// "<id> <n>"; a key or tail written before n existed numbers from the
+// stream's length.
 const publishLua = `
 local dttl = tonumber(ARGV[4])
 if dttl > 0 then
@@ -50,11 +55,22 @@ if dttl > 0 then
     return {orig, 1, ''}
   end
 end
-local prev = redis.call('GET', KEYS[3])
+local prev, n
+local l = redis.call('GET', KEYS[3])
+if l then
+  prev, n = string.match(l, '^(%S+) (%d+)$')
+  if not prev then prev = l end
+end
 if not prev then
   prev = '0-0'
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-  if #last > 0 then prev = last[1][1] end
+  if #last > 0 then
+    prev = last[1][1]
+    local f = last[1][2]
+    for i = 1, #f, 2 do
+      if f[i] == 'n' then n = f[i + 1] end
+    end
+  end
 end
 local xid = '*'
 local floor = tonumber(ARGV[6] or '0') or 0
@@ -63,9 +79,10 @@ if floor > (tonumber(string.match(prev, '^(%d+)-')) or 0) then
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   if floor > now and floor - now <= 3600000 then xid = ARGV[6] .. '-*' end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], xid, 'p', prev, 'b', ARGV[1])
+if n then n = tonumber(n) + 1 else n = redis.call('XLEN', KEYS[1]) + 1 end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], xid, 'p', prev, 'b', ARGV[1], 'n', n)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('SET', KEYS[3], id, 'PX', ARGV[3])
+redis.call('SET', KEYS[3], id .. ' ' .. n, 'PX', ARGV[3])
 if dttl > 0 then
   redis.call('SET', KEYS[2], id, 'PX', dttl)
 end
@@ -99,28 +116,43 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `
 
-// unreadLua counts a reader's unread events without sending them.
+// unreadLua counts a reader's unread events without reading them: it looks
+// at two entries whatever the history (the first after the read cursor and
+// the last) and subtracts their numbers (field n, see publishLua). Entries
+// written before n existed give the retained length, an upper bound.
 //
 //	KEYS[1] stream, KEYS[2] read hash; ARGV[1] reader, ARGV[2] cap
 //
 // Returns {count, read id or "", last id or ""}.
 const unreadLua = `
+local function num(e)
+  local f = e[2]
+  for i = 1, #f, 2 do
+    if f[i] == 'n' then return tonumber(f[i + 1]) end
+  end
+  return nil
+end
 local rid = redis.call('HGET', KEYS[2], ARGV[1])
+if not rid then rid = '' end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local lid = ''
-if #last > 0 then lid = last[1][1] end
-local cap = tonumber(ARGV[2])
-local n
-if not rid then
-  rid = ''
-  n = redis.call('XLEN', KEYS[1])
-else
-  if rid == '18446744073709551615-18446744073709551615' then
-    n = 0 -- nothing follows the largest id, and '(' of it is an error
+if #last == 0 then return {0, rid, ''} end
+local lid = last[1][1]
+local len = redis.call('XLEN', KEYS[1])
+local n = len
+if rid == '18446744073709551615-18446744073709551615' then
+  n = 0 -- nothing follows the largest id, and '(' of it is an error
+elseif rid ~= '' then
+  local nx = redis.call('XRANGE', KEYS[1], '(' .. rid, '+', 'COUNT', 1)
+  if #nx == 0 then
+    n = 0
   else
-    n = #redis.call('XRANGE', KEYS[1], '(' .. rid, '+', 'COUNT', cap)
+    local a, b = num(nx[1]), num(last[1])
+    if a and b then n = b - a + 1 end
   end
 end
+if n > len then n = len end
+if n < 0 then n = 0 end
+local cap = tonumber(ARGV[2])
 if n > cap then n = cap end
 return {n, rid, lid}
 `
