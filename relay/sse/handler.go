@@ -9,8 +9,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -83,7 +83,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	topics, err := parseTopics(q["topic"])
+	topics, err := parseTopics(q["topic"], s.h.Options().MaxTopics)
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "bad_topic", err.Error(), 0)
 		return
@@ -198,17 +198,26 @@ func (s *handler) failSubscribe(w http.ResponseWriter, r *http.Request, err erro
 	}
 }
 
-// parseTopics validates and deduplicates the topic parameters.
-func parseTopics(raw []string) ([]string, error) {
+// parseTopics validates and deduplicates the topic parameters. It runs
+// before authentication, so its cost is bounded first: more than max
+// parameters are refused before any is looked at, and duplicates are found
+// with a set (M3 of the 2026-12 review: the quadratic scan cost 57 ms of CPU
+// for an unauthenticated 60 KB URL).
+func parseTopics(raw []string, max int) ([]string, error) {
 	if len(raw) == 0 {
 		return nil, errors.New("at least one topic parameter is required")
 	}
+	if len(raw) > max {
+		return nil, fmt.Errorf("%d topic parameters: at most %d per connection", len(raw), max)
+	}
 	topics := make([]string, 0, len(raw))
+	seen := make(map[string]struct{}, len(raw))
 	for _, t := range raw {
 		if err := event.ValidateTopic(t); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(topics, t) {
+		if _, dup := seen[t]; !dup {
+			seen[t] = struct{}{}
 			topics = append(topics, t)
 		}
 	}
