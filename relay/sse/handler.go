@@ -8,8 +8,8 @@ package sse
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
