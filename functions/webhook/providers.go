@@ -75,10 +75,35 @@ func newProvider(src config.WebhookSource, secrets []string) (provider, error) {
 // anyMAC compares got with every expected MAC in constant time (per
 // candidate) and reports whether one matches.
 func anyMAC(got []byte, want func(key []byte) []byte, keys [][]byte) bool {
+	return anySignature([][]byte{got}, macs(want, keys))
+}
+
+// maxSignatures caps the signatures one header may present. Senders put one
+// per active secret (Stripe and Svix send 1-3 while rotating); a header
+// with more is refused before any MAC is computed.
+const maxSignatures = 8
+
+// macs computes the expected MAC of every key once per request, so the
+// cost of a delivery is one MAC over the body per secret however many
+// signatures the header presents (M4 of the 2026-12 review: recomputing
+// it per presented signature made a 1 MiB body cost 33x).
+func macs(want func(key []byte) []byte, keys [][]byte) [][]byte {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = want(k)
+	}
+	return out
+}
+
+// anySignature compares every presented signature with every expected MAC
+// in constant time (per pair) and reports whether one matches.
+func anySignature(got, want [][]byte) bool {
 	ok := false
-	for _, k := range keys {
-		if hmac.Equal(got, want(k)) {
-			ok = true
+	for _, g := range got {
+		for _, w := range want {
+			if hmac.Equal(g, w) {
+				ok = true
+			}
 		}
 	}
 	return ok
@@ -105,13 +130,7 @@ func (p *stripe) verify(h http.Header, body []byte, now time.Time) bool {
 		return false
 	}
 	ts := strconv.FormatInt(sh.t, 10)
-	match := false
-	for _, sig := range sh.v1 {
-		if anyMAC(sig, func(k []byte) []byte { return stripeMAC(k, ts, body) }, p.keys) {
-			match = true
-		}
-	}
-	return match
+	return anySignature(sh.v1, macs(func(k []byte) []byte { return stripeMAC(k, ts, body) }, p.keys))
 }
 
 func (p *stripe) identify(_ http.Header, body any) (string, string) {
@@ -125,7 +144,7 @@ type stripeHeader struct {
 
 // parseStripeHeader reads "t=…,v1=…" pairs. Unknown schemes (v0) and
 // undecodable v1 values are ignored, as Stripe's libraries do; a header
-// without t or without a v1 is invalid.
+// without t, without a v1 or with more than maxSignatures is invalid.
 func parseStripeHeader(s string) (stripeHeader, bool) {
 	var sh stripeHeader
 	hasT := false
@@ -150,7 +169,7 @@ func parseStripeHeader(s string) (stripeHeader, bool) {
 			}
 		}
 	}
-	return sh, hasT && len(sh.v1) > 0
+	return sh, hasT && len(sh.v1) > 0 && len(sh.v1) <= maxSignatures
 }
 
 // GitHub: X-Hub-Signature-256 "sha256=<hex>" of the raw body; type from
@@ -218,13 +237,11 @@ func (p *standard) verify(h http.Header, body []byte, now time.Time) bool {
 	if id == "" || err != nil || !withinTolerance(ts, now, p.tolerance) {
 		return false
 	}
-	match := false
-	for _, sig := range parseStandardSignatures(standardHeader(h, "signature")) {
-		if anyMAC(sig, func(k []byte) []byte { return standardMAC(k, id, tsText, body) }, p.keys) {
-			match = true
-		}
+	sigs := parseStandardSignatures(standardHeader(h, "signature"))
+	if len(sigs) == 0 {
+		return false
 	}
-	return match
+	return anySignature(sigs, macs(func(k []byte) []byte { return standardMAC(k, id, tsText, body) }, p.keys))
 }
 
 func (p *standard) identify(h http.Header, body any) (string, string) {
@@ -233,6 +250,7 @@ func (p *standard) identify(h http.Header, body any) (string, string) {
 
 // parseStandardSignatures returns the decoded v1 signatures of a
 // webhook-signature header; other versions (v1a asymmetric) are skipped.
+// A header with more than maxSignatures v1 signatures gives none.
 func parseStandardSignatures(s string) [][]byte {
 	if len(s) > 4096 {
 		return nil
@@ -244,6 +262,9 @@ func parseStandardSignatures(s string) [][]byte {
 			continue
 		}
 		if sig, err := base64.StdEncoding.DecodeString(v); err == nil && len(sig) == sha256.Size {
+			if len(sigs) == maxSignatures {
+				return nil
+			}
 			sigs = append(sigs, sig)
 		}
 	}
