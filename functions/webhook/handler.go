@@ -200,11 +200,20 @@ func decodeDelivery(src *source, r *http.Request, raw []byte) (*delivery, *apier
 	}
 	d := &delivery{Source: src.name, Headers: headers, Body: body, Raw: doc}
 	d.Type, d.ID = src.prov.identify(r.Header, body)
+	sum := sha256.Sum256(raw)
+	bodyID := hex.EncodeToString(sum[:])
 	if d.ID == "" || len(d.ID) > 200 {
 		// No (usable) delivery id from the sender: the same body is the
 		// same delivery.
-		sum := sha256.Sum256(raw)
-		d.ID = hex.EncodeToString(sum[:])
+		d.ID = bodyID
+	}
+	d.key = d.ID
+	if !src.prov.signsID() {
+		// The sender's id is an unsigned header: a captured delivery sent
+		// again under a fresh id (or event type) must still be the same
+		// delivery, so the key is what the signature covers (M1 of the
+		// 2026-12 review). The header id stays in logs.
+		d.key = bodyID
 	}
 	return d, nil
 }
@@ -225,8 +234,9 @@ func decodeJSON(b []byte) (any, error) {
 }
 
 // mapDelivery applies the first matching rule. Each event's idempotency key
-// is source:delivery:index, so a redelivery maps to the same keys and the
-// bus returns the original events.
+// is source:key:index (key: the signed delivery id, else the body's
+// SHA-256), so a redelivery maps to the same keys and the bus returns the
+// original events.
 func (s *source) mapDelivery(d *delivery) ([]bus.Message, bool, error) {
 	for _, r := range s.rules {
 		if !r.matches(d) {
@@ -244,7 +254,7 @@ func (s *source) mapDelivery(d *delivery) ([]bus.Message, bool, error) {
 			}
 		}
 		for i := range msgs {
-			msgs[i].IdempotencyKey = s.name + ":" + d.ID + ":" + strconv.Itoa(i)
+			msgs[i].IdempotencyKey = s.name + ":" + d.key + ":" + strconv.Itoa(i)
 		}
 		return msgs, true, nil
 	}

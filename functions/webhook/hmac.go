@@ -64,6 +64,9 @@ func (p *hmacProvider) verify(h http.Header, body []byte, _ time.Time) bool {
 	return anyMAC(sig, func(k []byte) []byte { return mac(p.hash, k, body) }, p.keys)
 }
 
+// signsID: the id header is outside the signature, which covers the body.
+func (p *hmacProvider) signsID() bool { return false }
+
 func (p *hmacProvider) identify(h http.Header, body any) (string, string) {
 	id := ""
 	if p.idHeader != "" {

@@ -28,6 +28,10 @@ type provider interface {
 	// identify returns the event type and the sender's delivery id ("" when
 	// the scheme has none; the caller then uses the body's SHA-256).
 	identify(h http.Header, body any) (typ, id string)
+	// signsID reports whether the signature covers the delivery id. When it
+	// does not, anyone holding one captured delivery could replay it under
+	// fresh ids, so the caller deduplicates on the signed body instead.
+	signsID() bool
 }
 
 // newProvider builds the provider of src with its resolved secrets.
@@ -133,6 +137,9 @@ func (p *stripe) verify(h http.Header, body []byte, now time.Time) bool {
 	return anySignature(sh.v1, macs(func(k []byte) []byte { return stripeMAC(k, ts, body) }, p.keys))
 }
 
+// signsID: the id is the signed body's "id".
+func (p *stripe) signsID() bool { return true }
+
 func (p *stripe) identify(_ http.Header, body any) (string, string) {
 	return lookupString(body, "type"), lookupString(body, "id")
 }
@@ -188,6 +195,9 @@ func (p *github) verify(h http.Header, body []byte, _ time.Time) bool {
 	return anyMAC(sig, func(k []byte) []byte { return mac(sha256.New, k, body) }, p.keys)
 }
 
+// signsID: X-GitHub-Delivery is a header outside the signature.
+func (p *github) signsID() bool { return false }
+
 func (p *github) identify(h http.Header, _ any) (string, string) {
 	return h.Get("X-GitHub-Event"), h.Get("X-GitHub-Delivery")
 }
@@ -204,6 +214,9 @@ func (p *shopify) verify(h http.Header, body []byte, _ time.Time) bool {
 	}
 	return anyMAC(sig, func(k []byte) []byte { return mac(sha256.New, k, body) }, p.keys)
 }
+
+// signsID: X-Shopify-Webhook-Id is a header outside the signature.
+func (p *shopify) signsID() bool { return false }
 
 func (p *shopify) identify(h http.Header, _ any) (string, string) {
 	id := h.Get("X-Shopify-Webhook-Id")
@@ -243,6 +256,9 @@ func (p *standard) verify(h http.Header, body []byte, now time.Time) bool {
 	}
 	return anySignature(sigs, macs(func(k []byte) []byte { return standardMAC(k, id, tsText, body) }, p.keys))
 }
+
+// signsID: webhook-id is part of the signed content.
+func (p *standard) signsID() bool { return true }
 
 func (p *standard) identify(h http.Header, body any) (string, string) {
 	return p.typ.of(h, body), standardHeader(h, "id")
@@ -326,6 +342,9 @@ func (p *token) verify(h http.Header, _ []byte, _ time.Time) bool {
 	}
 	return match == 1 && cred != ""
 }
+
+// signsID: a bearer or basic credential signs nothing.
+func (p *token) signsID() bool { return false }
 
 func (p *token) identify(h http.Header, body any) (string, string) {
 	return p.generic.of(h, body), ""

@@ -23,6 +23,9 @@ type delivery struct {
 	Headers map[string]string // canonical name -> first value
 	Body    any               // decoded JSON, numbers as json.Number
 	Raw     []byte            // the JSON body as received
+	// key identifies the delivery in idempotency keys: ID when the
+	// signature covers it, else the SHA-256 of the signed body.
+	key string
 }
 
 // tmplData is the dot of every rule template.
