@@ -44,7 +44,9 @@ type Bus interface {
 	Subscribe(ctx context.Context, topics []string, from event.Cursor, h Handler) (Subscription, error)
 
 	// History returns up to limit events of topic after the id after, oldest
-	// first. With after == "" it returns the latest limit events.
+	// first. With after == "" it returns the latest limit events. A page
+	// also stops at Options.HistoryPageBytes (More is then set): its cost
+	// is bounded in bytes whatever the events' size.
 	History(ctx context.Context, topic string, after string, limit int) (HistoryPage, error)
 
 	// SetRead records that reader has read topic up to and including id.
@@ -124,6 +126,10 @@ type HistoryPage struct {
 	// Truncated is true when events after the requested position were
 	// trimmed, so Events does not continue from it.
 	Truncated bool
+	// More is true when the page stopped at the byte bound with more events
+	// in range: with after set, the next page starts after the last event;
+	// with after == "", Events are the newest that fit.
+	More bool
 }
 
 // MaxUnread caps unread counts: badges show "99+" long before this.

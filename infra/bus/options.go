@@ -14,14 +14,19 @@ type Options struct {
 	DedupTTL time.Duration
 	// MaxEventBytes bounds one event's JSON encoding. Default 64 KiB.
 	MaxEventBytes int
+	// HistoryPageBytes bounds one history or replay page in bytes as well
+	// as in events: a page stops before the event that would pass it (the
+	// first event is always returned). Default 1 MiB.
+	HistoryPageBytes int
 }
 
 // Defaults applied by WithDefaults.
 const (
-	DefaultHistoryLen    = 1000
-	DefaultHistoryTTL    = 7 * 24 * time.Hour
-	DefaultDedupTTL      = 24 * time.Hour
-	DefaultMaxEventBytes = 64 << 10
+	DefaultHistoryLen       = 1000
+	DefaultHistoryTTL       = 7 * 24 * time.Hour
+	DefaultDedupTTL         = 24 * time.Hour
+	DefaultMaxEventBytes    = 64 << 10
+	DefaultHistoryPageBytes = 1 << 20
 )
 
 // WithDefaults returns o with zero fields set to their defaults.
@@ -37,6 +42,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.MaxEventBytes <= 0 {
 		o.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if o.HistoryPageBytes <= 0 {
+		o.HistoryPageBytes = DefaultHistoryPageBytes
 	}
 	return o
 }

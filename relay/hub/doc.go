@@ -24,9 +24,11 @@
 //     (TestQueueOverflowKicksSlowConsumer; sse and ws
 //     TestSlowConsumerKickedAndResumes).
 //   - Replay is paced, not counted: history after a client's position is
-//     fetched page by page and the next page waits until the peer took the
-//     previous one, so a long replay neither kicks the client nor buffers
-//     the history (TestReplayIsPacedNotKicked, sse TestResumeWithCursor).
+//     fetched page by page (pages bounded in bytes by the bus) and the
+//     next page waits until the writer took the previous one, so a long
+//     replay neither kicks the client nor buffers the history: a peer that
+//     does not read costs at most two pages (TestReplayIsPacedNotKicked,
+//     TestReplayToNonReaderHoldsTwoPages, sse TestResumeWithCursor).
 //   - Gap-free, duplicate-free resume: replay ends at the last id paged,
 //     bus.Subscribe continues after exactly that id, and the ready/subscribed
 //     cursor is computed by the writer after everything before it was

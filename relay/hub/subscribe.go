@@ -10,9 +10,10 @@ import (
 	"github.com/hookrelay/hookrelay/infra/event"
 )
 
-// replayPage is how many history events are fetched and queued at a time;
-// the next page waits until the peer has taken most of the previous one, so
-// a long replay costs two pages of memory, not the whole history.
+// replayPage is how many history events are fetched and queued at a time
+// (the bus also bounds a page in bytes); the next page waits until the
+// writer has taken the previous one, so a long replay costs at most two
+// pages of memory, not the whole history.
 const replayPage = 100
 
 // maxClockSkew is how far ahead of this node's clock an event id may be and
@@ -160,7 +161,10 @@ func (c *Client) Subscribe(ctx context.Context, p *Plan, ack *Ack) error {
 func (c *Client) replay(ctx context.Context, s *subscription, topic string, from event.Cursor) (event.ID, error) {
 	after, _ := from.Get(topic)
 	for {
-		if !c.waitDrained(replayPage, ctx.Done()) {
+		// Only once the queue is empty: with pages bounded in bytes by the
+		// bus (history_page_bytes), a replay to a peer that does not read
+		// holds at most the page its writer is stuck on plus one queued.
+		if !c.waitDrained(1, ctx.Done()) {
 			if err := ctx.Err(); err != nil {
 				return after, err
 			}
@@ -179,7 +183,7 @@ func (c *Client) replay(ctx context.Context, s *subscription, topic string, from
 			after = d.ID
 		}
 		c.mu.Unlock()
-		if len(page.Events) < replayPage {
+		if !page.More && len(page.Events) < replayPage {
 			return after, nil
 		}
 	}

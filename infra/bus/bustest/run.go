@@ -47,6 +47,7 @@ func Run(t *testing.T, newBus func(t *testing.T, opts bus.Options) bus.Bus) {
 		{"Unsubscribe", testUnsubscribe},
 		{"ContextCancelled", testContextCancelled},
 		{"History", testHistory},
+		{"HistoryPageBytes", testHistoryPageBytes},
 		{"ReadCursors", testReadCursors},
 		{"UnreadCapped", testUnreadCapped},
 		{"Invalid", testInvalid},

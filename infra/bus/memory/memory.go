@@ -166,6 +166,14 @@ func (b *Bus) History(ctx context.Context, topic string, after string, limit int
 		page.Truncated = h.truncatedAfter(afterID)
 	}
 	end := min(h.len(), i+limit)
+	// The byte bound keeps the newest events of a latest page and the
+	// oldest of a forward one, as the Redis bus does.
+	budget := b.opts.HistoryPageBytes
+	if after == "" {
+		i, page.More = fitBackward(h, i, end, budget)
+	} else {
+		end, page.More = fitForward(h, i, end, budget)
+	}
 	if end > i {
 		page.Events = make([]bus.Delivery, 0, end-i)
 	}
@@ -174,6 +182,35 @@ func (b *Bus) History(ctx context.Context, topic string, after string, limit int
 		page.Events = append(page.Events, bus.Delivery{Topic: topic, ID: s.id, JSON: s.json})
 	}
 	return page, nil
+}
+
+// entryBytes is what an entry counts against the page byte bound.
+func entryBytes(h *ring, i int) int { return len(h.at(i).json) }
+
+// fitForward returns the end of the longest run from i that fits budget
+// (at least one entry) and whether entries before end were left out.
+func fitForward(h *ring, i, end, budget int) (int, bool) {
+	used := 0
+	for j := i; j < end; j++ {
+		used += entryBytes(h, j)
+		if j > i && used > budget {
+			return j, true
+		}
+	}
+	return end, false
+}
+
+// fitBackward returns the start of the longest run ending at end that fits
+// budget (at least one entry) and whether entries after i were left out.
+func fitBackward(h *ring, i, end, budget int) (int, bool) {
+	used := 0
+	for j := end - 1; j >= i; j-- {
+		used += entryBytes(h, j)
+		if j < end-1 && used > budget {
+			return j + 1, true
+		}
+	}
+	return i, false
 }
 
 // SetRead implements bus.Bus. A read cursor expires HistoryTTL after it was

@@ -31,13 +31,14 @@ type histWait struct {
 }
 
 type histResult struct {
-	es  []entry
-	err error
+	es   []entry
+	more bool
+	err  error
 }
 
 // read returns up to limit entries of topic after the id after, like
 // Bus.readAfter, sharing the Redis read with concurrent calls.
-func (h *histCoalescer) read(ctx context.Context, topic string, after event.ID, limit int) ([]entry, error) {
+func (h *histCoalescer) read(ctx context.Context, topic string, after event.ID, limit int) ([]entry, bool, error) {
 	h.b.metrics.historyRequests.Add(1)
 	w := &histWait{after: after, limit: limit, done: make(chan histResult, 1)}
 	h.mu.Lock()
@@ -52,9 +53,9 @@ func (h *histCoalescer) read(ctx context.Context, topic string, after event.ID, 
 	}
 	select {
 	case r := <-w.done:
-		return r.es, r.err
+		return r.es, r.more, r.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("redis bus: history %s: %w", topic, ctx.Err())
+		return nil, false, fmt.Errorf("redis bus: history %s: %w", topic, ctx.Err())
 	}
 }
 
@@ -86,22 +87,28 @@ func (h *histCoalescer) answer(topic string, batch []*histWait) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.b.opt.ReadTimeout+h.b.opt.DialTimeout)
 	defer cancel()
-	es, err := h.b.readAfter(ctx, topic, from, count)
+	es, more, err := h.b.readAfter(ctx, topic, from, count)
 	h.b.metrics.historyReads.Add(1)
-	full := len(es) == count
+	full := len(es) == count || more
 	for _, w := range batch {
 		if err != nil {
 			w.done <- histResult{err: err}
 			continue
 		}
 		mine := entriesAfter(es, w.after)
-		if len(mine) >= w.limit || !full {
+		switch {
+		case len(mine) >= w.limit || !full:
 			w.done <- histResult{es: mine[:min(len(mine), w.limit)]}
+			continue
+		case more && len(mine) > 0:
+			// The shared page stopped at the byte bound: this call's part
+			// of it is within the bound too, with more after it.
+			w.done <- histResult{es: mine, more: true}
 			continue
 		}
 		// The shared page ended before this call's page did.
-		own, err := h.b.readAfter(ctx, topic, w.after, w.limit)
+		own, ownMore, err := h.b.readAfter(ctx, topic, w.after, w.limit)
 		h.b.metrics.historyReads.Add(1)
-		w.done <- histResult{es: own, err: err}
+		w.done <- histResult{es: own, more: ownMore, err: err}
 	}
 }

@@ -274,14 +274,14 @@ func (d *dispatcher) confirmed(s *shard, channel string) {
 func (d *dispatcher) fill(t *topic) {
 	for {
 		ctx, cancel := d.ctx()
-		es, err := d.b.readAfter(ctx, t.name, t.last, fillPage)
+		es, more, err := d.b.readAfter(ctx, t.name, t.last, fillPage)
 		cancel()
 		if err != nil {
 			t.dirty = true
 			return
 		}
 		d.deliverFilled(t, es)
-		if len(es) < fillPage {
+		if !more && len(es) < fillPage {
 			t.dirty = false
 			return
 		}

@@ -103,45 +103,33 @@ func (b *Bus) History(ctx context.Context, topic, after string, limit int) (bus.
 		return bus.HistoryPage{}, fmt.Errorf("history %s: limit %d: %w", topic, limit, bus.ErrInvalid)
 	}
 	limit = min(limit, maxHistoryPage)
-	stream := b.keys.stream(topic)
 	if after == "" {
-		xs, err := b.client.XRevRangeN(ctx, stream, "+", "-", int64(limit)).Result()
+		es, more, err := b.readPage(ctx, topic, "+", "-", limit, true)
 		if err != nil {
-			return bus.HistoryPage{}, b.unavailable("history "+topic, err)
+			return bus.HistoryPage{}, err
 		}
-		slices.Reverse(xs)
-		es, err := parseEntries(xs)
-		if err != nil {
-			return bus.HistoryPage{}, b.unavailable("history "+topic, err)
-		}
-		return bus.HistoryPage{Events: deliveries(topic, es)}, nil
+		slices.Reverse(es)
+		return bus.HistoryPage{Events: deliveries(topic, es), More: more}, nil
 	}
 	from, err := event.ParseID(after)
 	if err != nil {
 		return bus.HistoryPage{}, fmt.Errorf("history %s: after: %w: %v", topic, bus.ErrInvalid, err)
 	}
-	es, err := b.hist.read(ctx, topic, from, limit)
+	es, more, err := b.hist.read(ctx, topic, from, limit)
 	if err != nil {
 		return bus.HistoryPage{}, err
 	}
-	page := bus.HistoryPage{Events: deliveries(topic, es)}
+	page := bus.HistoryPage{Events: deliveries(topic, es), More: more}
 	if len(es) > 0 && truncatedAfter(from, es[0]) {
 		page.Truncated = true
 	}
 	return page, nil
 }
 
-// readAfter reads up to limit entries with ids > after.
-func (b *Bus) readAfter(ctx context.Context, topic string, after event.ID, limit int) ([]entry, error) {
-	xs, err := b.client.XRangeN(ctx, b.keys.stream(topic), rangeAfter(after), "+", int64(limit)).Result()
-	if err != nil {
-		return nil, b.unavailable("xrange "+topic, err)
-	}
-	es, err := parseEntries(xs)
-	if err != nil {
-		return nil, b.unavailable("xrange "+topic, err)
-	}
-	return es, nil
+// readAfter reads up to limit entries with ids > after, at most a page of
+// bytes; more reports that it stopped at the byte bound.
+func (b *Bus) readAfter(ctx context.Context, topic string, after event.ID, limit int) ([]entry, bool, error) {
+	return b.readPage(ctx, topic, rangeAfter(after), "+", limit, false)
 }
 
 // maxStreamID is the largest stream id; nothing can follow it.

@@ -53,7 +53,7 @@ func (d *dispatcher) readReplays(reqs []*subReq) (map[*subReq]map[string][]entry
 		ctx, cancel := d.ctx()
 		pipe := d.b.client.Pipeline()
 		for _, r := range order {
-			r.cmd = pipe.XRangeN(ctx, d.b.keys.stream(r.topic), rangeAfter(r.from), "+", fillPage)
+			r.cmd = pipe.XRangeN(ctx, d.b.keys.stream(r.topic), rangeAfter(r.from), "+", int64(d.b.perRead()))
 		}
 		_, _ = pipe.Exec(ctx) // each command carries its own error, read by finishRead
 		cancel()
@@ -108,7 +108,7 @@ func (d *dispatcher) finishRead(r *replayRead) ([]entry, error) {
 	if err != nil {
 		return nil, d.b.unavailable("replay "+r.topic, err)
 	}
-	if len(es) < fillPage {
+	if len(es) < d.b.perRead() {
 		return es, nil
 	}
 	more, err := d.readAll(r.topic, es[len(es)-1].id)

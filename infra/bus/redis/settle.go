@@ -44,7 +44,7 @@ func (d *dispatcher) settleQueued() {
 		stream := d.b.keys.stream(t.name)
 		var cmd *goredis.XMessageSliceCmd
 		if t.known {
-			cmd = pipe.XRangeN(ctx, stream, rangeAfter(t.last), "+", fillPage)
+			cmd = pipe.XRangeN(ctx, stream, rangeAfter(t.last), "+", int64(d.b.perRead()))
 		} else {
 			cmd = pipe.XRevRangeN(ctx, stream, "+", "-", 1)
 		}
@@ -91,7 +91,7 @@ func (d *dispatcher) settled(t *topic, cmd *goredis.XMessageSliceCmd) {
 	d.deliverFilled(t, es)
 	t.dirty = false
 	t.epoch = t.shardEpoch()
-	if len(es) == fillPage {
+	if len(es) == d.b.perRead() {
 		d.fill(t) // the rest, page by page
 	}
 }

@@ -111,13 +111,13 @@ func (d *dispatcher) readAll(name string, pos event.ID) ([]entry, error) {
 	var all []entry
 	for {
 		ctx, cancel := d.ctx()
-		es, err := d.b.readAfter(ctx, name, pos, fillPage)
+		es, more, err := d.b.readAfter(ctx, name, pos, fillPage)
 		cancel()
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, es...)
-		if len(es) < fillPage {
+		if !more && len(es) < fillPage {
 			return all, nil
 		}
 		pos = es[len(es)-1].id
