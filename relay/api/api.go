@@ -43,6 +43,14 @@ type Deps struct {
 	// PublishLimit rate-limits publishing per API key / token subject, one
 	// token per event; nil means unlimited.
 	PublishLimit Limiter
+	// ReadLimit rate-limits the per-topic read routes (history, read,
+	// unread) per token subject, one token per request; nil means
+	// unlimited (HOOKRELAY_READ_RATE).
+	ReadLimit Limiter
+	// HistorySlots caps concurrent history requests per token subject
+	// (key = subject) and per node (key = historyNodeKey); nil means
+	// unlimited (HOOKRELAY_HISTORY_CONCURRENCY[_PER_SUBJECT]).
+	HistorySubjectSlots, HistoryNodeSlots ConcurrencyLimiter
 	// ConnLimit caps concurrent SSE/WS connections per client address
 	// (HOOKRELAY_CONNECTIONS_PER_IP); ClientIP picks the key (default the
 	// peer address). nil means unlimited.

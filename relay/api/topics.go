@@ -17,8 +17,9 @@ const (
 	MaxHistoryLimit     = 1000
 )
 
-// subscriber authenticates a per-topic read and checks the topic and the
-// subscribe grant.
+// subscriber authenticates a per-topic read, checks the topic and the
+// subscribe grant, and takes one token of the subject's read rate: every
+// read costs Redis something, so a subject's ceiling is a rate.
 func (s *server) subscriber(r *http.Request) (string, *auth.Grants, error) {
 	topic := r.PathValue("topic")
 	if err := event.ValidateTopic(topic); err != nil {
@@ -31,15 +32,54 @@ func (s *server) subscriber(r *http.Request) (string, *auth.Grants, error) {
 	if !g.CanSubscribe(topic) {
 		return "", nil, forbidden("no subscribe grant for topic %q", topic)
 	}
+	if s.ReadLimit != nil {
+		if ok, wait := s.ReadLimit.AllowN(g.Subject, 1); !ok {
+			return "", nil, RateLimited(wait, "read rate limit reached (HOOKRELAY_READ_RATE); retry after the Retry-After seconds")
+		}
+	}
 	return topic, g, nil
+}
+
+// historyNodeKey is the HistoryNodeSlots key: one pool for the node.
+const historyNodeKey = "node"
+
+// historySlot takes a history slot for the subject and one of the node's,
+// so concurrent history work (Redis replies, relay buffers of up to a page
+// each) is bounded per subject and per node.
+func (s *server) historySlot(subject string) (release func(), err error) {
+	release = func() {}
+	if s.HistorySubjectSlots != nil {
+		rel, ok := s.HistorySubjectSlots.Acquire(subject)
+		if !ok {
+			return nil, RateLimited(time.Second, "too many history requests at once for this subject (HOOKRELAY_HISTORY_CONCURRENCY_PER_SUBJECT); retry")
+		}
+		release = rel
+	}
+	if s.HistoryNodeSlots != nil {
+		rel, ok := s.HistoryNodeSlots.Acquire(historyNodeKey)
+		if !ok {
+			release()
+			e := Errorf(CodeOverCapacity, http.StatusServiceUnavailable, "this relay is serving its maximum of history requests (HOOKRELAY_HISTORY_CONCURRENCY); retry")
+			e.RetryAfter = time.Second
+			return nil, e
+		}
+		subj := release
+		release = func() { rel(); subj() }
+	}
+	return release, nil
 }
 
 // history serves GET /v1/topics/{topic}/events?after=ID&limit=N.
 func (s *server) history(w http.ResponseWriter, r *http.Request) error {
-	topic, _, err := s.subscriber(r)
+	topic, g, err := s.subscriber(r)
 	if err != nil {
 		return err
 	}
+	release, err := s.historySlot(g.Subject)
+	if err != nil {
+		return err
+	}
+	defer release()
 	q := r.URL.Query()
 	after := q.Get("after")
 	if after != "" {
@@ -76,6 +116,14 @@ func (s *server) history(w http.ResponseWriter, r *http.Request) error {
 	}
 	b = append(b, `],"truncated":`...)
 	b = strconv.AppendBool(b, page.Truncated)
+	b = append(b, `,"more":`...)
+	b = strconv.AppendBool(b, page.More)
+	if page.More && after != "" && len(page.Events) > 0 {
+		// Ids are [0-9-] only: no escaping needed.
+		b = append(b, `,"next":"`...)
+		b = append(b, page.Events[len(page.Events)-1].ID.String()...)
+		b = append(b, '"')
+	}
 	b = append(b, "}\n"...)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -67,4 +67,3 @@ func pageReply(res any) ([]goredis.XMessage, bool, error) {
 func (b *Bus) perRead() int {
 	return max(1, min(fillPage, b.opt.Bus.HistoryPageBytes/b.opt.Bus.MaxEventBytes))
 }
-
