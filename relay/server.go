@@ -178,6 +178,8 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 	if cfg.PublishRate > 0 {
 		publishLimit = limit.NewKeyed(cfg.PublishRate, cfg.PublishBurst, publishLimitIdle)
 	}
+	// Token publishers share one budget across HTTP and WebSocket.
+	tokenLim, topics := tokenLimit(cfg, publishLimit), tokenTopics(cfg)
 	deps := api.Deps{
 		Bus:          a.bus,
 		Hub:          a.hub,
@@ -198,17 +200,20 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 			Registerer:   a.reg,
 		}),
 		WS: ws.NewHandler(a.hub, ws.Options{
-			Ping:          cfg.WSPing,
-			WriteTimeout:  cfg.WriteTimeout,
-			ReadLimit:     cfg.WSReadLimit,
-			Auth:          authn,
-			Verifier:      verifier,
-			CheckOrigin:   origins.Allowed,
-			PublishLimit:  allowFunc(publishLimit),
-			MaxEventBytes: cfg.MaxEventBytes,
-			Presence:      a.presence,
-			Logger:        log,
-			Registerer:    a.reg,
+			Ping:           cfg.WSPing,
+			WriteTimeout:   cfg.WriteTimeout,
+			ReadLimit:      cfg.WSReadLimit,
+			Auth:           authn,
+			Verifier:       verifier,
+			CheckOrigin:    origins.Allowed,
+			PublishLimit:   allowFunc(tokenLim),
+			NewTopics:      topicsFunc(topics),
+			DedupTTL:       cfg.TokenDedupTTL,
+			MessageTimeout: cfg.WSMessageTimeout,
+			MaxEventBytes:  cfg.MaxEventBytes,
+			Presence:       a.presence,
+			Logger:         log,
+			Registerer:     a.reg,
 		}),
 		Hooks: a.hooks,
 		Web:   web.Handler(),
@@ -220,6 +225,7 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 	if publishLimit != nil {
 		deps.PublishLimit = publishLimit // a nil *Keyed in the interface would not be nil
 	}
+	a.wireCosts(&deps, tokenLim, topics)
 	if cfg.ConnectionsPerIP > 0 {
 		// Behind the ALB (HOOKRELAY_TRUST_PROXY, set by the Terraform module)
 		// the client is the last X-Forwarded-For entry; otherwise the peer.

@@ -94,6 +94,11 @@ func (a *APIKeys) match(presented string) (string, bool) {
 // "apikey:ci", so logs and read cursors never mix them with token subjects.
 const APIKeySubjectPrefix = "apikey:"
 
+// TokenSubjectPrefix keys a token subject's publish bucket and scopes its
+// idempotency keys, so a token whose sub is "apikey:ci" cannot drain API
+// key ci's bucket (L2 of the 2026-12 review).
+const TokenSubjectPrefix = "token:"
+
 // Authenticate gives the holder of any configured key publish rights on
 // every topic (and no subscribe rights: keys are for backends, and a leaked
 // key should not also expose every stream).

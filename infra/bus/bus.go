@@ -76,6 +76,21 @@ type Message struct {
 	// the same topic within the dedup window return the original event
 	// instead of a new one. Webhooks use source + delivery id (+ index).
 	IdempotencyKey string
+	// DedupTTL, when positive, is how long this message's idempotency key
+	// is remembered instead of Options.DedupTTL (token publishers get a
+	// short one: their keys only need to outlive a retry).
+	DedupTTL time.Duration
+}
+
+// ScopedKey namespaces an idempotency key by its publisher ("apikey:ci",
+// "token:alice"), so one publisher can neither pre-claim nor probe
+// another's keys on a topic they share (L1 of the 2026-12 review). The
+// separator cannot appear in a publisher name.
+func ScopedKey(publisher, key string) string {
+	if key == "" {
+		return ""
+	}
+	return publisher + "|" + key
 }
 
 // Published is the outcome of publishing one message.

@@ -152,6 +152,9 @@ type Config struct {
 	PresenceTTL        time.Duration // HOOKRELAY_PRESENCE_TTL: a dead relay's members leave after this
 	PresenceMaxMembers int           // HOOKRELAY_PRESENCE_MAX_MEMBERS: count-only above
 
+	// Costs bound what one request may cost (docs/security.md).
+	Costs
+
 	// Telemetry.
 	LogLevel       string // HOOKRELAY_LOG_LEVEL: debug, info, warn, error
 	LogFormat      string // HOOKRELAY_LOG_FORMAT: json, text
@@ -229,6 +232,7 @@ func Defaults(mode Mode) *Config {
 		PresenceInterval:       DefaultPresenceInterval,
 		PresenceTTL:            DefaultPresenceTTL,
 		PresenceMaxMembers:     DefaultPresenceMaxMembers,
+		Costs:                  defaultCosts(),
 	}
 	if mode == ModeDev {
 		c.Addr = DefaultAddrDev
@@ -251,6 +255,8 @@ func (c *Config) BusOptions() bus.Options {
 		HistoryTTL:    c.HistoryTTL,
 		DedupTTL:      c.DedupTTL,
 		MaxEventBytes: c.MaxEventBytes,
+		// Validate bounds it far below MaxInt32.
+		HistoryPageBytes: int(c.HistoryPageBytes),
 	}
 }
 

@@ -56,7 +56,7 @@ func splitList(v string) []string {
 
 // settings lists every knob; the order is the order of --help and the docs.
 func settings() []*setting {
-	return []*setting{
+	return append([]*setting{
 		str("addr", "listen address (host:port)", func(c *Config) *string { return &c.Addr }),
 		{name: "redis_url", secret: true, aliases: []string{"REDIS_URL"},
 			usage: "Redis URL, redis:// or rediss:// with optional user:password (empty in dev: memory bus)",
@@ -141,7 +141,7 @@ func settings() []*setting {
 		byteSize("delivery_log_bytes", "delivery log bytes kept per source", func(c *Config) *int64 { return &c.DeliveryLogBytes }),
 		duration("delivery_log_ttl", "how long a delivery log entry is kept", func(c *Config) *time.Duration { return &c.DeliveryLogTTL }),
 		duration("fleet_ttl", "a relay's fleet record expires this long after its last refresh (refreshed every third of it)", func(c *Config) *time.Duration { return &c.FleetTTL }),
-	}
+	}, costSettings()...)
 }
 
 func str(name, usage string, field func(*Config) *string) *setting {

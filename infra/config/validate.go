@@ -279,6 +279,7 @@ func (v *validator) limits() {
 	if c.PublishRate > 0 && c.PublishBurst < 1 {
 		v.fail("publish_burst", "%d must be at least 1 when %s is set", c.PublishBurst, c.Key("publish_rate"))
 	}
+	c.validateCosts(v)
 }
 
 // telemetry checks the log settings with the parser every binary's logger

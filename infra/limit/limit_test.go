@@ -208,3 +208,32 @@ func TestKeyedAllowNAllOrNothing(t *testing.T) {
 		t.Fatal("more tokens than the burst")
 	}
 }
+
+// M2 (security review 2026-12): a wildcard publish grant let a token
+// publisher create a new topic (a Redis stream kept for the history TTL)
+// with every event. Topics caps the distinct topics per key per window,
+// all or nothing per call, and forgets them when the window ends.
+func TestTopicsCapsDistinctTopicsPerWindow(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tp := NewTopics(3, time.Hour)
+	tp.now = func() time.Time { return now }
+	if !tp.Allow("mallory", "room:1", "room:2", "room:2") {
+		t.Fatal("two topics refused")
+	}
+	if !tp.Allow("mallory", "room:1", "room:3") {
+		t.Fatal("a third topic refused")
+	}
+	if tp.Allow("mallory", "room:1", "room:4") {
+		t.Fatal("a fourth topic within the window allowed")
+	}
+	if !tp.Allow("mallory", "room:2") || !tp.Allow("alice", "room:4") {
+		t.Fatal("known topics, or another key, refused")
+	}
+	now = now.Add(time.Hour)
+	if !tp.Allow("mallory", "room:4", "room:5") {
+		t.Fatal("new window still refuses")
+	}
+	if !NewTopics(0, 0).Allow("x", "a", "b") {
+		t.Fatal("unlimited refused")
+	}
+}

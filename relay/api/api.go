@@ -43,6 +43,8 @@ type Deps struct {
 	// PublishLimit rate-limits publishing per API key / token subject, one
 	// token per event; nil means unlimited.
 	PublishLimit Limiter
+	// Policy bounds token publishers: rate, dedup TTL, distinct topics.
+	Policy PublishPolicy
 	// ReadLimit rate-limits the per-topic read routes (history, read,
 	// unread) per token subject, one token per request; nil means
 	// unlimited (HOOKRELAY_READ_RATE).

@@ -56,10 +56,14 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request) error {
 			msgs[i].Source = p.grants.Source()
 		}
 	}
-	if s.PublishLimit != nil {
+	lim, key := s.scope(p, msgs)
+	if err := s.newTopicsAllowed(p, msgs); err != nil {
+		return err
+	}
+	if lim != nil {
 		// One token per event (the rate is in events per second), taken for
 		// the whole batch at once: a refused batch spends nothing.
-		if ok, wait := s.PublishLimit.AllowN(p.key, len(msgs)); !ok {
+		if ok, wait := lim.AllowN(key, len(msgs)); !ok {
 			if wait == 0 {
 				return badRequest("batch of %d events is larger than the publish burst (HOOKRELAY_PUBLISH_BURST): split it", len(msgs))
 			}
@@ -97,9 +101,9 @@ func (s *server) publisher(r *http.Request) (*publisher, error) {
 	if len(g.Publish) == 0 {
 		return nil, forbidden("these credentials carry no publish grant")
 	}
-	// The subject is the bucket key, as for WebSocket publishes, so one
-	// budget covers both transports.
-	return &publisher{key: g.Subject, grants: g}, nil
+	// "token:" + subject is the bucket key, as for WebSocket publishes, so
+	// one budget covers both transports.
+	return tokenPublisher(g), nil
 }
 
 // requireJSON answers 415 unless the body is declared JSON.

@@ -27,8 +27,11 @@ import (
 // Options configure the handler. Zero values mean the defaults.
 type Options struct {
 	Ping, PongWait, WriteTimeout time.Duration
-	ReadLimit                    int64
-	Compression                  bool
+	// MessageTimeout bounds the time from a data frame's header to the end
+	// of its message; pongs do not extend it (default 10 s).
+	MessageTimeout time.Duration
+	ReadLimit      int64
+	Compression    bool
 	// Auth authenticates the upgrade request; nil refuses every request
 	// with 401 (wire auth.AllowAll explicitly for development).
 	Auth auth.Authenticator
@@ -40,7 +43,13 @@ type Options struct {
 	CheckOrigin func(r *http.Request) bool
 	// PublishLimit, when set, is asked before every publish with the
 	// grants' subject as key; false answers rate_limited.
-	PublishLimit  func(key string) (bool, time.Duration)
+	PublishLimit func(key string) (bool, time.Duration)
+	// NewTopics, when set, is asked before every publish whether the key
+	// may publish to the topic (distinct topics per hour).
+	NewTopics func(key string, topics ...string) bool
+	// DedupTTL is how long a publish's idempotency key is remembered (0:
+	// the bus's dedup TTL).
+	DedupTTL      time.Duration
 	MaxEventBytes int
 	// Presence, when set, makes subscribers of presence topics members
 	// and, with "presence": true on subscribe, watchers.
@@ -51,10 +60,14 @@ type Options struct {
 
 // Defaults (docs/protocol.md).
 const (
-	DefaultPing          = 25 * time.Second
-	DefaultPongWait      = 60 * time.Second
-	DefaultReadLimit     = 64 << 10
-	DefaultMaxEventBytes = 64 << 10
+	DefaultPing     = 25 * time.Second
+	DefaultPongWait = 60 * time.Second
+	// DefaultMessageTimeout: a client that started a message has this long
+	// to finish it (L3 of the 2026-12 review: pongs kept an incomplete
+	// message and its buffer open forever).
+	DefaultMessageTimeout = 10 * time.Second
+	DefaultReadLimit      = 64 << 10
+	DefaultMaxEventBytes  = 64 << 10
 	// opTimeout bounds one request's bus calls (subscribe replay, publish).
 	opTimeout = 30 * time.Second
 )
@@ -91,6 +104,9 @@ func (s *handler) poller() *poller {
 func NewHandler(h *hub.Hub, o Options) http.Handler {
 	if o.Ping <= 0 {
 		o.Ping = DefaultPing
+	}
+	if o.MessageTimeout <= 0 {
+		o.MessageTimeout = DefaultMessageTimeout
 	}
 	if o.PongWait <= 0 {
 		o.PongWait = DefaultPongWait

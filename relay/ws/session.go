@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -31,6 +32,10 @@ type session struct {
 	// readDeadline mirrors the conn's read deadline (Unix ns) for the
 	// poller's sweep, which closes parked connections past it.
 	readDeadline atomic.Int64
+	// msgDeadline (Unix ns) is when the message being read must be
+	// complete; 0 between messages. Pongs never move the read deadline
+	// past it.
+	msgDeadline atomic.Int64
 }
 
 func (ss *session) run() {
@@ -40,9 +45,13 @@ func (ss *session) run() {
 	ss.c.Close()
 }
 
-// extendRead moves the read deadline a pong wait ahead.
+// extendRead moves the read deadline a pong wait ahead, but never past the
+// deadline of a message being read.
 func (ss *session) extendRead() error {
 	d := time.Now().Add(ss.s.o.PongWait)
+	if md := ss.msgDeadline.Load(); md != 0 && md < d.UnixNano() {
+		d = time.Unix(0, md)
+	}
 	ss.readDeadline.Store(d.UnixNano())
 	return ss.conn.SetReadDeadline(d)
 }
@@ -119,7 +128,7 @@ func (ss *session) readAvailable(pongWait time.Duration) bool {
 // readOne reads and handles one message; false ends the connection.
 // offStack handles it on a short-lived goroutine (see handleOffStack).
 func (ss *session) readOne(pongWait time.Duration, offStack bool) bool {
-	typ, data, err := ss.conn.ReadMessage()
+	typ, data, err := ss.readMessage()
 	if err != nil {
 		if errors.Is(err, websocket.ErrReadLimit) {
 			// gorilla has already sent 1009; count it, and let the close
@@ -144,6 +153,25 @@ func (ss *session) readOne(pongWait time.Duration, offStack bool) bool {
 		ss.handle(data)
 	}
 	return true
+}
+
+// readMessage is gorilla's ReadMessage with a deadline on the message:
+// once a data frame has started, the whole message must arrive within
+// MessageTimeout whatever pongs arrive meanwhile.
+func (ss *session) readMessage() (int, []byte, error) {
+	typ, r, err := ss.conn.NextReader()
+	if err != nil {
+		return typ, nil, err
+	}
+	md := time.Now().Add(ss.s.o.MessageTimeout)
+	ss.msgDeadline.Store(md.UnixNano())
+	defer ss.msgDeadline.Store(0)
+	if time.Unix(0, ss.readDeadline.Load()).After(md) {
+		ss.readDeadline.Store(md.UnixNano())
+		_ = ss.conn.SetReadDeadline(md) // errors surface on the read below
+	}
+	data, err := io.ReadAll(r)
+	return typ, data, err
 }
 
 // handleOffStack handles a frame on a short-lived goroutine and waits for
@@ -223,14 +251,20 @@ func (ss *session) publish(ctx context.Context, f *clientFrame) {
 		ss.fail(errFrame(f.Ref, codeTooLarge, "data is %d bytes, at most %d", len(f.Data), ss.s.o.MaxEventBytes))
 		return
 	}
+	key := auth.TokenSubjectPrefix + ss.grants.Subject
+	if nt := ss.s.o.NewTopics; nt != nil && !nt(key, f.Topic) {
+		ss.fail(errFrame(f.Ref, codeRateLimited, "too many distinct topics published this hour (HOOKRELAY_TOKEN_TOPICS_PER_HOUR)"))
+		return
+	}
 	if lim := ss.s.o.PublishLimit; lim != nil {
-		if ok, wait := lim(ss.grants.Subject); !ok {
+		if ok, wait := lim(key); !ok {
 			ss.fail(errFrame(f.Ref, codeRateLimited, "publish rate exceeded, retry in %s", wait.Round(time.Millisecond)))
 			return
 		}
 	}
 	pub, err := ss.s.h.Bus().Publish(ctx, []bus.Message{{
-		Topic: f.Topic, Type: f.Type, Data: f.Data, IdempotencyKey: f.IdempotencyKey,
+		Topic: f.Topic, Type: f.Type, Data: f.Data,
+		IdempotencyKey: bus.ScopedKey(key, f.IdempotencyKey), DedupTTL: ss.s.o.DedupTTL,
 		Source: ss.grants.Source(), // who sent it, as the token says
 	}})
 	if err != nil {

@@ -94,7 +94,9 @@ func (b *Bus) publishOne(m bus.Message, body []byte, now time.Time) (bus.Publish
 		return bus.Published{}, bus.ErrClosed
 	}
 	if m.IdempotencyKey != "" {
-		if e, ok := t.dedup[m.IdempotencyKey]; ok {
+		// Checked on lookup too: a key with a shorter TTL than those queued
+		// before it is swept late.
+		if e, ok := t.dedup[m.IdempotencyKey]; ok && now.Before(e.expires) {
 			return bus.Published{Event: e.pub.Event, Duplicate: true}, nil
 		}
 	}
@@ -116,7 +118,11 @@ func (b *Bus) publishOne(m bus.Message, body []byte, now time.Time) (bus.Publish
 		if t.dedup == nil {
 			t.dedup = make(map[string]dedupEntry)
 		}
-		exp := now.Add(b.opts.DedupTTL)
+		ttl := b.opts.DedupTTL
+		if m.DedupTTL > 0 {
+			ttl = m.DedupTTL
+		}
+		exp := now.Add(ttl)
 		t.dedup[m.IdempotencyKey] = dedupEntry{pub: p, expires: exp}
 		t.dedupQ = append(t.dedupQ, dedupRef{key: m.IdempotencyKey, expires: exp})
 	}

@@ -21,7 +21,7 @@ type topic struct {
 	lastPub time.Time // for HistoryTTL
 	subs    []subEntry
 	dedup   map[string]dedupEntry
-	dedupQ  []dedupRef // insertion order = expiry order (one TTL)
+	dedupQ  []dedupRef // insertion order: expiry order, except shorter per-message TTLs (swept late, checked on lookup)
 	reads   map[string]readEntry
 	dead    bool // removed from the bus's map; look the topic up again
 }

@@ -80,6 +80,9 @@ func (b *Bus) prepare(m bus.Message, now time.Time) (prepared, error) {
 	dedupKey := b.keys.dedup(m.Topic, "")
 	if m.IdempotencyKey != "" {
 		dedupTTL = b.opt.Bus.DedupTTL.Milliseconds()
+		if m.DedupTTL > 0 {
+			dedupTTL = max(m.DedupTTL.Milliseconds(), 1)
+		}
 		dedupKey = b.keys.dedup(m.Topic, m.IdempotencyKey)
 	}
 	t := m.Time
