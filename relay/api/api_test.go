@@ -40,11 +40,14 @@ type fixtureOpts struct {
 	maxBody  int64
 	origins  []string
 	allowAll bool
+	// busOpts and deps adjust the bus and the dependencies.
+	busOpts bus.Options
+	deps    func(*api.Deps)
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	t.Helper()
-	b := memory.New(bus.Options{})
+	b := memory.New(o.busOpts)
 	t.Cleanup(func() { b.Close() })
 	var authn auth.Authenticator = auth.AllowAll{}
 	if !o.allowAll {
@@ -64,10 +67,14 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{bus: b, cap: &capacity{}, draining: &atomic.Bool{}}
-	h := api.New(api.Deps{
+	d := api.Deps{
 		Bus: b, Hub: f.cap, Auth: authn, APIKeys: keys, Origins: origins,
 		PublishLimit: o.limiter, MaxBodyBytes: o.maxBody, Draining: f.draining.Load,
-	})
+	}
+	if o.deps != nil {
+		o.deps(&d)
+	}
+	h := api.New(d)
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
