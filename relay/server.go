@@ -312,6 +312,7 @@ func (a *app) buildAuth() (auth.Authenticator, auth.TokenVerifier, error) {
 		Audience:  cfg.TokenAudience,
 		JWKSURL:   cfg.JWKSURL,
 		JWKSFile:  cfg.JWKSFile,
+		Issuers:   cfg.TokenIssuers,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("token auth: %w", err)

@@ -18,7 +18,7 @@ func BenchmarkVerify(b *testing.B) {
 	if err := os.WriteFile(file, keys.jwks(b), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	a, err := NewTokenAuth(TokenOptions{HS256Keys: []string{keyA, keyB}, JWKSFile: file, Audience: "hookrelay", Now: func() time.Time { return testNow }})
+	a, err := NewTokenAuth(TokenOptions{HS256Keys: []string{keyA, keyB}, JWKSFile: file, Issuers: []string{testIssuer}, Audience: "hookrelay", Now: func() time.Time { return testNow }})
 	if err != nil {
 		b.Fatal(err)
 	}

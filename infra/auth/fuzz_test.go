@@ -16,6 +16,7 @@ func FuzzVerify(f *testing.F) {
 	a, err := NewTokenAuth(TokenOptions{
 		HS256Keys: []string{keyA},
 		JWKSFile:  "testdata/fuzz_jwks.json",
+		Issuers:   []string{testIssuer},
 		Audience:  "hookrelay",
 		Now:       func() time.Time { return testNow },
 	})

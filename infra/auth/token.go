@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,11 @@ type TokenOptions struct {
 	JWKSURL string
 	// JWKSFile is a JWK Set read once from disk (RS256/ES256).
 	JWKSFile string
+	// Issuers lists the iss values a JWKS-signed token may carry; required
+	// with a JWKS (M6 of the 2026-12 review: key sets shared across tenants
+	// verify tokens minted by any tenant). HS256 tokens are ours and carry
+	// no issuer check.
+	Issuers []string
 	// JWKSRefresh is the background refresh interval (default 1 h). A token
 	// with an unknown kid also triggers a refresh, at most once per 5 min.
 	JWKSRefresh time.Duration
@@ -51,6 +57,7 @@ type TokenOptions struct {
 type TokenAuth struct {
 	hmacKeys [][]byte
 	jwks     keyfunc.Keyfunc // nil without a JWKS source
+	issuers  []string
 	parser   *jwt.Parser
 	now      func() time.Time
 	cancel   context.CancelFunc
@@ -82,6 +89,10 @@ func NewTokenAuth(opts TokenOptions) (*TokenAuth, error) {
 		methods = append(methods, jwt.SigningMethodHS256.Alg())
 	}
 	if opts.JWKSURL != "" || opts.JWKSFile != "" {
+		if len(opts.Issuers) == 0 {
+			return nil, errors.New("token auth: a JWKS needs the issuers its tokens may name (token_issuer)")
+		}
+		a.issuers = opts.Issuers
 		kf, cancel, err := newJWKS(opts)
 		if err != nil {
 			return nil, fmt.Errorf("token auth: %w", err)
@@ -126,9 +137,17 @@ func (a *TokenAuth) Verify(ctx context.Context, token string) (*Grants, error) {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenBytes)
 	}
 	var c claims
-	_, err := a.parser.ParseWithClaims(token, &c, a.keyfunc(ctx))
+	t, err := a.parser.ParseWithClaims(token, &c, a.keyfunc(ctx))
 	if err != nil {
+		if errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && c.ExpiresAt != nil && len(c.Audience) == 0 {
+			// I1 of the 2026-12 review: the claims were decoded and exp is
+			// there, so the missing claim is aud (it was reported as exp).
+			return nil, fmt.Errorf("%w: missing aud", ErrInvalidToken)
+		}
 		return nil, classify(err)
+	}
+	if t.Method.Alg() != jwt.SigningMethodHS256.Alg() && !slices.Contains(a.issuers, c.Issuer) {
+		return nil, fmt.Errorf("%w: issuer not allowed", ErrInvalidToken)
 	}
 	if err := checkSubject(c.Subject); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)

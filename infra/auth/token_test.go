@@ -61,8 +61,11 @@ func (s *jwksServer) set(body []byte) {
 	s.body = body
 }
 
+// testIssuer is the iss of test tokens, the one JWKS verifiers allow.
+const testIssuer = "https://issuer.example/"
+
 func claimsAt(sub string, extra jwt.MapClaims) jwt.MapClaims {
-	c := jwt.MapClaims{"sub": sub, "exp": testNow.Add(time.Minute).Unix(), "aud": "hookrelay", "topics": []string{"user:{sub}"}}
+	c := jwt.MapClaims{"sub": sub, "exp": testNow.Add(time.Minute).Unix(), "aud": "hookrelay", "iss": testIssuer, "topics": []string{"user:{sub}"}}
 	for k, v := range extra {
 		if v == nil {
 			delete(c, k)
@@ -82,7 +85,7 @@ func TestVerifyTable(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	base := TokenOptions{HS256Keys: []string{keyA, keyB}, Audience: "hookrelay", Now: func() time.Time { return testNow }, Ctx: ctx}
+	base := TokenOptions{HS256Keys: []string{keyA, keyB}, Audience: "hookrelay", Issuers: []string{testIssuer}, Now: func() time.Time { return testNow }, Ctx: ctx}
 	withURL := base
 	withURL.JWKSURL = srv.URL
 	withFile := base
@@ -122,6 +125,11 @@ func TestVerifyTable(t *testing.T) {
 		{"bad grant", sign(t, jwt.SigningMethodHS256, []byte(keyA), "", claimsAt("42", jwt.MapClaims{"topics": []string{"order:**"}})), ErrInvalidToken},
 		{"topics not a list", sign(t, jwt.SigningMethodHS256, []byte(keyA), "", claimsAt("42", jwt.MapClaims{"topics": "user:42"})), ErrInvalidToken},
 		{"RS256 from JWKS", sign(t, jwt.SigningMethodRS256, keys.rsa, "rsa1", claimsAt("42", nil)), nil},
+		// M6 (security review 2026-12): a key set shared across tenants
+		// verifies any tenant's tokens; only the configured issuers pass.
+		{"RS256 from another issuer", sign(t, jwt.SigningMethodRS256, keys.rsa, "rsa1", claimsAt("42", jwt.MapClaims{"iss": "https://attacker-tenant.example/"})), ErrInvalidToken},
+		{"ES256 without issuer", sign(t, jwt.SigningMethodES256, keys.ec, "ec1", claimsAt("42", jwt.MapClaims{"iss": nil})), ErrInvalidToken},
+		{"HS256 (our own) with any issuer", sign(t, jwt.SigningMethodHS256, []byte(keyA), "", claimsAt("42", jwt.MapClaims{"iss": "whatever"})), nil},
 		{"ES256 from JWKS", sign(t, jwt.SigningMethodES256, keys.ec, "ec1", claimsAt("42", nil)), nil},
 		{"RS256 without kid", sign(t, jwt.SigningMethodRS256, keys.rsa, "", claimsAt("42", nil)), nil},
 		{"RS256 other key same kid", sign(t, jwt.SigningMethodRS256, keys.rsaOther, "rsa1", claimsAt("42", nil)), ErrInvalidToken},
@@ -218,7 +226,7 @@ func TestVerifyLeeway(t *testing.T) {
 func TestJWKSOnlyRejectsHS256(t *testing.T) {
 	keys := newTestKeys(t)
 	srv := newJWKSServer(t, keys.jwks(t))
-	a, err := NewTokenAuth(TokenOptions{JWKSURL: srv.URL, Now: func() time.Time { return testNow }})
+	a, err := NewTokenAuth(TokenOptions{JWKSURL: srv.URL, Issuers: []string{testIssuer}, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +242,7 @@ func TestJWKSOnlyRejectsHS256(t *testing.T) {
 func TestJWKSUnknownKidRefreshes(t *testing.T) {
 	keys := newTestKeys(t)
 	srv := newJWKSServer(t, jwksJSON(t, rsaJWK("rsa1", &keys.rsa.PublicKey)))
-	a, err := NewTokenAuth(TokenOptions{JWKSURL: srv.URL, Now: func() time.Time { return testNow }})
+	a, err := NewTokenAuth(TokenOptions{JWKSURL: srv.URL, Issuers: []string{testIssuer}, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +273,7 @@ func TestJWKSUnknownKidRefreshes(t *testing.T) {
 func TestJWKSBackgroundRefresh(t *testing.T) {
 	keys := newTestKeys(t)
 	srv := newJWKSServer(t, keys.jwks(t))
-	a, err := NewTokenAuth(TokenOptions{JWKSURL: srv.URL, JWKSRefresh: 20 * time.Millisecond})
+	a, err := NewTokenAuth(TokenOptions{JWKSURL: srv.URL, Issuers: []string{testIssuer}, JWKSRefresh: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,15 +296,21 @@ func TestNewTokenAuthErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"keys":[]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	good := filepath.Join(t.TempDir(), "good.json")
+	if err := os.WriteFile(good, keys.jwks(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	iss := []string{testIssuer}
 	for name, opts := range map[string]TokenOptions{
 		"no key":           {},
 		"empty key":        {HS256Keys: []string{keyA, ""}},
-		"jwks down":        {JWKSURL: srv.URL},
-		"jwks plain http":  {JWKSURL: "http://issuer.example.com/jwks.json"},
-		"jwks bad scheme":  {JWKSURL: "ftp://issuer.example.com/jwks.json"},
-		"jwks file absent": {JWKSFile: filepath.Join(t.TempDir(), "none.json")},
-		"jwks file empty":  {JWKSFile: bad},
-		"both jwks":        {JWKSURL: srv.URL, JWKSFile: bad},
+		"jwks down":        {JWKSURL: srv.URL, Issuers: []string{testIssuer}},
+		"jwks no issuer":   {JWKSFile: good},
+		"jwks plain http":  {JWKSURL: "http://issuer.example.com/jwks.json", Issuers: iss},
+		"jwks bad scheme":  {JWKSURL: "ftp://issuer.example.com/jwks.json", Issuers: iss},
+		"jwks file absent": {JWKSFile: filepath.Join(t.TempDir(), "none.json"), Issuers: iss},
+		"jwks file empty":  {JWKSFile: bad, Issuers: iss},
+		"both jwks":        {JWKSURL: srv.URL, JWKSFile: bad, Issuers: iss},
 		"negative leeway":  {HS256Keys: []string{keyA}, Leeway: -time.Second},
 	} {
 		if a, err := NewTokenAuth(opts); err == nil {
@@ -399,7 +413,7 @@ func TestMint(t *testing.T) {
 func TestVerifyConcurrent(t *testing.T) {
 	keys := newTestKeys(t)
 	srv := newJWKSServer(t, keys.jwks(t))
-	a, err := NewTokenAuth(TokenOptions{HS256Keys: []string{keyA}, JWKSURL: srv.URL, JWKSRefresh: 5 * time.Millisecond, Now: func() time.Time { return testNow }})
+	a, err := NewTokenAuth(TokenOptions{HS256Keys: []string{keyA}, JWKSURL: srv.URL, Issuers: []string{testIssuer}, JWKSRefresh: 5 * time.Millisecond, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,6 +118,7 @@ type Config struct {
 	TokenAudience  string   // HOOKRELAY_TOKEN_AUDIENCE
 	JWKSURL        string   // HOOKRELAY_JWKS_URL
 	JWKSFile       string   // HOOKRELAY_JWKS_FILE
+	TokenIssuers   []string // HOOKRELAY_TOKEN_ISSUER: iss values JWKS tokens may carry
 	AllowedOrigins []string // HOOKRELAY_ALLOWED_ORIGINS
 
 	// Connections.

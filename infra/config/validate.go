@@ -153,6 +153,9 @@ func (v *validator) tokens() {
 			v.fail("jwks_url", "%q: want https://", c.JWKSURL)
 		}
 	}
+	if (c.JWKSURL != "" || c.JWKSFile != "") && len(c.TokenIssuers) == 0 {
+		v.fail("token_issuer", "required with a JWKS: the iss of the tokens to accept (a key set may be shared by other tenants)")
+	}
 	if c.JWKSURL != "" && c.JWKSFile != "" {
 		v.fail("jwks_file", "conflicts with %s: set one", c.Key("jwks_url"))
 	}

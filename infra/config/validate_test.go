@@ -118,6 +118,12 @@ func TestValidateMessages(t *testing.T) {
 			"FILE:1: api_keys: entry 1: name must be"},
 		{"jwks http serve", ModeServe, nil, map[string]string{"REDIS_URL": "redis://h:1", "HOOKRELAY_JWKS_URL": "http://idp.example/jwks"}, "",
 			`HOOKRELAY_JWKS_URL: "http://idp.example/jwks": want https://`},
+		{"jwks without issuer", ModeServe, nil, map[string]string{"REDIS_URL": "redis://h:1", "HOOKRELAY_JWKS_URL": "https://idp.example/jwks"}, "",
+			`HOOKRELAY_TOKEN_ISSUER: required with a JWKS`},
+		{"history page bytes", ModeDev, nil, map[string]string{"HOOKRELAY_HISTORY_PAGE_BYTES": "10"}, "",
+			"HOOKRELAY_HISTORY_PAGE_BYTES: 10 must be from 1 KiB to 1 GiB"},
+		{"read burst", ModeDev, nil, map[string]string{"HOOKRELAY_READ_BURST": "0"}, "",
+			"HOOKRELAY_READ_BURST: 0 must be at least 1 when HOOKRELAY_READ_RATE is set"},
 		{"audience", ModeDev, nil, nil, "token_audience: ''\n",
 			"FILE:1: token_audience: must not be empty"},
 	} {
@@ -175,7 +181,7 @@ func TestValidateGood(t *testing.T) {
 	// Lambda: no listener, no token key.
 	mustLoad(t, ModeLambda, nil, map[string]string{"REDIS_URL": "redis://h:6379", "HOOKRELAY_ADDR": "nonsense"})
 	// JWKS instead of a token key.
-	mustLoad(t, ModeServe, nil, map[string]string{"REDIS_URL": "redis://h:6379", "HOOKRELAY_JWKS_URL": "https://idp.example/.well-known/jwks.json"})
+	mustLoad(t, ModeServe, nil, map[string]string{"REDIS_URL": "redis://h:6379", "HOOKRELAY_JWKS_URL": "https://idp.example/.well-known/jwks.json", "HOOKRELAY_TOKEN_ISSUER": "https://idp.example/"})
 	// IAM region from AWS_REGION.
 	c = mustLoad(t, ModeServe, []string{"--redis-iam-auth", "--redis-iam-cluster=hr", "--redis-iam-user=relay"},
 		map[string]string{"REDIS_URL": "rediss://hr.serverless.euw1.cache.amazonaws.com:6379", "HOOKRELAY_TOKEN_KEY": goodKey, "AWS_REGION": "eu-west-1"})
