@@ -275,8 +275,8 @@ func TestPublishRateLimited(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if keys[0] != "alice" {
-		t.Fatalf("limit key %q, want the subject", keys[0])
+	if keys[0] != "token:alice" { // L2: token buckets are token:<sub>, never an API key's
+		t.Fatalf("limit key %q, want token:<subject>", keys[0])
 	}
 }
 
