@@ -151,6 +151,7 @@ func startRelay(t *testing.T) *env {
 	r := relaytest.Start(t, relaytest.Options{Mode: "serve", RedisURL: srv.URL(), Env: []string{
 		"HOOKRELAY_CONFIG=" + cfg,
 		"HOOKRELAY_JWKS_FILE=" + jwks,
+		"HOOKRELAY_TOKEN_ISSUER=https://hostile-issuer.example/",
 		"HOOKRELAY_API_KEYS=" + relaytest.APIKeyName + ":" + relaytest.APIKey + "," + limitedKeyName + ":" + limitedKey,
 		"HOOKRELAY_MAX_BODY_BYTES=" + strconv.Itoa(maxBodyBytes),
 		"HOOKRELAY_MAX_EVENT_BYTES=" + strconv.Itoa(maxEventBytes),
