@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hookrelay/hookrelay/functions/webhook"
@@ -37,15 +40,58 @@ type demo struct {
 
 // newDemo returns the /demo/ handler: GET /demo/token and POST
 // /demo/simulate.
-func newDemo(cfg *config.Config, hooks http.Handler, log *slog.Logger) http.Handler {
-	d := &demo{key: cfg.SigningKey(), audience: cfg.TokenAudience, hooks: hooks, log: log}
+func newDemo(cfg *config.Config, key string, hooks http.Handler, log *slog.Logger) http.Handler {
+	d := &demo{key: key, audience: cfg.TokenAudience, hooks: hooks, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.DemoTokenPath, d.token)
 	mux.HandleFunc("POST "+api.DemoSimulatePath, d.simulate)
 	mux.HandleFunc("/demo/", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, api.Errorf(api.CodeNotFound, http.StatusNotFound, "no demo route %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return localOnly(mux)
+}
+
+// localOnly admits a demo request only from a loopback peer that named a
+// loopback host, with no foreign Origin: a DNS-rebinding page (Host is its
+// own name) or a remote caller (dev bound to a public address) gets 403,
+// and so does a cross-site form posting to /demo/simulate (M5, I10 of the
+// 2026-12 review).
+func localOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackPeer(r) || !loopbackHost(r.Host) {
+			api.WriteError(w, api.Errorf(api.CodeForbidden, http.StatusForbidden, "the demo routes answer only http://localhost or 127.0.0.1 on this machine"))
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" {
+			u, err := url.Parse(o)
+			if err != nil || u.Host != r.Host {
+				api.WriteError(w, api.Errorf(api.CodeForbidden, http.StatusForbidden, "origin %q is not this relay", o))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackPeer(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ip := net.ParseIP(host)
+	return err == nil && ip != nil && ip.IsLoopback()
+}
+
+// loopbackHost reports whether a Host header names this machine by a
+// loopback name: localhost, 127.0.0.1 or [::1], with any port.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	switch strings.ToLower(host) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
 }
 
 // token serves GET /demo/token?sub=NAME -> {"token": "..." | null}. The

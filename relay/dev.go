@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -42,8 +44,10 @@ func printBanner(w io.Writer, a *app, addr net.Addr) {
 	authHeader := ""
 	switch {
 	case a.anyone:
-	case a.cfg.SigningKey() != "":
-		tok, err := auth.Mint(a.cfg.SigningKey(), auth.MintClaims{Subject: "dev-banner", Publish: []string{"*"}, TTL: bannerTokenTTL, Audience: a.cfg.TokenAudience})
+	case a.demoKey != "":
+		// Signed with this process's demo key: valid on this dev relay
+		// only, never on a serve relay sharing the configured key.
+		tok, err := auth.Mint(a.demoKey, auth.MintClaims{Subject: "dev-banner", Publish: []string{"*"}, TTL: bannerTokenTTL, Audience: a.cfg.TokenAudience})
 		if err == nil {
 			authHeader = " -H 'Authorization: Bearer " + tok + "'"
 		}
@@ -100,4 +104,14 @@ func (l loopbackOnly) Authenticate(ctx context.Context, r *http.Request) (*auth.
 		return nil, fmt.Errorf("%w: relay dev without a token key only admits clients on 127.0.0.1", auth.ErrNoCredentials)
 	}
 	return l.AllowAll.Authenticate(ctx, r)
+}
+
+// ephemeralKey is a random HS256 key for this process (relay dev's demo
+// and banner tokens).
+func ephemeralKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("demo token key: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -54,6 +54,10 @@ type app struct {
 	hooks   *webhook.Handler
 	tokens  *auth.TokenAuth // nil without a token key / JWKS
 	anyone  bool            // auth.AllowAll is wired (dev without a token key)
+	// demoKey signs relay dev's demo and banner tokens: a key of this
+	// process only, which this relay also verifies, so tokens handed out by
+	// dev never verify on a relay serve sharing the configured key (M5).
+	demoKey string
 	// devSources is set when relay dev uses its built-in webhook sources.
 	devSources bool
 	handler    http.Handler
@@ -237,7 +241,7 @@ func (a *app) buildDeps(ctx context.Context) (api.Deps, error) {
 		deps.Metrics = telemetry.MetricsHandler(a.reg)
 	}
 	if cfg.Mode == config.ModeDev {
-		deps.Demo = newDemo(cfg, a.hooks, log)
+		deps.Demo = newDemo(cfg, a.demoKey, a.hooks, log)
 	}
 	return deps, nil
 }
@@ -307,8 +311,17 @@ func (a *app) buildAuth() (auth.Authenticator, auth.TokenVerifier, error) {
 		a.anyone = true
 		return loopbackOnly{}, auth.AllowAll{}, nil
 	}
+	keys := cfg.TokenKeys
+	if cfg.Mode == config.ModeDev && len(keys) > 0 {
+		k, err := ephemeralKey()
+		if err != nil {
+			return nil, nil, err
+		}
+		a.demoKey = k
+		keys = append(keys[:len(keys):len(keys)], k)
+	}
 	t, err := auth.NewTokenAuth(auth.TokenOptions{
-		HS256Keys: cfg.TokenKeys,
+		HS256Keys: keys,
 		Audience:  cfg.TokenAudience,
 		JWKSURL:   cfg.JWKSURL,
 		JWKSFile:  cfg.JWKSFile,
