@@ -260,6 +260,10 @@ func apiKeysAndOrigins(cfg *config.Config) (*auth.APIKeys, *auth.Origins, error)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cfg.Key("allowed_origins"), err)
 	}
+	// Same-host origins: in serve only https ones (browsers reach a
+	// production relay over https); behind the ALB the scheme must be the
+	// one X-Forwarded-Proto names.
+	origins.SameHost = auth.SameHostPolicy{TrustProxy: cfg.TrustProxy, HTTPSOnly: cfg.Mode == config.ModeServe}
 	return keys, origins, nil
 }
 

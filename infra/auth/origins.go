@@ -15,9 +15,53 @@ import (
 // API. The zero list still allows requests without an Origin and requests
 // from the relay's own host.
 type Origins struct {
+	// SameHost sets how the relay's own host is matched; zero: the scheme
+	// must be the request's (http unless TLS reaches this process).
+	SameHost SameHostPolicy
+
 	any       bool
 	exact     map[string]bool // "scheme://host[:port]", default port dropped
 	wildcards []wildcardOrigin
+}
+
+// SameHostPolicy says which schemes a same-host origin may use (L4 of the
+// 2026-12 review: the scheme was ignored, so http://<relay host> was
+// allowed with credentials).
+type SameHostPolicy struct {
+	// TrustProxy takes the request's scheme from the last
+	// X-Forwarded-Proto entry (the ALB sets it) when TLS ends before us.
+	TrustProxy bool
+	// HTTPSOnly refuses plain-http same-host origins whatever the request
+	// (relay serve: browsers reach it over https).
+	HTTPSOnly bool
+}
+
+// requestScheme is the scheme the browser used, as far as this process
+// can tell.
+func (p SameHostPolicy) requestScheme(r *http.Request) string {
+	if p.TrustProxy {
+		if v := r.Header.Values("X-Forwarded-Proto"); len(v) > 0 {
+			parts := strings.Split(v[len(v)-1], ",")
+			return strings.ToLower(strings.TrimSpace(parts[len(parts)-1]))
+		}
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// schemeOK reports whether a same-host origin's scheme fits the policy.
+// Without TLS and without a trusted proxy, serve cannot see the browser's
+// scheme (TLS may end at a load balancer), so only HTTPSOnly applies.
+func (p SameHostPolicy) schemeOK(r *http.Request, scheme string) bool {
+	if p.HTTPSOnly && scheme != "https" {
+		return false
+	}
+	if p.HTTPSOnly && !p.TrustProxy && r.TLS == nil {
+		return true
+	}
+	return scheme == p.requestScheme(r)
 }
 
 // wildcardOrigin is "scheme://*.suffix[:port]": any subdomain of suffix.
@@ -85,7 +129,7 @@ func (o *Origins) check(r *http.Request) (ok, credentials bool) {
 	}
 	scheme, host, port, err := parseOrigin(vals[0], false)
 	if err == nil {
-		if o.sameHost(r.Host, scheme, host, port) || o.exact[joinOrigin(scheme, host, port)] {
+		if o.sameHost(r.Host, scheme, host, port) && o.SameHost.schemeOK(r, scheme) || o.exact[joinOrigin(scheme, host, port)] {
 			return true, true
 		}
 		for _, w := range o.wildcards {
@@ -97,8 +141,8 @@ func (o *Origins) check(r *http.Request) (ok, credentials bool) {
 	return o.any, false
 }
 
-// sameHost compares the origin's host[:port] with the request's Host. The
-// scheme is not compared: TLS usually ends at the load balancer.
+// sameHost compares the origin's host[:port] with the request's Host; the
+// scheme is SameHost's to judge.
 func (o *Origins) sameHost(reqHost, scheme, host, port string) bool {
 	if reqHost == "" {
 		return false

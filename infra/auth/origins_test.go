@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/tls"
 	"net/http/httptest"
 	"testing"
 )
@@ -32,9 +33,8 @@ func TestOriginsAllowed(t *testing.T) {
 		{"https://evilexample.org", "relay.example.com", false},
 		{"http://a.example.org", "relay.example.com", false},
 		{"https://mixed.example.net", "relay.example.com", true},
-		{"https://relay.example.com", "relay.example.com", true}, // same host
-		{"http://relay.example.com", "relay.example.com", true},  // TLS ends at the ALB
-		{"https://relay.example.com", "relay.example.com:443", true},
+		{"https://relay.example.com", "relay.example.com", false}, // same host, but this request is plain http (L4)
+		{"http://relay.example.com", "relay.example.com", true},   // same host and scheme
 		{"http://127.0.0.1:8080", "127.0.0.1:8080", true},
 		{"http://127.0.0.1:8081", "127.0.0.1:8080", false},
 		{"http://[::1]:8080", "[::1]:8080", true},
@@ -149,6 +149,52 @@ func TestNewOriginsErrors(t *testing.T) {
 	for _, bad := range []string{"app.example.com", "ftp://x.com", "https://x.com/path", "https://x.com?q", "https://*.com", "https://", "https://x.com:0", "https://x.com:99999", "https://a b.com", "https://*.*.x.com"} {
 		if _, err := NewOrigins([]string{bad}); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// L4 (security review 2026-12): the same-host rule ignored the scheme, so
+// http://<relay host> was allowed with credentials even where browsers use
+// https. The scheme now has to fit the policy: the request's own (TLS or,
+// behind a trusted proxy, X-Forwarded-Proto), and https only in serve.
+func TestSameHostScheme(t *testing.T) {
+	cases := []struct {
+		name      string
+		policy    SameHostPolicy
+		origin    string
+		tls       bool
+		forwarded string
+		want      bool
+	}{
+		{"dev plain http", SameHostPolicy{}, "http://relay.example.com", false, "", true},
+		{"dev https origin on plain http", SameHostPolicy{}, "https://relay.example.com", false, "", false},
+		{"dev https over TLS", SameHostPolicy{}, "https://relay.example.com", true, "", true},
+		{"serve http origin", SameHostPolicy{HTTPSOnly: true}, "http://relay.example.com", false, "", false},
+		{"serve https origin, TLS ended before us", SameHostPolicy{HTTPSOnly: true}, "https://relay.example.com", false, "", true},
+		{"serve behind ALB, https", SameHostPolicy{HTTPSOnly: true, TrustProxy: true}, "https://relay.example.com", false, "https", true},
+		{"serve behind ALB, page over http", SameHostPolicy{HTTPSOnly: true, TrustProxy: true}, "https://relay.example.com", false, "http", false},
+		{"proxy http page, http origin", SameHostPolicy{TrustProxy: true}, "http://relay.example.com", false, "http", true},
+		{"proxy https page, http origin", SameHostPolicy{TrustProxy: true}, "http://relay.example.com", false, "https", false},
+	}
+	for _, tc := range cases {
+		o, err := NewOrigins(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.SameHost = tc.policy
+		r := httptest.NewRequest("GET", "/v1/ws", nil)
+		r.Host = "relay.example.com"
+		r.Header.Set("Origin", tc.origin)
+		if tc.tls {
+			r.TLS = &tls.ConnectionState{}
+		} else {
+			r.TLS = nil
+		}
+		if tc.forwarded != "" {
+			r.Header.Set("X-Forwarded-Proto", tc.forwarded)
+		}
+		if got := o.Allowed(r); got != tc.want {
+			t.Errorf("%s: allowed = %v; want %v", tc.name, got, tc.want)
 		}
 	}
 }
