@@ -196,6 +196,7 @@ func TestAPIErrors(t *testing.T) {
 	srv := redistest.Start(t)
 	r := relaytest.Start(t, relaytest.Options{Mode: "serve", RedisURL: srv.URL(), Env: []string{
 		"HOOKRELAY_MAX_BODY_BYTES=2048", "HOOKRELAY_PUBLISH_RATE=0.1", "HOOKRELAY_PUBLISH_BURST=3",
+		"HOOKRELAY_TOKEN_PUBLISH_RATE=0.1", "HOOKRELAY_TOKEN_PUBLISH_BURST=3",
 	}})
 	pubURL := r.URL + api.PublishPath
 	subOnly := r.Token(t, "alice", []string{"order:*"}, nil)

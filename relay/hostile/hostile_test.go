@@ -161,6 +161,8 @@ func startRelay(t *testing.T) *env {
 		"HOOKRELAY_CONNECTIONS_PER_IP=" + strconv.Itoa(connsPerIP),
 		"HOOKRELAY_PUBLISH_RATE=" + strconv.Itoa(publishRate),
 		"HOOKRELAY_PUBLISH_BURST=" + strconv.Itoa(publishBurst),
+		"HOOKRELAY_TOKEN_PUBLISH_RATE=" + strconv.Itoa(publishRate),
+		"HOOKRELAY_TOKEN_PUBLISH_BURST=" + strconv.Itoa(publishBurst),
 		// Idle SSE streams are hijacked and have no reader: the relay
 		// notices a client that went away at its next heartbeat write. A
 		// short heartbeat lets the cases check that nothing leaks.
