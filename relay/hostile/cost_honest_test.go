@@ -119,6 +119,7 @@ type result struct {
 	p50, p99               time.Duration
 	slowMax                time.Duration
 	slowCmd                string
+	slowOver5              int
 	redisBefore, redisMax  int64
 	relayBefore, relayMax  int64
 	redisAfter, relayAfter int64
