@@ -34,7 +34,6 @@ type honest struct {
 	latency  []time.Duration
 	failures int
 	n        int
-	done     chan struct{}
 	wg       sync.WaitGroup
 }
 
