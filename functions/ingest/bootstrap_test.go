@@ -28,6 +28,16 @@ const shopSecret = "shpss_test_0123456789abcdef"
 // re-encoding would change (CRLF, escaped unicode, key order).
 const delivery = "{\r\n  \"order_id\": 1042, \"id\": 77,\r\n  \"status\": \"success\", \"shipment_status\": \"out_for_delivery\",\r\n  \"tracking_company\": \"caf\\u00e9 \u00e9xpress\"}\r\n"
 
+// bodyFor is delivery made unique per delivery id. The webhook handler
+// deduplicates Shopify deliveries on the signed body (the id header is not
+// signed), so distinct deliveries carry distinct bodies, as Shopify's own do.
+func bodyFor(id string) string {
+	return strings.Replace(delivery, `"id": 77,`, `"id": 77, "delivery": "`+id+`",`, 1)
+}
+
+// signFor is the Shopify signature of bodyFor(id).
+func signFor(id string) string { return webhook.SignShopify(shopSecret, []byte(bodyFor(id))) }
+
 // writeConfig writes the HOOKRELAY_CONFIG file: one Shopify source whose
 // secret comes from the environment.
 func writeConfig(t *testing.T) string {
@@ -75,7 +85,7 @@ func v2Event(t *testing.T, id, sig string) []byte {
 		ev["rawPath"] = "/hooks/shop"
 		ev["routeKey"] = "POST /hooks/{source}"
 		ev["headers"] = shopHeaders(id, sig)
-		ev["body"] = base64.StdEncoding.EncodeToString([]byte(delivery))
+		ev["body"] = base64.StdEncoding.EncodeToString([]byte(bodyFor(id)))
 		ev["isBase64Encoded"] = true
 		rc := ev["requestContext"].(map[string]any)
 		rc["http"].(map[string]any)["method"] = "POST"
@@ -88,7 +98,7 @@ func albEvent(t *testing.T, id, sig string) []byte {
 		ev["httpMethod"] = "POST"
 		ev["path"] = "/hooks/shop"
 		ev["headers"] = shopHeaders(id, sig)
-		ev["body"] = delivery
+		ev["body"] = bodyFor(id)
 		ev["isBase64Encoded"] = false
 	})
 }
@@ -103,7 +113,7 @@ func restEvent(t *testing.T, id, sig string) []byte {
 		}
 		ev["headers"] = shopHeaders(id, sig)
 		ev["multiValueHeaders"] = multi
-		ev["body"] = base64.StdEncoding.EncodeToString([]byte(delivery))
+		ev["body"] = base64.StdEncoding.EncodeToString([]byte(bodyFor(id)))
 		ev["isBase64Encoded"] = true
 	})
 }
@@ -168,7 +178,6 @@ func TestBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	sig := webhook.SignShopify(shopSecret, []byte(delivery))
 
 	shapes := []struct {
 		name  string
@@ -176,7 +185,7 @@ func TestBootstrap(t *testing.T) {
 	}{{"v2", v2Event}, {"alb", albEvent}, {"rest", restEvent}}
 	for i, s := range shapes {
 		t.Run(s.name, func(t *testing.T) {
-			r, took := invoke(t, rt, s.event(t, "delivery-"+s.name, sig))
+			r, took := invoke(t, rt, s.event(t, "delivery-"+s.name, signFor("delivery-"+s.name)))
 			if r.StatusCode != 200 {
 				t.Fatalf("status %d body %s", r.StatusCode, r.Body)
 			}
@@ -208,7 +217,7 @@ func TestBootstrap(t *testing.T) {
 	}
 
 	t.Run("redelivery", func(t *testing.T) {
-		r, _ := invoke(t, rt, v2Event(t, "delivery-v2", sig))
+		r, _ := invoke(t, rt, v2Event(t, "delivery-v2", signFor("delivery-v2")))
 		if r.StatusCode != 200 || !strings.Contains(r.Body, `"duplicate":true`) {
 			t.Errorf("status %d body %s", r.StatusCode, r.Body)
 		}
@@ -242,7 +251,7 @@ func TestBootstrap(t *testing.T) {
 
 	t.Run("stage prefix", func(t *testing.T) {
 		var m map[string]any
-		if err := json.Unmarshal(v2Event(t, "delivery-stage", sig), &m); err != nil {
+		if err := json.Unmarshal(v2Event(t, "delivery-stage", signFor("delivery-stage")), &m); err != nil {
 			t.Fatal(err)
 		}
 		m["rawPath"] = "/prod/hooks/shop"
@@ -256,7 +265,7 @@ func TestBootstrap(t *testing.T) {
 		}
 	})
 
-	t.Run("warm", func(t *testing.T) { testWarm(t, rt, srv.Addr(), sig) })
+	t.Run("warm", func(t *testing.T) { testWarm(t, rt, srv.Addr()) })
 
 	t.Run("redis stuck", func(t *testing.T) {
 		// SIGSTOP: connections stay open but nothing answers, the worst
@@ -272,7 +281,7 @@ func TestBootstrap(t *testing.T) {
 			}
 		}
 		defer cont()
-		r, took := invoke(t, rt, v2Event(t, "while-stuck", sig))
+		r, took := invoke(t, rt, v2Event(t, "while-stuck", signFor("while-stuck")))
 		if r.StatusCode != 503 || r.header("Retry-After") == "" {
 			t.Errorf("status %d Retry-After %q body %s", r.StatusCode, r.header("Retry-After"), r.Body)
 		}
@@ -292,7 +301,7 @@ func TestBootstrap(t *testing.T) {
 	t.Run("redis killed", func(t *testing.T) {
 		srv.Kill()
 		for _, s := range shapes {
-			r, took := invoke(t, rt, s.event(t, "after-kill-"+s.name, sig))
+			r, took := invoke(t, rt, s.event(t, "after-kill-"+s.name, signFor("after-kill-"+s.name)))
 			if r.StatusCode != 503 || r.header("Retry-After") == "" {
 				t.Errorf("%s: status %d Retry-After %q body %s", s.name, r.StatusCode, r.header("Retry-After"), r.Body)
 			}
@@ -309,7 +318,7 @@ func TestBootstrap(t *testing.T) {
 // of an unknown route (no Redis at all: the emulator's two local HTTP hops
 // plus decoding) and of a PING from this process. Logged, not asserted:
 // the machine is shared; the bound only catches a gross regression.
-func testWarm(t *testing.T, rt *runtimetest.Runtime, addr, sig string) {
+func testWarm(t *testing.T, rt *runtimetest.Runtime, addr string) {
 	const n = 101
 	median := func(d []time.Duration) time.Duration {
 		slices.Sort(d)
@@ -317,7 +326,7 @@ func testWarm(t *testing.T, rt *runtimetest.Runtime, addr, sig string) {
 	}
 	publish := make([]time.Duration, n)
 	for i := range publish {
-		r, took := invoke(t, rt, v2Event(t, "warm-"+strconv.Itoa(i), sig))
+		r, took := invoke(t, rt, v2Event(t, "warm-"+strconv.Itoa(i), signFor("warm-"+strconv.Itoa(i))))
 		if r.StatusCode != 200 {
 			t.Fatalf("status %d body %s", r.StatusCode, r.Body)
 		}
