@@ -51,7 +51,8 @@ func (h *Handler) Replay(ctx context.Context, e deliverylog.Entry, newID bool) (
 		raw = []byte(s)
 	}
 	id := e.DeliveryID
-	if newID || id == "" {
+	fresh := newID || id == ""
+	if fresh {
 		id = "replay-" + randomHex(8)
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "/hooks/"+src.name, bytes.NewReader(raw))
@@ -66,7 +67,7 @@ func (h *Handler) Replay(ctx context.Context, e deliverylog.Entry, newID bool) (
 	o := h.observe(r, src.name, src, deliverylog.ViaReplay)
 	o.body(raw)
 	o.verified()
-	status := h.deliver(rec, r, src, raw, o, id)
+	status := h.deliver(rec, r, src, raw, o, id, fresh)
 	if o != nil {
 		h.finish(o, status, time.Since(start))
 	}

@@ -111,18 +111,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, src *source, o *
 		return writeError(w, errUnauthorized)
 	}
 	o.verified()
-	return h.deliver(w, r, src, raw, o, "")
+	return h.deliver(w, r, src, raw, o, "", false)
 }
 
 // deliver decodes, maps and publishes a verified delivery (also the
-// console's replay, which passes the delivery id to use).
-func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, src *source, raw []byte, o *observation, id string) int {
+// console's replay, which passes the delivery id to use; fresh marks an id
+// the operator asked to be new, which then keys the events too, so they
+// publish again even where dedup is on the signed body).
+func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, src *source, raw []byte, o *observation, id string, fresh bool) int {
 	d, aerr := decodeDelivery(src, r, raw)
 	if aerr != nil {
 		return writeError(w, aerr)
 	}
 	if id != "" {
 		d.ID = id
+		if fresh {
+			d.key = id
+		}
 	}
 	o.delivery(d)
 	msgs, matched, err := src.mapDelivery(d)
