@@ -2,7 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -45,8 +46,8 @@ func printBanner(w io.Writer, a *app, addr net.Addr) {
 	switch {
 	case a.anyone:
 	case a.demoKey != "":
-		// Signed with this process's demo key: valid on this dev relay
-		// only, never on a serve relay sharing the configured key.
+		// Signed with the demo key: valid on dev relays only, never on a
+		// serve relay sharing the configured key.
 		tok, err := auth.Mint(a.demoKey, auth.MintClaims{Subject: "dev-banner", Publish: []string{"*"}, TTL: bannerTokenTTL, Audience: a.cfg.TokenAudience})
 		if err == nil {
 			authHeader = " -H 'Authorization: Bearer " + tok + "'"
@@ -106,12 +107,13 @@ func (l loopbackOnly) Authenticate(ctx context.Context, r *http.Request) (*auth.
 	return l.AllowAll.Authenticate(ctx, r)
 }
 
-// ephemeralKey is a random HS256 key for this process (relay dev's demo
-// and banner tokens).
-func ephemeralKey() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("demo token key: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+// demoKeyFor derives relay dev's demo and banner token key from the
+// configured signing key: every dev relay sharing that key (a demo across
+// several relays, or one restarted) accepts the demo tokens of the others,
+// while relay serve, which only knows the configured keys, accepts none of
+// them (M5 of the 2026-12 review).
+func demoKeyFor(signingKey string) string {
+	m := hmac.New(sha256.New, []byte(signingKey))
+	m.Write([]byte("hookrelay relay dev demo tokens v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

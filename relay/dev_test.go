@@ -135,9 +135,9 @@ func TestDevDemoTokenWithKey(t *testing.T) {
 	if c.Sub != "alice" || !slices.Contains(c.Topics, "user:{sub}") || !slices.Contains(c.Publish, "room:*") {
 		t.Fatalf("demo claims %+v", c)
 	}
-	// M5 (security review 2026-12): the demo token is signed with this dev
-	// process's own key, so it is worthless on a relay serve that shares
-	// the configured key.
+	// M5 (security review 2026-12): the demo token is signed with a key
+	// only dev relays derive and accept, so it is worthless on a relay
+	// serve that shares the configured key.
 	ta, err := auth.NewTokenAuth(auth.TokenOptions{HS256Keys: []string{relaytest.TokenKey}, Audience: "hookrelay"})
 	if err != nil {
 		t.Fatal(err)

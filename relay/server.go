@@ -54,9 +54,9 @@ type app struct {
 	hooks   *webhook.Handler
 	tokens  *auth.TokenAuth // nil without a token key / JWKS
 	anyone  bool            // auth.AllowAll is wired (dev without a token key)
-	// demoKey signs relay dev's demo and banner tokens: a key of this
-	// process only, which this relay also verifies, so tokens handed out by
-	// dev never verify on a relay serve sharing the configured key (M5).
+	// demoKey signs relay dev's demo and banner tokens: derived from the
+	// configured key (demoKeyFor), verified by dev relays only, so tokens
+	// handed out by dev never verify on a relay serve sharing the key (M5).
 	demoKey string
 	// devSources is set when relay dev uses its built-in webhook sources.
 	devSources bool
@@ -317,12 +317,8 @@ func (a *app) buildAuth() (auth.Authenticator, auth.TokenVerifier, error) {
 	}
 	keys := cfg.TokenKeys
 	if cfg.Mode == config.ModeDev && len(keys) > 0 {
-		k, err := ephemeralKey()
-		if err != nil {
-			return nil, nil, err
-		}
-		a.demoKey = k
-		keys = append(keys[:len(keys):len(keys)], k)
+		a.demoKey = demoKeyFor(cfg.SigningKey())
+		keys = append(keys[:len(keys):len(keys)], a.demoKey)
 	}
 	t, err := auth.NewTokenAuth(auth.TokenOptions{
 		HS256Keys: keys,
