@@ -23,9 +23,9 @@ func randomSigs(n int, enc func([]byte) string) []string {
 
 const standardSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-// signedStripe returns a Stripe-Signature header with the valid signature
+// stripeWithExtra returns a Stripe-Signature header with the valid signature
 // of body followed by extra random ones.
-func signedStripe(now time.Time, body []byte, extra int) string {
+func stripeWithExtra(now time.Time, body []byte, extra int) string {
 	h := SignStripe("whsec_stripe", now, body)
 	for _, s := range randomSigs(extra, hex.EncodeToString) {
 		h += ",v1=" + s
@@ -33,7 +33,7 @@ func signedStripe(now time.Time, body []byte, extra int) string {
 	return h
 }
 
-func signedStandard(now time.Time, body []byte, extra int) string {
+func standardWithExtra(now time.Time, body []byte, extra int) string {
 	h := SignStandard(standardSecret, "msg_1", now, body)
 	for _, s := range randomSigs(extra, base64.StdEncoding.EncodeToString) {
 		h += " v1," + s
@@ -61,16 +61,16 @@ func TestSignatureCap(t *testing.T) {
 	stdHdr := func(sig string) http.Header {
 		return http.Header{"Webhook-Id": {"msg_1"}, "Webhook-Timestamp": {"1800000000"}, "Webhook-Signature": {sig}}
 	}
-	if !st.verify(http.Header{"Stripe-Signature": {signedStripe(now, body, maxSignatures-1)}}, body, now) {
+	if !st.verify(http.Header{"Stripe-Signature": {stripeWithExtra(now, body, maxSignatures-1)}}, body, now) {
 		t.Error("stripe: a valid signature among maxSignatures was refused")
 	}
-	if st.verify(http.Header{"Stripe-Signature": {signedStripe(now, body, maxSignatures)}}, body, now) {
+	if st.verify(http.Header{"Stripe-Signature": {stripeWithExtra(now, body, maxSignatures)}}, body, now) {
 		t.Error("stripe: more than maxSignatures signatures were accepted")
 	}
-	if !sw.verify(stdHdr(signedStandard(now, body, maxSignatures-1)), body, now) {
+	if !sw.verify(stdHdr(standardWithExtra(now, body, maxSignatures-1)), body, now) {
 		t.Error("standard: a valid signature among maxSignatures was refused")
 	}
-	if sw.verify(stdHdr(signedStandard(now, body, maxSignatures)), body, now) {
+	if sw.verify(stdHdr(standardWithExtra(now, body, maxSignatures)), body, now) {
 		t.Error("standard: more than maxSignatures signatures were accepted")
 	}
 }
@@ -96,12 +96,12 @@ func TestMACOncePerSecret(t *testing.T) {
 		verify    func(http.Header) bool
 	}{
 		{"stripe",
-			http.Header{"Stripe-Signature": {signedStripe(now, body, 0)}},
-			http.Header{"Stripe-Signature": {signedStripe(now, body, extra)}},
+			http.Header{"Stripe-Signature": {stripeWithExtra(now, body, 0)}},
+			http.Header{"Stripe-Signature": {stripeWithExtra(now, body, extra)}},
 			func(h http.Header) bool { return st.verify(h, body, now) }},
 		{"standard",
-			http.Header{"Webhook-Id": {"msg_1"}, "Webhook-Timestamp": {"1800000000"}, "Webhook-Signature": {signedStandard(now, body, 0)}},
-			http.Header{"Webhook-Id": {"msg_1"}, "Webhook-Timestamp": {"1800000000"}, "Webhook-Signature": {signedStandard(now, body, extra)}},
+			http.Header{"Webhook-Id": {"msg_1"}, "Webhook-Timestamp": {"1800000000"}, "Webhook-Signature": {standardWithExtra(now, body, 0)}},
+			http.Header{"Webhook-Id": {"msg_1"}, "Webhook-Timestamp": {"1800000000"}, "Webhook-Signature": {standardWithExtra(now, body, extra)}},
 			func(h http.Header) bool { return sw.verify(h, body, now) }},
 	} {
 		one, many := allocs(tc.verify, tc.one), allocs(tc.verify, tc.many)
