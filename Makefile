@@ -1,7 +1,7 @@
 # hookrelay: the Makefile is the interface. CI calls these same targets.
 SHELL := /bin/bash
 GO ?= go
-PKGS := ./...
+PKGS := ./... ./.ci/testsum
 BUILD := build
 LAMBDA_ARCHES := arm64 amd64
 LAMBDAS := ingest publish
@@ -43,7 +43,7 @@ lint: ## gofmt, go vet, staticcheck
 
 .PHONY: bench
 bench: ## Go benchmarks and the relay load runs of docs/performance.md (BENCH_RUNS=name... for a subset)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./infra/... ./functions/webhook/... ./relay/hub/... ./relay/sse/... ./relay/ws/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./infra/... ./infra/webhook/... ./relay/hub/... ./relay/sse/... ./relay/ws/...
 	bash .ci/bench.sh
 
 .PHONY: fuzz
@@ -52,7 +52,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 
 .PHONY: e2e
 e2e: deps ## browser tests in headless Chromium
-	$(GO) test -race -count=1 -run 'E2E' ./relay/web/...
+	$(GO) test -race -count=1 -run 'E2E' ./relay/internal/e2e/...
 
 .PHONY: lambda
 lambda: ## build the Lambda zips (provided.al2023, arm64 and amd64) into build/lambda/
@@ -66,15 +66,15 @@ tf-check: ## offline: real terraform fmt/init/validate/plan/test against the sch
 
 .PHONY: chaos
 chaos: deps ## the full fault-injection suite (a short version runs in make test)
-	HOOKRELAY_CHAOS=full $(GO) test -count=1 -timeout 60m -run Chaos -v ./relay/chaos/...
+	HOOKRELAY_CHAOS=full $(GO) test -count=1 -timeout 60m -run Chaos -v ./relay/internal/chaos/...
 
 .PHONY: interop
 interop: deps ## third-party clients (npm, Chromium) across restarts, drains, caps, Redis restarts (a short run is in make test)
-	HOOKRELAY_INTEROP=full $(GO) test -count=1 -timeout 30m -run Interop -v ./relay/interop/...
+	HOOKRELAY_INTEROP=full $(GO) test -count=1 -timeout 30m -run Interop -v ./relay/internal/interop/...
 
 .PHONY: soak
 soak: deps ## steady load with relay restarts for DURATION (default 10m)
-	HOOKRELAY_SOAK=$(DURATION) $(GO) test -count=1 -timeout 0 -run Soak -v ./relay/chaos/...
+	HOOKRELAY_SOAK=$(DURATION) $(GO) test -count=1 -timeout 0 -run Soak -v ./relay/internal/chaos/...
 
 .PHONY: clean
 clean: ## remove build/ (binaries, Lambda zips, bench results, test logs)

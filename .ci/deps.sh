@@ -3,11 +3,11 @@
 # (and the interop suite's npm clients, and terraform for the offline check).
 set -euo pipefail
 
-# The interop suite's npm clients (relay/interop/testdata/package.json, exact
+# The interop suite's npm clients (relay/internal/interop/testdata/package.json, exact
 # versions and a lock file), where node is installed and they are missing.
-interop="$(dirname "$0")/../relay/interop/testdata"
+interop="$(dirname "$0")/../relay/internal/interop/testdata"
 if command -v npm >/dev/null && [ ! -d "$interop/node_modules" ]; then
-	echo "installing the interop clients (npm ci in relay/interop/testdata)" >&2
+	echo "installing the interop clients (npm ci in relay/internal/interop/testdata)" >&2
 	npm ci --prefix "$interop" --no-audit --no-fund --loglevel=error >/dev/null
 fi
 

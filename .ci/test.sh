@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make test: every package with -race against a real redis-server and real
-# Chromium, reported by internal/testsum: one line per package as it
+# Chromium, reported by .ci/testsum: one line per package as it
 # finishes, failed tests' output under their package, and at the end
 #   slowest: <five slowest packages>
 #   packages: N passed, M failed
@@ -31,7 +31,7 @@ mkdir -p "$logs"
 # reuses every package the first compiled; only lambda.norpc differs.
 echo "== building the relay, the Lambda bootstraps and the test report tool once, without -race (a minute or two on a cold cache)"
 export CGO_ENABLED=0
-go build -o "$tmp/" ./relay ./relay/bench/cmd/relaybench ./internal/testsum
+go build -o "$tmp/" ./relay ./relay/bench/cmd/relaybench ./.ci/testsum
 go build -tags lambda.norpc -o "$tmp/lambda/" ./functions/ingest ./functions/publish
 unset CGO_ENABLED
 

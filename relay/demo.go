@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookrelay/hookrelay/functions/webhook"
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/config"
+	"github.com/hookrelay/hookrelay/infra/webhook"
 	"github.com/hookrelay/hookrelay/relay/api"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/client"
-	"github.com/hookrelay/hookrelay/relay/relaytest"
+	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
 // TestDevBannerCurls: relay dev's banner names the demo pages and says

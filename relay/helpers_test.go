@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay/relay/client"
-	"github.com/hookrelay/hookrelay/relay/relaytest"
+	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
 func TestMain(m *testing.M) { relaytest.Main(m) }

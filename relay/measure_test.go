@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrelay/hookrelay/functions/webhook"
-	"github.com/hookrelay/hookrelay/internal/redistest"
-	"github.com/hookrelay/hookrelay/relay/relaytest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
+	"github.com/hookrelay/hookrelay/infra/webhook"
+	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
 // TestMeasureDeliveryLogCost (HOOKRELAY_MEASURE=1; HOOKRELAY_MEASURE_RATE,

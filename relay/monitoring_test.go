@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrelay/hookrelay/functions/webhook"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
+	"github.com/hookrelay/hookrelay/infra/webhook"
 	"github.com/hookrelay/hookrelay/relay/client"
-	"github.com/hookrelay/hookrelay/relay/relaytest"
+	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
 // The Grafana dashboard and the Prometheus alert rules shipped in

@@ -8,9 +8,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hookrelay/hookrelay/infra/fleet"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 	"github.com/hookrelay/hookrelay/relay/client"
-	"github.com/hookrelay/hookrelay/relay/relaytest"
+	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
 // waitRecord polls the fleet until cond holds for the only record (or,

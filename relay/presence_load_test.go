@@ -18,8 +18,8 @@ import (
 	"github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/hookrelay/hookrelay/internal/redistest"
-	"github.com/hookrelay/hookrelay/relay/relaytest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
+	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
 // TestPresenceLoad fills one room across 3 relay processes on one Redis,

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/hookrelay/hookrelay/relay/relaytest"
+	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
 // Presence over the real transports of a real relay (relay dev, memory

@@ -12,11 +12,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 	"github.com/hookrelay/hookrelay/relay/api"
-	"github.com/hookrelay/hookrelay/relay/chaos"
 	"github.com/hookrelay/hookrelay/relay/client"
-	"github.com/hookrelay/hookrelay/relay/relaytest"
+	"github.com/hookrelay/hookrelay/relay/internal/chaos"
+	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
 // TestServePublishSSEAndWS: events published with POST /v1/publish reach an

@@ -12,8 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hookrelay/hookrelay/functions/webhook"
-	"github.com/hookrelay/hookrelay/functions/webhook/webhookprom"
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/config"
@@ -23,6 +21,8 @@ import (
 	"github.com/hookrelay/hookrelay/infra/presence"
 	"github.com/hookrelay/hookrelay/infra/secrets/awsdefault"
 	"github.com/hookrelay/hookrelay/infra/telemetry"
+	"github.com/hookrelay/hookrelay/infra/webhook"
+	"github.com/hookrelay/hookrelay/infra/webhook/webhookprom"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
 	relaypresence "github.com/hookrelay/hookrelay/relay/presence"

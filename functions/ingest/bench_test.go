@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
-	"github.com/hookrelay/hookrelay/functions/webhook"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
+	"github.com/hookrelay/hookrelay/infra/webhook"
 )
 
 const benchStripeSecret = "whsec_bench"

@@ -16,10 +16,10 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hookrelay/hookrelay/functions/internal/runtimetest"
-	"github.com/hookrelay/hookrelay/functions/webhook"
 	"github.com/hookrelay/hookrelay/infra/bus/redis"
 	"github.com/hookrelay/hookrelay/infra/deliverylog"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
+	"github.com/hookrelay/hookrelay/infra/webhook"
 )
 
 const shopSecret = "shpss_test_0123456789abcdef"

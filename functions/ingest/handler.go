@@ -9,9 +9,9 @@ import (
 
 	"github.com/hookrelay/hookrelay/functions/internal/lambdaenv"
 	"github.com/hookrelay/hookrelay/functions/internal/lambdahttp"
-	"github.com/hookrelay/hookrelay/functions/webhook"
 	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/deliverylog"
+	"github.com/hookrelay/hookrelay/infra/webhook"
 )
 
 // handlerFunc is what lambda.Start runs for every invocation.

@@ -1,7 +1,7 @@
 // Command ingest is the webhook Lambda (the bootstrap of a provided.al2023
 // function): POST /hooks/{source} behind an API Gateway HTTP API, a
 // Function URL, an ALB target group or a REST API, verified and mapped by
-// functions/webhook and published to Redis. See docs/lambda.md.
+// infra/webhook and published to Redis. See docs/lambda.md.
 package main
 
 import (

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/functions/internal/runtimetest"
 	"github.com/hookrelay/hookrelay/infra/bus/redis"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // sqsBatch builds an SQS event from aws-lambda-go's sample record, one

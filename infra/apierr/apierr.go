@@ -5,7 +5,7 @@
 // WebSocket frames, the webhook handler and both Lambdas. It imports
 // nothing of hookrelay, so each of them can; mapping their own sentinel
 // errors onto entries stays with them (relay/api.Classify,
-// functions/webhook). docs/protocol.md and docs/webhooks.md list every
+// infra/webhook). docs/protocol.md and docs/webhooks.md list every
 // code; TestDocsListEveryCode keeps them in step.
 package apierr
 

@@ -3,7 +3,7 @@ package config
 import "time"
 
 // WebhookSource is one webhook sender configured under `sources:` in the
-// config file (YAML only). functions/webhook compiles it (resolves the
+// config file (YAML only). infra/webhook compiles it (resolves the
 // secrets, parses the templates) and reports errors naming the source and
 // the key; see docs/webhooks.md for every provider with examples.
 //

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrelay/hookrelay/relay/relaytest"
+	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
 func TestMain(m *testing.M) { relaytest.Main(m) }

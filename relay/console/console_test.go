@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrelay/hookrelay/functions/webhook"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/bus/memory"
 	"github.com/hookrelay/hookrelay/infra/config"
 	"github.com/hookrelay/hookrelay/infra/deliverylog"
 	"github.com/hookrelay/hookrelay/infra/fleet"
+	"github.com/hookrelay/hookrelay/infra/webhook"
 	"github.com/hookrelay/hookrelay/relay/console"
 )
 

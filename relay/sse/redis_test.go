@@ -11,7 +11,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus/redis"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 	"github.com/hookrelay/hookrelay/relay/client"
 	"github.com/hookrelay/hookrelay/relay/hub"
 	"github.com/hookrelay/hookrelay/relay/internal/streamtest"

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/hookrelay/hookrelay/infra/logging"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // TestSetupLoggerMatchesRelay: a Lambda logs through infra/logging, like

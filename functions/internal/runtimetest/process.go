@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrelay/hookrelay/internal/testlog"
+	"github.com/hookrelay/hookrelay/infra/testkit/testlog"
 )
 
 // BinDirEnv names a directory of bootstraps built before the tests, one

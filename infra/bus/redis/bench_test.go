@@ -12,7 +12,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // Benchmarks run against a local redis-server on loopback, so they measure

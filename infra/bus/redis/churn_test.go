@@ -8,7 +8,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // TestResubscribeChurn: the topic's only subscription is closed (UNSUBSCRIBE)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/bus/bustest"
-	"github.com/hookrelay/hookrelay/internal/testlog"
+	"github.com/hookrelay/hookrelay/infra/testkit/testlog"
 )
 
 // TestClusterConformance runs the conformance suite on a three-node Redis

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay/infra/event"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // historyCall is one History call of a round and what it must return.

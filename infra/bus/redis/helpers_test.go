@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hookrelay/hookrelay/infra/bus"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // newTestBus connects a Bus with a per-test key prefix to srv.

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/hookrelay/hookrelay/infra/event"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // The largest id is a valid position (ParseID accepts it) that nothing can

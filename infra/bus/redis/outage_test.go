@@ -11,7 +11,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // TestRedisRestartedEmpty kills redis-server mid-stream and starts a fresh,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/bus/bustest"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // numsub polls PUBSUB NUMSUB until channel has want subscribers.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // blackholeProxy forwards TCP to target until Freeze, after which every

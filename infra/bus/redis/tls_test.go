@@ -21,7 +21,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/bus/bustest"
-	"github.com/hookrelay/hookrelay/internal/testlog"
+	"github.com/hookrelay/hookrelay/infra/testkit/testlog"
 )
 
 // TestTLS runs a redis-server with TLS only (rediss://, as ElastiCache with

@@ -12,7 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hookrelay/hookrelay/infra/bus"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // retainedAfter counts the stream entries after id, the answer Unread must

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/presence"
 	"github.com/hookrelay/hookrelay/infra/presence/presencetest"
-	"github.com/hookrelay/hookrelay/internal/redistest"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 func TestConformance(t *testing.T) {
