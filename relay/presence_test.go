@@ -125,9 +125,10 @@ func wsPresence(t *testing.T, conn *websocket.Conn) (<-chan presenceFrame, <-cha
 
 func TestPresenceOverSSEAndWS(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Options{Mode: "dev", TokenKey: relaytest.TokenKey,
-		// An idle SSE stream only finds out its peer left when it writes
-		// (the next heartbeat), so heartbeats are short here.
-		Env: []string{"HOOKRELAY_PRESENCE_INTERVAL=100ms", "HOOKRELAY_HEARTBEAT=200ms"}})
+		// Heartbeats are 50 s: an idle SSE member's leave must come
+		// from the relay seeing its peer hang up (relay/sse hangup_linux.go),
+		// not from the next heartbeat write failing.
+		Env: []string{"HOOKRELAY_PRESENCE_INTERVAL=100ms", "HOOKRELAY_HEARTBEAT=50s"}})
 	const room = "room:proto"
 	alice := r.Token(t, "alice", []string{"room:*"}, nil)
 	bob := r.Token(t, "bob", []string{"room:*"}, nil)
@@ -186,10 +187,12 @@ func TestPresenceOverSSEAndWS(t *testing.T) {
 	}
 	cancel()
 	cresp.Body.Close()
+	closed := time.Now()
 	up = nextFrame(t, "alice sees carol leave", sse)
 	if len(up.Leave) != 1 || up.Leave[0] != "carol" {
 		t.Errorf("alice got %+v, want carol leaving", up)
 	}
+	t.Logf("carol's SSE stream closed -> alice saw her leave: %v (interval 100ms, heartbeat 50s)", time.Since(closed))
 
 	status, _, body := call(t, "GET", r.URL+"/v1/sse?topic="+room+"&presence=yes&token="+alice, "", "", "")
 	if status != http.StatusBadRequest || errCode(t, body) != "bad_request" {

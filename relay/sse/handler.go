@@ -54,6 +54,8 @@ type handler struct {
 	m   *metrics
 	// bufs are write buffers shared by all streams: an idle stream holds none.
 	bufs sync.Pool
+	// hang notices hijacked streams' peers hanging up (hangup.go).
+	hang hangupWatch
 }
 
 // NewHandler returns the GET /v1/sse handler.
@@ -151,6 +153,7 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sk.conn != nil {
 		// Hijacked: the hub owns the connection now; returning releases
 		// this goroutine and net/http's buffers.
+		s.watchHangup(c, sk.conn.Conn)
 		return
 	}
 	// Not hijackable (HTTP/2): the stream lives as long as this handler.
