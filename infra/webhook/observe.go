@@ -98,7 +98,7 @@ func (o *observation) publishFailed(err error) {
 	switch {
 	case errors.Is(err, bus.ErrInvalid):
 		o.reason(deliverylog.ReasonBusRejected, "the bus refused an event: "+err.Error())
-	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed):
+	case bus.Retryable(err):
 		o.reason(deliverylog.ReasonBusUnavailable, "the event bus (Redis) was unavailable; the sender was told to retry")
 	default:
 		o.reason(deliverylog.ReasonInternal, "publish failed: "+err.Error())

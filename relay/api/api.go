@@ -249,12 +249,9 @@ func peerIP(r *http.Request) string {
 
 // authenticate returns the caller's grants from its token.
 func (s *server) authenticate(ctx context.Context, r *http.Request) (*auth.Grants, error) {
-	g, err := s.Auth.Authenticate(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	if g == nil {
-		return nil, Errorf(CodeUnauthorized, http.StatusUnauthorized, "credentials required")
+	g, e := Authenticate(ctx, s.Auth, r)
+	if e != nil {
+		return nil, e // not a nil *Error in a non-nil error
 	}
 	return g, nil
 }

@@ -94,7 +94,11 @@ func Classify(err error) *Error {
 		return apierr.Wrap(CodeBadRequest, http.StatusBadRequest, err.Error(), err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return apierr.BusUnavailable("timed out; retry", err)
-	case errors.Is(err, hub.ErrTooManyTopics), errors.Is(err, hub.ErrAlreadySubscribed):
+	case errors.Is(err, hub.ErrTooManyTopics):
+		// A topic-list rule, like an invalid topic: SSE's and WS's own
+		// count checks answer the same.
+		return apierr.Wrap(CodeBadTopic, http.StatusBadRequest, err.Error(), err)
+	case errors.Is(err, hub.ErrAlreadySubscribed):
 		return apierr.Wrap(CodeBadRequest, http.StatusBadRequest, err.Error(), err)
 	case errors.Is(err, hub.ErrOverCapacity), errors.Is(err, hub.ErrDraining):
 		e := apierr.OverCapacity()

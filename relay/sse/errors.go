@@ -2,39 +2,17 @@ package sse
 
 import (
 	"net/http"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/hookrelay/hookrelay/infra/telemetry"
-	"github.com/hookrelay/hookrelay/relay/api"
+	"github.com/hookrelay/hookrelay/infra/apierr"
 )
 
-// fail writes the relay's JSON error shape (TEAM.md / docs/protocol.md):
-// {"error":{"code","message","status"}}, with Retry-After when positive.
-func (s *handler) fail(w http.ResponseWriter, _ *http.Request, status int, code, msg string, retryAfter time.Duration) {
-	s.m.rejects.WithLabelValues(code).Inc()
-	// The same catalogue rendering as every other route (relay/api).
-	api.WriteError(w, &api.Error{Code: code, Status: status, Message: msg, RetryAfter: retryAfter})
-}
-
-type metrics struct {
-	streams prometheus.Counter
-	rejects *prometheus.CounterVec
-}
-
-func newMetrics(r prometheus.Registerer) *metrics {
-	m := &metrics{
-		streams: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hookrelay_sse_streams_total", Help: "SSE streams started.",
-		}),
-		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hookrelay_sse_rejects_total", Help: "SSE requests refused before the stream started, by error code.",
-		}, []string{"code"}),
+// fail answers a request refused before the stream started with the
+// catalogue's JSON (infra/apierr, the same rendering as every other route)
+// and counts it; an internal error's cause is logged, never sent.
+func (s *handler) fail(w http.ResponseWriter, _ *http.Request, e *apierr.Error) {
+	if e.Code == apierr.CodeInternal {
+		s.log.Error("sse request failed", "err", e.Cause)
 	}
-	if r != nil {
-		m.streams = telemetry.Reuse(r, m.streams)
-		m.rejects = telemetry.Reuse(r, m.rejects)
-	}
-	return m
+	s.m.rejects.WithLabelValues(e.Code).Inc()
+	apierr.Write(w, e)
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/auth"
-	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
@@ -77,26 +77,27 @@ func NewHandler(h *hub.Hub, o Options) http.Handler {
 func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET")
-		s.fail(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "use GET", 0)
+		s.fail(w, r, apierr.MethodNotAllowed("GET"))
 		return
 	}
 	if s.o.CORS != nil && !s.o.CORS(w, r) {
-		s.fail(w, r, http.StatusForbidden, "forbidden", "origin not allowed", 0)
+		s.fail(w, r, apierr.Forbidden("origin not allowed"))
 		return
 	}
 	q := r.URL.Query()
 	topics, err := parseTopics(q["topic"], s.h.Options().MaxTopics)
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "bad_topic", err.Error(), 0)
+		s.fail(w, r, apierr.Wrap(apierr.CodeBadTopic, http.StatusBadRequest, err.Error(), err))
 		return
 	}
-	grants, ok := s.authenticate(w, r)
-	if !ok {
+	grants, e := api.Authenticate(r.Context(), s.o.Auth, r)
+	if e != nil {
+		s.fail(w, r, e)
 		return
 	}
 	for _, t := range topics {
 		if !grants.CanSubscribe(t) {
-			s.fail(w, r, http.StatusForbidden, "forbidden", "no subscribe grant for topic "+t, 0)
+			s.fail(w, r, apierr.Forbidden("no subscribe grant for topic %s", t))
 			return
 		}
 	}
@@ -106,12 +107,12 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	from, err := event.ParseCursor(raw, topics)
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "bad_cursor", err.Error(), 0)
+		s.fail(w, r, api.Classify(err)) // event.ErrCursor: bad_cursor
 		return
 	}
 	watch, err := parseWatch(q)
 	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "bad_request", err.Error(), 0)
+		s.fail(w, r, apierr.BadRequest("%v", err))
 		return
 	}
 	sk := &sink{w: w, rc: http.NewResponseController(w), pool: &s.bufs, writeTimeout: s.o.WriteTimeout}
@@ -165,40 +166,16 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *handler) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Grants, bool) {
-	if s.o.Auth == nil {
-		s.fail(w, r, http.StatusUnauthorized, "unauthorized", "no authenticator configured", 0)
-		return nil, false
-	}
-	g, err := s.o.Auth.Authenticate(r.Context(), r)
-	switch {
-	case err == nil && g != nil:
-		return g, true
-	case errors.Is(err, auth.ErrExpired):
-		s.fail(w, r, http.StatusUnauthorized, "token_expired", "token expired", 0)
-	case err == nil, errors.Is(err, auth.ErrNoCredentials), errors.Is(err, auth.ErrInvalidToken):
-		s.fail(w, r, http.StatusUnauthorized, "unauthorized", "missing or invalid token", 0)
-	default:
-		s.log.Error("sse authenticate", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "internal", "could not check credentials", 0)
-	}
-	return nil, false
-}
-
+// failSubscribe answers a failed Resolve: the catalogue's entry, except
+// that a bus outage (or a timeout waiting for it) is a retryable refusal,
+// which EventSource reconnects after instead of giving up.
 func (s *handler) failSubscribe(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, event.ErrCursor):
-		s.fail(w, r, http.StatusBadRequest, "bad_cursor", err.Error(), 0)
-	case errors.Is(err, hub.ErrTooManyTopics):
-		s.fail(w, r, http.StatusBadRequest, "bad_topic", err.Error(), 0)
-	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+	e := api.Classify(err)
+	if e.Code == apierr.CodeBusUnavailable {
 		s.Refuse(w, r, api.NewRefusal(api.RefuseBusUnavailable))
-	case errors.Is(err, bus.ErrInvalid):
-		s.fail(w, r, http.StatusBadRequest, "bad_request", err.Error(), 0)
-	default:
-		s.log.Error("sse subscribe", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "internal", "could not subscribe", 0)
+		return
 	}
+	s.fail(w, r, e)
 }
 
 // parseTopics validates and deduplicates the topic parameters. It runs

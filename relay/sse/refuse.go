@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
 )
@@ -18,7 +19,7 @@ import (
 func (s *handler) Refuse(w http.ResponseWriter, r *http.Request, rf *api.Refusal) {
 	s.m.rejects.WithLabelValues(rf.Reason).Inc()
 	if s.o.CORS != nil && !s.o.CORS(w, r) {
-		s.fail(w, r, http.StatusForbidden, "forbidden", "origin not allowed", 0)
+		s.fail(w, r, apierr.Forbidden("origin not allowed"))
 		return
 	}
 	body := appendRefusal(nil, rf)

@@ -10,22 +10,6 @@ import (
 	"github.com/hookrelay/hookrelay/infra/event"
 )
 
-// Error codes of error frames: the catalogue's (infra/apierr), shared with
-// the HTTP API and SSE.
-const (
-	codeBadRequest     = apierr.CodeBadRequest
-	codeBadTopic       = apierr.CodeBadTopic
-	codeBadCursor      = apierr.CodeBadCursor
-	codeForbidden      = apierr.CodeForbidden
-	codeTooLarge       = apierr.CodeTooLarge
-	codeRateLimited    = apierr.CodeRateLimited
-	codeUnknownOp      = apierr.CodeUnknownOp
-	codeBusUnavailable = apierr.CodeBusUnavailable
-	codeUnauthorized   = apierr.CodeUnauthorized
-	codeTokenExpired   = apierr.CodeTokenExpired
-	codeInternal       = apierr.CodeInternal
-)
-
 // maxRefLen bounds the ref a client may have echoed back.
 const maxRefLen = 128
 
@@ -47,7 +31,8 @@ type clientFrame struct {
 	cursor event.Cursor
 }
 
-// frameError is a request the relay answers with an error frame.
+// frameError is a request the relay answers with an error frame: a
+// catalogue entry's code and message (infra/apierr), without the status.
 type frameError struct {
 	Ref     string
 	Code    string
@@ -67,14 +52,14 @@ func parseClientFrame(b []byte, maxTopics int) (*clientFrame, *frameError) {
 	if !utf8.Valid(b) {
 		// gorilla does not check text frames; invalid UTF-8 would reach
 		// event data through json.RawMessage and break every reader.
-		return nil, errFrame(refOf(b), codeBadRequest, "text frame is not valid UTF-8")
+		return nil, errFrame(refOf(b), apierr.CodeBadRequest, "text frame is not valid UTF-8")
 	}
 	var f clientFrame
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, errFrame(refOf(b), codeBadRequest, "frame is not a JSON object of the protocol: %v", err)
+		return nil, errFrame(refOf(b), apierr.CodeBadRequest, "frame is not a JSON object of the protocol: %v", err)
 	}
 	if len(f.Ref) > maxRefLen {
-		return nil, errFrame("", codeBadRequest, "ref longer than %d bytes", maxRefLen)
+		return nil, errFrame("", apierr.CodeBadRequest, "ref longer than %d bytes", maxRefLen)
 	}
 	switch f.Op {
 	case "subscribe":
@@ -85,7 +70,7 @@ func parseClientFrame(b []byte, maxTopics int) (*clientFrame, *frameError) {
 		f.Topics = topics
 		c, err := event.ParseCursor(f.Cursor, topics)
 		if err != nil {
-			return nil, errFrame(f.Ref, codeBadCursor, "%v", err)
+			return nil, errFrame(f.Ref, apierr.CodeBadCursor, "%v", err)
 		}
 		f.cursor = c
 	case "unsubscribe":
@@ -96,23 +81,23 @@ func parseClientFrame(b []byte, maxTopics int) (*clientFrame, *frameError) {
 		f.Topics = topics
 	case "publish":
 		if err := event.ValidateTopic(f.Topic); err != nil {
-			return nil, errFrame(f.Ref, codeBadTopic, "%v", err)
+			return nil, errFrame(f.Ref, apierr.CodeBadTopic, "%v", err)
 		}
 		e := event.Event{Topic: f.Topic, Type: f.Type, Data: f.Data}
 		if err := e.Validate(); err != nil {
-			return nil, errFrame(f.Ref, codeBadRequest, "%v", err)
+			return nil, errFrame(f.Ref, apierr.CodeBadRequest, "%v", err)
 		}
 		if len(f.IdempotencyKey) > 200 {
-			return nil, errFrame(f.Ref, codeBadRequest, "idempotency_key longer than 200 bytes")
+			return nil, errFrame(f.Ref, apierr.CodeBadRequest, "idempotency_key longer than 200 bytes")
 		}
 	case "auth":
 		if f.Token == "" {
-			return nil, errFrame(f.Ref, codeBadRequest, "auth needs a token")
+			return nil, errFrame(f.Ref, apierr.CodeBadRequest, "auth needs a token")
 		}
 	case "":
-		return nil, errFrame(f.Ref, codeBadRequest, "frame has no op")
+		return nil, errFrame(f.Ref, apierr.CodeBadRequest, "frame has no op")
 	default:
-		return nil, errFrame(f.Ref, codeUnknownOp, "unknown op %q (want subscribe, unsubscribe, publish or auth)", truncate(f.Op))
+		return nil, errFrame(f.Ref, apierr.CodeUnknownOp, "unknown op %q (want subscribe, unsubscribe, publish or auth)", truncate(f.Op))
 	}
 	return &f, nil
 }
@@ -120,15 +105,16 @@ func parseClientFrame(b []byte, maxTopics int) (*clientFrame, *frameError) {
 // checkTopics validates and deduplicates a topics list.
 func checkTopics(ref string, raw []string, maxTopics int) ([]string, *frameError) {
 	if len(raw) == 0 {
-		return nil, errFrame(ref, codeBadTopic, "topics must list at least one topic")
+		return nil, errFrame(ref, apierr.CodeBadTopic, "topics must list at least one topic")
 	}
 	if len(raw) > maxTopics {
-		return nil, errFrame(ref, codeBadRequest, "at most %d topics per connection", maxTopics)
+		// bad_topic, as SSE and hub.ErrTooManyTopics (api.Classify) answer.
+		return nil, errFrame(ref, apierr.CodeBadTopic, "at most %d topics per connection", maxTopics)
 	}
 	topics := make([]string, 0, len(raw))
 	for _, t := range raw {
 		if err := event.ValidateTopic(t); err != nil {
-			return nil, errFrame(ref, codeBadTopic, "%v", err)
+			return nil, errFrame(ref, apierr.CodeBadTopic, "%v", err)
 		}
 		if !slices.Contains(topics, t) {
 			topics = append(topics, t)

@@ -7,7 +7,6 @@
 package ws
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
@@ -137,7 +137,7 @@ func NewHandler(h *hub.Hub, o Options) http.Handler {
 		EnableCompression: o.Compression,
 		CheckOrigin:       o.CheckOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			s.fail(w, status, "bad_request", reason.Error(), 0)
+			s.fail(w, apierr.Errorf(apierr.CodeBadRequest, status, "%v", reason))
 		},
 	}
 	return s
@@ -158,16 +158,12 @@ func sameOrigin(r *http.Request) bool {
 }
 
 func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !websocket.IsWebSocketUpgrade(r) {
-		s.fail(w, http.StatusBadRequest, "bad_request", "expected a WebSocket upgrade", 0)
+	if !s.checkUpgrade(w, r) {
 		return
 	}
-	if !s.o.CheckOrigin(r) {
-		s.fail(w, http.StatusForbidden, "forbidden", "origin not allowed", 0)
-		return
-	}
-	grants, ok := s.authenticate(w, r)
-	if !ok {
+	grants, e := api.Authenticate(r.Context(), s.o.Auth, r)
+	if e != nil {
+		s.fail(w, e)
 		return
 	}
 	sk := &sink{writeTimeout: s.o.WriteTimeout, raw: !s.o.Compression, bufs: &s.frames}
@@ -200,29 +196,28 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go sess.run()
 }
 
-func (s *handler) authenticate(w http.ResponseWriter, r *http.Request) (*auth.Grants, bool) {
-	if s.o.Auth == nil {
-		s.fail(w, http.StatusUnauthorized, "unauthorized", "no authenticator configured", 0)
-		return nil, false
+// checkUpgrade answers a request that is no WebSocket upgrade, or comes
+// from an origin not allowed, with the catalogue's JSON, and reports
+// whether the request may go on.
+func (s *handler) checkUpgrade(w http.ResponseWriter, r *http.Request) bool {
+	if !websocket.IsWebSocketUpgrade(r) {
+		s.fail(w, apierr.BadRequest("expected a WebSocket upgrade"))
+		return false
 	}
-	g, err := s.o.Auth.Authenticate(r.Context(), r)
-	switch {
-	case err == nil && g != nil:
-		return g, true
-	case errors.Is(err, auth.ErrExpired):
-		s.fail(w, http.StatusUnauthorized, "token_expired", "token expired", 0)
-	case err == nil, errors.Is(err, auth.ErrNoCredentials), errors.Is(err, auth.ErrInvalidToken):
-		s.fail(w, http.StatusUnauthorized, "unauthorized", "missing or invalid token", 0)
-	default:
-		s.log.Error("ws authenticate", "err", err)
-		s.fail(w, http.StatusInternalServerError, "internal", "could not check credentials", 0)
+	if !s.o.CheckOrigin(r) {
+		s.fail(w, apierr.Forbidden("origin not allowed"))
+		return false
 	}
-	return nil, false
+	return true
 }
 
-// fail writes the relay's JSON error shape before the upgrade.
-func (s *handler) fail(w http.ResponseWriter, status int, code, msg string, retryAfter time.Duration) {
-	s.m.rejects.WithLabelValues(code).Inc()
-	// The same catalogue rendering as every other route (relay/api).
-	api.WriteError(w, &api.Error{Code: code, Status: status, Message: msg, RetryAfter: retryAfter})
+// fail answers before the upgrade with the catalogue's JSON (infra/apierr,
+// the same rendering as every other route) and counts it; an internal
+// error's cause is logged, never sent.
+func (s *handler) fail(w http.ResponseWriter, e *apierr.Error) {
+	if e.Code == apierr.CodeInternal {
+		s.log.Error("ws request failed", "err", e.Cause)
+	}
+	s.m.rejects.WithLabelValues(e.Code).Inc()
+	apierr.Write(w, e)
 }

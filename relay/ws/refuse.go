@@ -28,12 +28,7 @@ const closeEchoWait = time.Second
 // 429 would look like a network failure. Permanent refusals (bad token,
 // origin) stay HTTP errors before the upgrade (docs/protocol.md).
 func (s *handler) Refuse(w http.ResponseWriter, r *http.Request, rf *api.Refusal) {
-	if !websocket.IsWebSocketUpgrade(r) {
-		s.fail(w, http.StatusBadRequest, "bad_request", "expected a WebSocket upgrade", 0)
-		return
-	}
-	if !s.o.CheckOrigin(r) {
-		s.fail(w, http.StatusForbidden, "forbidden", "origin not allowed", 0)
+	if !s.checkUpgrade(w, r) {
 		return
 	}
 	s.m.rejects.WithLabelValues(rf.Reason).Inc()

@@ -11,9 +11,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
-	"github.com/hookrelay/hookrelay/infra/event"
+	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
 )
 
@@ -133,7 +134,7 @@ func (ss *session) readOne(pongWait time.Duration, offStack bool) bool {
 		if errors.Is(err, websocket.ErrReadLimit) {
 			// gorilla has already sent 1009; count it, and let the close
 			// frame reach the client before the socket closes.
-			ss.s.m.errors.WithLabelValues(codeTooLarge).Inc()
+			ss.s.m.errors.WithLabelValues(apierr.CodeTooLarge).Inc()
 			drainBeforeClose(ss.conn.UnderlyingConn())
 			return false
 		}
@@ -144,7 +145,7 @@ func (ss *session) readOne(pongWait time.Duration, offStack bool) bool {
 	}
 	_ = ss.conn.SetReadDeadline(time.Now().Add(pongWait)) // errors surface on the next read
 	if typ != websocket.TextMessage {
-		ss.fail(errFrame("", codeBadRequest, "binary frames are not part of the protocol"))
+		ss.fail(errFrame("", apierr.CodeBadRequest, "binary frames are not part of the protocol"))
 		return true
 	}
 	if offStack {
@@ -227,7 +228,7 @@ func (ss *session) fail(e *frameError) {
 func (ss *session) subscribe(ctx context.Context, f *clientFrame) {
 	for _, t := range f.Topics {
 		if !ss.grants.CanSubscribe(t) {
-			ss.fail(errFrame(f.Ref, codeForbidden, "no subscribe grant for topic %s", t))
+			ss.fail(errFrame(f.Ref, apierr.CodeForbidden, "no subscribe grant for topic %s", t))
 			return
 		}
 	}
@@ -244,21 +245,21 @@ func (ss *session) subscribe(ctx context.Context, f *clientFrame) {
 
 func (ss *session) publish(ctx context.Context, f *clientFrame) {
 	if !ss.grants.CanPublish(f.Topic) {
-		ss.fail(errFrame(f.Ref, codeForbidden, "no publish grant for topic %s", f.Topic))
+		ss.fail(errFrame(f.Ref, apierr.CodeForbidden, "no publish grant for topic %s", f.Topic))
 		return
 	}
 	if len(f.Data) > ss.s.o.MaxEventBytes {
-		ss.fail(errFrame(f.Ref, codeTooLarge, "data is %d bytes, at most %d", len(f.Data), ss.s.o.MaxEventBytes))
+		ss.fail(errFrame(f.Ref, apierr.CodeTooLarge, "data is %d bytes, at most %d", len(f.Data), ss.s.o.MaxEventBytes))
 		return
 	}
 	key := auth.TokenSubjectPrefix + ss.grants.Subject
 	if nt := ss.s.o.NewTopics; nt != nil && !nt(key, f.Topic) {
-		ss.fail(errFrame(f.Ref, codeRateLimited, "too many distinct topics published this hour (HOOKRELAY_TOKEN_TOPICS_PER_HOUR)"))
+		ss.fail(errFrame(f.Ref, apierr.CodeRateLimited, "too many distinct topics published this hour (HOOKRELAY_TOKEN_TOPICS_PER_HOUR)"))
 		return
 	}
 	if lim := ss.s.o.PublishLimit; lim != nil {
 		if ok, wait := lim(key); !ok {
-			ss.fail(errFrame(f.Ref, codeRateLimited, "publish rate exceeded, retry in %s", wait.Round(time.Millisecond)))
+			ss.fail(errFrame(f.Ref, apierr.CodeRateLimited, "publish rate exceeded, retry in %s", wait.Round(time.Millisecond)))
 			return
 		}
 	}
@@ -293,25 +294,25 @@ func (ss *session) publish(ctx context.Context, f *clientFrame) {
 func (ss *session) auth(ctx context.Context, f *clientFrame) {
 	v := ss.s.o.Verifier
 	if v == nil {
-		ss.fail(errFrame(f.Ref, codeBadRequest, "this relay does not accept token refresh"))
+		ss.fail(errFrame(f.Ref, apierr.CodeBadRequest, "this relay does not accept token refresh"))
 		return
 	}
 	g, err := v.Verify(ctx, f.Token)
 	switch {
 	case errors.Is(err, auth.ErrExpired):
-		ss.fail(errFrame(f.Ref, codeTokenExpired, "token expired"))
+		ss.fail(errFrame(f.Ref, apierr.CodeTokenExpired, "token expired"))
 		return
 	case err != nil || g == nil:
-		ss.fail(errFrame(f.Ref, codeUnauthorized, "token rejected"))
+		ss.fail(errFrame(f.Ref, apierr.CodeUnauthorized, "token rejected"))
 		return
 	}
 	if ss.grants.Subject != "" && g.Subject != ss.grants.Subject {
-		ss.fail(errFrame(f.Ref, codeForbidden, "token is for another subject"))
+		ss.fail(errFrame(f.Ref, apierr.CodeForbidden, "token is for another subject"))
 		return
 	}
 	for _, t := range ss.c.Topics() {
 		if !g.CanSubscribe(t) {
-			ss.fail(errFrame(f.Ref, codeForbidden, "new token does not grant subscribed topic %s", t))
+			ss.fail(errFrame(f.Ref, apierr.CodeForbidden, "new token does not grant subscribed topic %s", t))
 			return
 		}
 	}
@@ -328,23 +329,17 @@ func (ss *session) auth(ctx context.Context, f *clientFrame) {
 	ss.c.Send(mustJSON(ack))
 }
 
-// failOp maps a hub or bus error of op to an error frame.
+// failOp answers a failed op with the catalogue's entry for err
+// (api.Classify, as SSE and the HTTP API) as an error frame.
 func (ss *session) failOp(ref, op string, err error) {
-	switch {
-	case errors.Is(err, hub.ErrClientClosed):
+	if errors.Is(err, hub.ErrClientClosed) {
 		return // the connection is going away; nobody to tell
-	case errors.Is(err, event.ErrCursor):
-		ss.fail(errFrame(ref, codeBadCursor, "%v", err))
-	case errors.Is(err, hub.ErrTooManyTopics), errors.Is(err, hub.ErrAlreadySubscribed):
-		ss.fail(errFrame(ref, codeBadRequest, "%v", err))
-	case errors.Is(err, bus.ErrInvalid):
-		ss.fail(errFrame(ref, codeBadRequest, "%v", err))
-	case errors.Is(err, bus.ErrUnavailable), errors.Is(err, bus.ErrClosed), errors.Is(err, context.DeadlineExceeded):
-		ss.fail(errFrame(ref, codeBusUnavailable, "event bus unavailable, retry"))
-	default:
-		ss.s.log.Error("ws "+op, "err", err)
-		ss.fail(errFrame(ref, codeInternal, "%s failed", op))
 	}
+	e := api.Classify(err)
+	if e.Code == apierr.CodeInternal {
+		ss.s.log.Error("ws "+op, "err", err)
+	}
+	ss.fail(&frameError{Ref: ref, Code: e.Code, Message: e.Message})
 }
 
 func nonNil(s []string) []string {

@@ -184,7 +184,7 @@ func TestBadFramesKeepConnection(t *testing.T) {
 		{`{"op":"subscribe","ref":"5","topics":[]}`, "5", "bad_topic"},
 		{`{"op":"subscribe","ref":"6","topics":["ok:1","no:1"]}`, "6", "forbidden"},
 		{`{"op":"subscribe","ref":"7","topics":["ok:1"],"cursor":"garbage"}`, "7", "bad_cursor"},
-		{`{"op":"subscribe","ref":"8","topics":["ok:1","ok:2","ok:3","ok:4"]}`, "8", "bad_request"},
+		{`{"op":"subscribe","ref":"8","topics":["ok:1","ok:2","ok:3","ok:4"]}`, "8", "bad_topic"},
 		{`{"op":"publish","ref":"9","topic":"no:1","type":"x","data":{}}`, "9", "forbidden"},
 		{`{"op":"publish","ref":"10","topic":"ok:1","type":"","data":{}}`, "10", "bad_request"},
 		{`{"op":"publish","ref":"11","topic":"ok:1","type":"x","data":{"pad":"` + strings.Repeat("x", 200) + `"}}`, "11", "too_large"},

@@ -138,7 +138,7 @@ func wsCases() []badCase {
 			}
 			wsAlive(t, conn, "order:alive")
 		}),
-		wsError("ws/subscribe-huge-topic-list", []byte(`{"op":"subscribe","ref":"h1","topics":[`+quotedTopics(2000)+`]}`), text, "h1", "bad_request"),
+		wsError("ws/subscribe-huge-topic-list", []byte(`{"op":"subscribe","ref":"h1","topics":[`+quotedTopics(2000)+`]}`), text, "h1", "bad_topic"),
 		wsError("ws/subscribe-cursor-garbage", []byte(`{"op":"subscribe","ref":"g1","topics":["order:1"],"cursor":"garbage"}`), text, "g1", "bad_cursor"),
 		wsError("ws/publish-without-grant", []byte(`{"op":"publish","ref":"p1","topic":"order:1","type":"x","data":{}}`), text, "p1", "forbidden"),
 		wsError("ws/publish-data-over-max-event-bytes", []byte(`{"op":"publish","ref":"p2","topic":"room:alice","type":"x","data":"`+strings.Repeat("x", maxEventBytes)+`"}`), text, "p2", "too_large"),
