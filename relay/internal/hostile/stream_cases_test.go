@@ -169,7 +169,7 @@ func wsCases() []badCase {
 				wsAlive(t, conn, fmt.Sprintf("order:cap%d", i))
 			}
 			sendWS(t, conn, map[string]any{"op": "subscribe", "ref": "o1", "topics": []string{"order:one-too-many"}})
-			expectWSError(t, conn, "o1", "bad_request")
+			expectWSError(t, conn, "o1", "bad_topic") // as SSE over the cap
 			sendWS(t, conn, map[string]any{"op": "unsubscribe", "ref": "o2", "topics": []string{"order:cap0"}})
 			f, err := readWS(conn)
 			if err != nil || f.Op != "unsubscribed" || f.Ref != "o2" || len(f.Topics) != 1 {
