@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -225,29 +224,4 @@ func TestFailoverUnreplicatedEventsTruncated(t *testing.T) {
 	if !page.Truncated || len(page.Events) != len(after) {
 		t.Fatalf("history after the last lost id: truncated=%v, %d events; want truncated and %d", page.Truncated, len(page.Events), len(after))
 	}
-}
-
-// newTestBusURL is newTestBus for a URL that is not a redistest server.
-func newTestBusURL(t *testing.T, url string, mod func(*Options)) *Bus {
-	t.Helper()
-	o := Options{
-		URL:          url,
-		Prefix:       "t" + strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()),
-		Logger:       slog.New(slog.DiscardHandler),
-		DialTimeout:  500 * time.Millisecond,
-		ReadTimeout:  time.Second,
-		WriteTimeout: time.Second,
-		PingInterval: time.Second,
-	}
-	if mod != nil {
-		mod(&o)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	b, err := New(ctx, o)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
 }

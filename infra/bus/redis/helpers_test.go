@@ -16,20 +16,38 @@ import (
 // newTestBus connects a Bus with a per-test key prefix to srv.
 func newTestBus(t testing.TB, srv *redistest.Server, mod func(*Options)) *Bus {
 	t.Helper()
-	o := Options{
-		URL:    srv.URL(),
-		Prefix: "t" + strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()),
-		Logger: slog.New(slog.DiscardHandler),
-		// Short so a killed server is noticed and retried quickly.
+	return newTestBusURL(t, srv.URL(), mod)
+}
+
+// newTestBusURL is newTestBus for a URL that is not a redistest server.
+func newTestBusURL(t testing.TB, url string, mod func(*Options)) *Bus {
+	t.Helper()
+	return dialTestBus(t, testOptions(t, url), mod, 5*time.Second)
+}
+
+// testOptions are the Options every test bus starts from: a per-test key
+// prefix, and timeouts short so a killed server is noticed and retried
+// quickly.
+func testOptions(t testing.TB, url string) Options {
+	return Options{
+		URL:          url,
+		Prefix:       "t" + strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()),
+		Logger:       slog.New(slog.DiscardHandler),
 		DialTimeout:  500 * time.Millisecond,
 		ReadTimeout:  time.Second,
 		WriteTimeout: time.Second,
 		PingInterval: time.Second,
 	}
+}
+
+// dialTestBus applies mod to o, connects within timeout and closes the Bus
+// when the test ends.
+func dialTestBus(t testing.TB, o Options, mod func(*Options), timeout time.Duration) *Bus {
+	t.Helper()
 	if mod != nil {
 		mod(&o)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	b, err := New(ctx, o)
 	if err != nil {

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,27 +21,11 @@ func newClusterBus(t *testing.T, addrs []string, prefix string, mod func(*Option
 	if len(addrs) > 1 {
 		url += "?addr=" + strings.Join(addrs[1:], "&addr=")
 	}
-	o := Options{
-		URL:          url,
-		Cluster:      true,
-		Prefix:       prefix,
-		Logger:       slog.New(slog.DiscardHandler),
-		DialTimeout:  500 * time.Millisecond,
-		ReadTimeout:  time.Second,
-		WriteTimeout: time.Second,
-		PingInterval: time.Second,
-	}
-	if mod != nil {
-		mod(&o)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	b, err := New(ctx, o)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { _ = b.Close() })
-	return b
+	o := testOptions(t, url)
+	o.Cluster = true
+	o.Prefix = prefix
+	// A cluster gets longer to connect than a single server.
+	return dialTestBus(t, o, mod, 10*time.Second)
 }
 
 // topicPerPrimary finds one topic whose slot each primary owns, returned
