@@ -2,7 +2,6 @@ package deliverylog
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -37,10 +36,7 @@ func (m *Memory) Append(_ context.Context, entries []Entry) error {
 	minMs := m.now().Add(-m.lim.TTL).UnixMilli()
 	for i := range entries {
 		e := &entries[i]
-		if !validSource(e.Source) {
-			return fmt.Errorf("delivery log: invalid source name %q", e.Source)
-		}
-		b, err := encodeElement(e)
+		b, err := encodeEntry(e)
 		if err != nil {
 			return err
 		}

@@ -68,10 +68,7 @@ func (r *Redis) Append(ctx context.Context, entries []Entry) error {
 	var order []string
 	for i := range entries {
 		e := &entries[i]
-		if !validSource(e.Source) {
-			return fmt.Errorf("delivery log: invalid source name %q", e.Source)
-		}
-		b, err := encodeElement(e)
+		b, err := encodeEntry(e)
 		if err != nil {
 			return err
 		}

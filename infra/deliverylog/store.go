@@ -114,6 +114,15 @@ func newID(t time.Time) string {
 // trim script read an entry's age without decoding JSON.
 const stampLen = 13
 
+// encodeEntry checks e's source name and encodes it: what Append does to
+// each entry before storing it, in every Store.
+func encodeEntry(e *Entry) ([]byte, error) {
+	if !validSource(e.Source) {
+		return nil, fmt.Errorf("delivery log: invalid source name %q", e.Source)
+	}
+	return encodeElement(e)
+}
+
 func encodeElement(e *Entry) ([]byte, error) {
 	j, err := json.Marshal(e)
 	if err != nil {
