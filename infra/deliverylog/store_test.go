@@ -185,3 +185,17 @@ func TestRedisKeysExpire(t *testing.T) {
 		t.Fatalf("byte counter %d, element %d bytes", n, len(l))
 	}
 }
+
+// TestStoreRefusesBadSource: a source name that could break the key layout
+// (empty, too long, a hash-tag brace, a colon, white space) is refused by
+// Append with an error that names it, in both stores.
+func TestStoreRefusesBadSource(t *testing.T) {
+	stores(t, Limits{}, func(t *testing.T, s Store, c *clock) {
+		for _, name := range []string{"", strings.Repeat("s", 65), "a{b}", "a:b", "a b", "a\nb"} {
+			err := s.Append(context.Background(), []Entry{entry(c, name, 0)})
+			if err == nil || !strings.Contains(err.Error(), "invalid source name") {
+				t.Errorf("Append with source %q: %v, want an invalid source name error", name, err)
+			}
+		}
+	})
+}
