@@ -37,7 +37,7 @@ func TestDurablePublishLosesNoAcknowledgedEvent(t *testing.T) {
 	// A second publisher (another relay or Lambda) whose connections have
 	// written nothing yet: its WAIT covers only what its own script wrote.
 	other := f.bus(func(o *Options) { o.WaitReplicas, o.WaitTimeout = 1, 200*time.Millisecond })
-	f.link.pause()
+	f.link.Pause()
 	var refused int
 	for i := 5; i < 8; i++ {
 		// The retry, through the other publisher, is a duplicate: the

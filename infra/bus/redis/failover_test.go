@@ -15,6 +15,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
+	"github.com/hookrelay/hookrelay/infra/testkit/tcpproxy"
 )
 
 // node is a redis-server started by startNode.
@@ -72,8 +73,8 @@ type failover struct {
 	t        *testing.T
 	primary  *node
 	replica  *node
-	link     *tcpProxy // replica -> primary replication link
-	endpoint *tcpProxy // clients -> current primary
+	link     *tcpproxy.Proxy // replica -> primary replication link
+	endpoint *tcpproxy.Proxy // clients -> current primary
 }
 
 // startFailover starts the topology; behind > 0 runs the replica with its
@@ -85,10 +86,10 @@ func startFailover(t *testing.T, behind time.Duration) *failover {
 		env = clockBehind(t, behind)
 	}
 	f := &failover{t: t, primary: startNode(t, nil)}
-	f.link = newTCPProxy(t, f.primary.addr)
-	host, port, _ := strings.Cut(f.link.addr(), ":")
+	f.link = tcpproxy.New(t, f.primary.addr)
+	host, port, _ := strings.Cut(f.link.Addr, ":")
 	f.replica = startNode(t, env, "--replicaof", host, port)
-	f.endpoint = newTCPProxy(t, f.primary.addr)
+	f.endpoint = tcpproxy.New(t, f.primary.addr)
 	if behind > 0 {
 		c := f.replica.client()
 		defer c.Close()
@@ -137,18 +138,21 @@ func (f *failover) replicated() {
 func (f *failover) promote() {
 	f.t.Helper()
 	f.primary.kill()
-	f.link.close()
+	f.link.Close()
 	c := f.replica.client()
 	defer c.Close()
 	if err := c.Do(context.Background(), "REPLICAOF", "NO", "ONE").Err(); err != nil {
 		f.t.Fatalf("REPLICAOF NO ONE: %v", err)
 	}
-	f.endpoint.switchTo(f.replica.addr)
+	// Clients of a moved endpoint see new connections land on the replica
+	// and the open ones cut.
+	f.endpoint.SetTarget(f.replica.addr)
+	f.endpoint.CloseConns()
 }
 
 func (f *failover) bus(mod func(*Options)) *Bus {
 	f.t.Helper()
-	return newTestBusURL(f.t, "redis://"+f.endpoint.addr(), mod)
+	return newTestBusURL(f.t, "redis://"+f.endpoint.Addr, mod)
 }
 
 // publishUntilUp retries one publish until the bus answers, and returns the
@@ -189,7 +193,7 @@ func TestFailoverUnreplicatedEventsTruncated(t *testing.T) {
 	defer sub.Close()
 	kept := publishN(t, b, "fo:1", 0, 5)
 	f.replicated()
-	f.link.pause()
+	f.link.Pause()
 	lost := publishN(t, b, "fo:1", 5, 3) // acknowledged, never replicated
 	rec.waitFor(t, 8, 10*time.Second)
 
