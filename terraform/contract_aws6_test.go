@@ -2,7 +2,9 @@ package terraform
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,7 +45,7 @@ func deprecatedAttrs() map[string]map[string]string {
 func checkDeprecated(t testing.TB, d *deployment) []error {
 	var errs []error
 	for _, c := range []*config{d.module, d.example} {
-		for _, path := range sortedKeys(c.bodies) {
+		for _, path := range slices.Sorted(maps.Keys(c.bodies)) {
 			hclsyntax.VisitAll(c.bodies[path], func(n hclsyntax.Node) hcl.Diagnostics {
 				st, ok := n.(*hclsyntax.ScopeTraversalExpr)
 				if !ok {
@@ -205,7 +207,7 @@ func checkNameIDs(t testing.TB, d *deployment, name string) []error {
 		return []error{err}
 	}
 	var errs []error
-	for _, key := range sortedKeys(ids) {
+	for _, key := range slices.Sorted(maps.Keys(ids)) {
 		if id := ids[key]; !elastiCacheIDRe.MatchString(id) || len(id) > 40 {
 			errs = append(errs, fmt.Errorf("name %q passes the module's validation but gives %s = %q, which ElastiCache refuses (a letter first, no \"--\", no trailing \"-\", at most 40)", name, key, id))
 		}

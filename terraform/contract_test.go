@@ -2,6 +2,8 @@ package terraform
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,7 +48,7 @@ func TestContract(t *testing.T) {
 		"function URL":      checkFunctionURLAccess,
 		"name validation":   checkNameValidation,
 	}
-	for _, name := range sortedKeys(checks) {
+	for _, name := range slices.Sorted(maps.Keys(checks)) {
 		t.Run(name, func(t *testing.T) {
 			for _, err := range checks[name](t, d) {
 				t.Error(err)

@@ -1,8 +1,10 @@
 package terraform
 
 import (
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -38,7 +40,7 @@ func checkMintFlags(t *testing.T, outputs, tokenGo string) {
 	}
 	for _, u := range reFlagUse.FindAllStringSubmatch(m[1], -1) {
 		if !declared[u[1]] {
-			t.Errorf("mint_token_command uses --%s, which `relay token` does not declare (it has %s)", u[1], strings.Join(sortedKeys(declared), ", "))
+			t.Errorf("mint_token_command uses --%s, which `relay token` does not declare (it has %s)", u[1], strings.Join(slices.Sorted(maps.Keys(declared)), ", "))
 		}
 	}
 }

@@ -2,7 +2,9 @@ package terraform
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,7 +27,7 @@ func checkEnvNames(t testing.TB, d *deployment) []error {
 	}
 	var errs []error
 	for _, c := range []*config{d.module, d.example} {
-		for _, path := range sortedKeys(c.files) {
+		for _, path := range slices.Sorted(maps.Keys(c.files)) {
 			for i, line := range strings.Split(string(c.files[path]), "\n") {
 				for _, name := range envNameRe.FindAllString(line, -1) {
 					if !known[name] {
@@ -42,7 +44,7 @@ func checkEnvNames(t testing.TB, d *deployment) []error {
 // of the configuration.
 func (c *config) references(root string) map[string][]hcl.Range {
 	out := map[string][]hcl.Range{}
-	for _, path := range sortedKeys(c.bodies) {
+	for _, path := range slices.Sorted(maps.Keys(c.bodies)) {
 		hclsyntax.VisitAll(c.bodies[path], func(n hclsyntax.Node) hcl.Diagnostics {
 			st, ok := n.(*hclsyntax.ScopeTraversalExpr)
 			if !ok || st.Traversal.RootName() != root || len(st.Traversal) < 2 {
@@ -67,12 +69,12 @@ func checkVariables(t testing.TB, d *deployment) []error {
 			declared[b.Labels[0]] = true
 		}
 		used := c.references("var")
-		for _, name := range sortedKeys(used) {
+		for _, name := range slices.Sorted(maps.Keys(used)) {
 			if !declared[name] {
 				errs = append(errs, fmt.Errorf("%s: var.%s is referenced but not declared", used[name][0], name))
 			}
 		}
-		for _, name := range sortedKeys(declared) {
+		for _, name := range slices.Sorted(maps.Keys(declared)) {
 			if _, ok := used[name]; !ok {
 				errs = append(errs, fmt.Errorf("%s: variable %q is declared but never used", c.dir, name))
 			}
@@ -116,7 +118,7 @@ func checkModuleInputs(t testing.TB, d *deployment) []error {
 				errs = append(errs, fmt.Errorf("%s: module %q passes %s, which the module does not declare", attr.SrcRange, mb.Labels[0], name))
 			}
 		}
-		for _, name := range sortedKeys(required) {
+		for _, name := range slices.Sorted(maps.Keys(required)) {
 			if _, ok := mb.Body.Attributes[name]; !ok {
 				errs = append(errs, fmt.Errorf("module %q does not pass the required input %s", mb.Labels[0], name))
 			}

@@ -1,8 +1,10 @@
 package terraform
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -84,7 +86,7 @@ func parseConfig(dir string, files map[string][]byte) (*config, hcl.Diagnostics)
 	p := hclparse.NewParser()
 	c := &config{dir: dir, files: files, bodies: map[string]*hclsyntax.Body{}}
 	var all hcl.Diagnostics
-	for _, path := range sortedKeys(files) {
+	for _, path := range slices.Sorted(maps.Keys(files)) {
 		f, diags := p.ParseHCL(files[path], path)
 		all = append(all, diags...)
 		if f != nil {
@@ -125,7 +127,7 @@ func (c *config) withFile(t testing.TB, name, old, new string) *config {
 // are given, with those leading labels) across the module's files.
 func (c *config) blocks(typ string, labels ...string) []*hclsyntax.Block {
 	var out []*hclsyntax.Block
-	for _, path := range sortedKeys(c.bodies) {
+	for _, path := range slices.Sorted(maps.Keys(c.bodies)) {
 		for _, b := range c.bodies[path].Blocks {
 			if b.Type == typ && hasPrefix(b.Labels, labels) {
 				out = append(out, b)
@@ -165,13 +167,4 @@ func nested(b *hclsyntax.Block, typ string) *hclsyntax.Block {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

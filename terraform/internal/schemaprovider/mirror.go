@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,7 +31,7 @@ func writeMirror(schema []byte, dir string) (string, error) {
 	}
 	platform := runtime.GOOS + "_" + runtime.GOARCH
 	var include []string
-	for _, addr := range sortedKeys(versions) {
+	for _, addr := range slices.Sorted(maps.Keys(versions)) {
 		name := addr[strings.LastIndex(addr, "/")+1:]
 		pkg := filepath.Join(dir, filepath.FromSlash(addr), versions[addr], platform)
 		if err := os.MkdirAll(pkg, 0o755); err != nil {

@@ -3,7 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -70,7 +71,7 @@ func parseSchemaFile(data []byte, address string) (*provider, error) {
 	}
 	ps, ok := f.ProviderSchemas[address]
 	if !ok {
-		return nil, fmt.Errorf("schema file has no provider %s (it has %v)", address, sortedKeys(f.ProviderSchemas))
+		return nil, fmt.Errorf("schema file has no provider %s (it has %v)", address, slices.Sorted(maps.Keys(f.ProviderSchemas)))
 	}
 	p := &provider{
 		address:     address,
@@ -120,7 +121,7 @@ func (s typeSchema) convert(what string) (*tfprotov6.Schema, error) {
 
 func (b jsonBlock) convert(where string) (*tfprotov6.SchemaBlock, error) {
 	out := &tfprotov6.SchemaBlock{Deprecated: b.Deprecated}
-	for _, name := range sortedKeys(b.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(b.Attributes)) {
 		a := b.Attributes[name]
 		if len(a.NestedType) > 0 {
 			return nil, fmt.Errorf("%s.%s: nested attribute types are not supported", where, name)
@@ -134,7 +135,7 @@ func (b jsonBlock) convert(where string) (*tfprotov6.SchemaBlock, error) {
 			Sensitive: a.Sensitive, Deprecated: a.Deprecated, WriteOnly: a.WriteOnly,
 		})
 	}
-	for _, name := range sortedKeys(b.BlockTypes) {
+	for _, name := range slices.Sorted(maps.Keys(b.BlockTypes)) {
 		bt := b.BlockTypes[name]
 		nested, err := bt.Block.convert(where + "." + name)
 		if err != nil {
@@ -165,15 +166,6 @@ func nestingMode(name string) (tfprotov6.SchemaNestedBlockNestingMode, bool) {
 		return tfprotov6.SchemaNestedBlockNestingModeGroup, true
 	}
 	return tfprotov6.SchemaNestedBlockNestingModeInvalid, false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // parseType reads a type in Terraform's JSON type syntax: "string",

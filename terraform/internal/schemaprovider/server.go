@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -28,10 +30,10 @@ func (s *server) capabilities() *tfprotov6.ServerCapabilities {
 
 func (s *server) GetMetadata(context.Context, *tfprotov6.GetMetadataRequest) (*tfprotov6.GetMetadataResponse, error) {
 	resp := &tfprotov6.GetMetadataResponse{ServerCapabilities: s.capabilities()}
-	for _, name := range sortedKeys(s.p.resources) {
+	for _, name := range slices.Sorted(maps.Keys(s.p.resources)) {
 		resp.Resources = append(resp.Resources, tfprotov6.ResourceMetadata{TypeName: name})
 	}
-	for _, name := range sortedKeys(s.p.dataSources) {
+	for _, name := range slices.Sorted(maps.Keys(s.p.dataSources)) {
 		resp.DataSources = append(resp.DataSources, tfprotov6.DataSourceMetadata{TypeName: name})
 	}
 	return resp, nil
