@@ -187,15 +187,7 @@ func TestChaosRedisRestart(t *testing.T) {
 	away := r.f.subs[:len(r.f.subs)/4]
 	r.sc.publishFor *= 2 // publishing resumes after the outage and backoff
 	start := time.Now()
-	redeliverable := make(map[string]map[int]bool)
-	mark := func(m map[string]int) {
-		for tp, seq := range m {
-			if redeliverable[tp] == nil {
-				redeliverable[tp] = make(map[int]bool)
-			}
-			redeliverable[tp][seq] = true
-		}
-	}
+	redeliverable := make(seqSet)
 	r.publish(func() {
 		at(start, r.sc.publishFor/8)
 		waitFor(t, "every subscriber about to go away has seen an event of each topic", driveTimeout, func() bool { return haveCursors(away) })
@@ -206,10 +198,10 @@ func TestChaosRedisRestart(t *testing.T) {
 		// for their truncated signal to cover.
 		waitFor(t, "an event accepted on a topic of every away subscriber after it stopped", driveTimeout, func() bool { return missedSome(r.pub, away) })
 		at(start, r.sc.publishFor/4)
-		mark(r.pub.inflightNow())
+		redeliverable.add(r.pub.inflightNow())
 		unavailable := r.pub.unavailable.Load()
 		r.c.redis.Kill()
-		mark(r.pub.inflightNow())
+		redeliverable.add(r.pub.inflightNow())
 		crash := time.Now()
 		waitFor(t, "a publish answered 503 while Redis is down", driveTimeout, func() bool { return r.pub.unavailable.Load() > unavailable })
 		at(crash, 1500*time.Millisecond)

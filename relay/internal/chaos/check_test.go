@@ -33,7 +33,21 @@ type checkOpts struct {
 	// redeliverable: per topic, seqs whose publish was in flight when Redis
 	// lost its data (their dedup key may be gone, so the sender's retry
 	// can store them again).
-	redeliverable map[string]map[int]bool
+	redeliverable seqSet
+}
+
+// seqSet holds, per topic, a set of sequence numbers.
+type seqSet map[string]map[int]bool
+
+// add puts each topic's seq of m (topic -> seq, as inflightNow returns)
+// into s.
+func (s seqSet) add(m map[string]int) {
+	for tp, seq := range m {
+		if s[tp] == nil {
+			s[tp] = make(map[int]bool)
+		}
+		s[tp][seq] = true
+	}
 }
 
 // verify walks every subscriber's observations of every topic against the

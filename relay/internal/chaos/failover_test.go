@@ -93,23 +93,15 @@ func TestChaosRedisFailover(t *testing.T) {
 	replica := startReplica(t, link.Addr)
 	r.f = startFleet(t, r.c, r.sc, r.sc.subs, fleetOpts{})
 	r.sc.publishFor *= 2 // publishing resumes once a new replica has synced
-	redeliverable := make(map[string]map[int]bool)
-	mark := func(m map[string]int) {
-		for tp, seq := range m {
-			if redeliverable[tp] == nil {
-				redeliverable[tp] = make(map[int]bool)
-			}
-			redeliverable[tp][seq] = true
-		}
-	}
+	redeliverable := make(seqSet)
 	start := time.Now()
 	var down time.Time
 	r.publish(func() {
 		at(start, r.sc.publishFor/4)
 		link.Pause()
-		mark(r.pub.inflightNow())
+		redeliverable.add(r.pub.inflightNow())
 		at(start, r.sc.publishFor/4+500*time.Millisecond)
-		mark(r.pub.inflightNow())
+		redeliverable.add(r.pub.inflightNow())
 		down = time.Now()
 		r.c.redis.Kill()
 		link.Close()
@@ -118,7 +110,7 @@ func TestChaosRedisFailover(t *testing.T) {
 		}
 		r.c.redisProxy.SetTarget(replica.addr)
 		r.c.redisProxy.Cut()
-		mark(r.pub.inflightNow())
+		redeliverable.add(r.pub.inflightNow())
 		startReplica(t, replica.addr)
 	})
 	t.Logf("redis-failover: new replica in sync %s after the primary was killed", time.Since(down).Round(time.Millisecond))
