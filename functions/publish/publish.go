@@ -42,17 +42,10 @@ type item struct {
 
 func (it *item) invalid() bool { return errors.Is(it.err, errInvalid) }
 
-// publishedJSON is the POST /v1/publish answer form of one event.
-type publishedJSON struct {
-	ID        string `json:"id"`
-	Topic     string `json:"topic"`
-	Duplicate bool   `json:"duplicate"`
-}
-
 // result answers EventBridge, SNS and direct invocations.
 type result struct {
-	Events  []publishedJSON `json:"events"`
-	Invalid int             `json:"invalid,omitempty"`
+	Events  []bus.Receipt `json:"events"`
+	Invalid int           `json:"invalid,omitempty"`
 }
 
 // probe tells the trigger from the raw event. encoding/json prefers the
@@ -172,7 +165,7 @@ func (p *publisher) direct(ctx context.Context, raw json.RawMessage) (any, error
 func (p *publisher) finish(ctx context.Context, trigger string, items []*item) (any, error) {
 	p.publish(ctx, items)
 	p.summary(ctx, trigger, items)
-	res := result{Events: []publishedJSON{}}
+	res := result{Events: []bus.Receipt{}}
 	for _, it := range items {
 		switch {
 		case it.invalid():
@@ -180,9 +173,7 @@ func (p *publisher) finish(ctx context.Context, trigger string, items []*item) (
 		case it.err != nil:
 			return nil, fmt.Errorf("%s %s: %w", trigger, it.id, it.err)
 		}
-		for _, pub := range it.published {
-			res.Events = append(res.Events, publishedJSON{ID: pub.Event.ID, Topic: pub.Event.Topic, Duplicate: pub.Duplicate})
-		}
+		res.Events = append(res.Events, bus.Receipts(it.published)...)
 	}
 	return res, nil
 }

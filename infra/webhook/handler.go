@@ -39,12 +39,6 @@ var (
 	errInternal     = apierr.Internal(nil)
 )
 
-type publishedEvent struct {
-	ID        string `json:"id"`
-	Topic     string `json:"topic"`
-	Duplicate bool   `json:"duplicate"`
-}
-
 // ServeHTTP handles POST /hooks/{source}. The source is r.PathValue
 // ("source") when a mux pattern set it, else the path segment after
 // /hooks/.
@@ -146,10 +140,7 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, src *source, r
 		return h.publishError(w, src, d, err)
 	}
 	o.published(pubs)
-	out := make([]publishedEvent, len(pubs))
-	for i, p := range pubs {
-		out[i] = publishedEvent{ID: p.Event.ID, Topic: p.Event.Topic, Duplicate: p.Duplicate}
-	}
+	out := bus.Receipts(pubs)
 	h.log.Debug("webhook published", "source", src.name, "type", d.Type, "delivery", d.ID, "events", len(out))
 	return writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }

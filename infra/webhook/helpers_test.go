@@ -54,8 +54,8 @@ func newFixture(t testing.TB, sources ...config.WebhookSource) *fixture {
 type answer struct {
 	Status int
 	Header http.Header
-	Events []publishedEvent `json:"events"`
-	State  string           `json:"status"`
+	Events []bus.Receipt `json:"events"`
+	State  string        `json:"status"`
 	Error  struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`

@@ -20,12 +20,6 @@ import (
 // DefaultSource is the event source of API publishes that name none.
 const DefaultSource = "api"
 
-type publishedJSON struct {
-	ID        string `json:"id"`
-	Topic     string `json:"topic"`
-	Duplicate bool   `json:"duplicate"`
-}
-
 // publisher is who publishes: an API key or a token subject.
 type publisher struct {
 	key    string // rate limit key
@@ -80,11 +74,8 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("publish %d events: %w", len(msgs), err)
 	}
 	out := struct {
-		Events []publishedJSON `json:"events"`
-	}{Events: make([]publishedJSON, len(pubs))}
-	for i, pb := range pubs {
-		out.Events[i] = publishedJSON{ID: pb.Event.ID, Topic: pb.Event.Topic, Duplicate: pb.Duplicate}
-	}
+		Events []bus.Receipt `json:"events"`
+	}{Events: bus.Receipts(pubs)}
 	return writeJSON(w, http.StatusOK, out)
 }
 

@@ -18,7 +18,9 @@ type Message struct {
 	IdempotencyKey string          `json:"idempotency_key,omitempty"`
 }
 
-// Published is the relay's answer for one published message.
+// Published is the relay's answer for one published message. It mirrors
+// infra/bus.Receipt field for field; the SDK keeps its own copy because a
+// public client must not import the relay's internal packages.
 type Published struct {
 	ID        string `json:"id"`
 	Topic     string `json:"topic"`

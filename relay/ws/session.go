@@ -272,20 +272,11 @@ func (ss *session) publish(ctx context.Context, f *clientFrame) {
 		ss.failOp(f.Ref, "publish", err)
 		return
 	}
-	type result struct {
-		ID        string `json:"id"`
-		Topic     string `json:"topic"`
-		Duplicate bool   `json:"duplicate"`
-	}
-	res := make([]result, 0, len(pub))
-	for _, p := range pub {
-		res = append(res, result{ID: p.Event.ID, Topic: p.Event.Topic, Duplicate: p.Duplicate})
-	}
 	ss.c.Send(mustJSON(struct {
-		Op     string   `json:"op"`
-		Ref    string   `json:"ref,omitempty"`
-		Events []result `json:"events"`
-	}{"published", f.Ref, res}))
+		Op     string        `json:"op"`
+		Ref    string        `json:"ref,omitempty"`
+		Events []bus.Receipt `json:"events"`
+	}{"published", f.Ref, bus.Receipts(pub)}))
 }
 
 // auth replaces the connection's grants with a fresh token's, moving the
