@@ -17,6 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/client"
+	"github.com/hookrelay/hookrelay/relay/devmode"
 	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
@@ -26,7 +27,7 @@ import (
 func TestDevBannerCurls(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Options{Mode: "dev"})
 	out := r.Stdout()
-	for _, want := range []string{NoTokenKeyNotice, r.URL + "/orders.html", r.URL + "/alerts.html", r.URL + "/chat.html", "curl", "/hooks/shopify", "HOOKRELAY_ADMIN_KEY"} {
+	for _, want := range []string{devmode.NoTokenKeyNotice, r.URL + "/orders.html", r.URL + "/alerts.html", r.URL + "/chat.html", "curl", "/hooks/shopify", "HOOKRELAY_ADMIN_KEY"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
@@ -114,7 +115,7 @@ func TestDevDemoEndpoints(t *testing.T) {
 // refused.
 func TestDevDemoTokenWithKey(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Options{Mode: "dev", TokenKey: relaytest.TokenKey})
-	if strings.Contains(r.Stdout(), NoTokenKeyNotice) {
+	if strings.Contains(r.Stdout(), devmode.NoTokenKeyNotice) {
 		t.Fatalf("banner claims no token key:\n%s", r.Stdout())
 	}
 	s, _, body := call(t, "GET", r.URL+api.DemoTokenPath+"?sub=alice", "", "", "")

@@ -7,7 +7,9 @@
 //	relay version  print the build's version
 //
 // Every setting is a flag, a HOOKRELAY_* variable and a config file key
-// (docs/configuration.md). main only wires: the packages do the work.
+// (docs/configuration.md). main only parses and dispatches: relay/app
+// wires the server, relay/devmode adds relay dev's demo, and the packages
+// do the work.
 package main
 
 import (
@@ -16,8 +18,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+
+	"github.com/hookrelay/hookrelay/relay/app"
 )
 
 func main() {
@@ -66,7 +69,7 @@ func run(ctx context.Context, args []string, e env) int {
 		defer stop()
 		return runBench(sctx, rest, e)
 	case "version", "--version", "-version":
-		fmt.Fprintln(e.stdout, "relay", version())
+		fmt.Fprintln(e.stdout, "relay", app.Version())
 		return 0
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(e.stdout, usage)
@@ -102,30 +105,4 @@ func drainSignals(ctx context.Context) (context.Context, <-chan struct{}, func()
 		close(done)
 		cancel()
 	}
-}
-
-// version is the module version and VCS revision the binary was built from.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	var rev, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "+dirty"
-			}
-		}
-	}
-	// Go stamps a pseudo-version with the revision in it; only a "(devel)"
-	// build needs the revision spelled out.
-	if (v == "" || v == "(devel)") && rev != "" {
-		v = rev[:min(12, len(rev))] + dirty
-	}
-	return v + " " + bi.GoVersion
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 	"github.com/hookrelay/hookrelay/infra/webhook"
+	"github.com/hookrelay/hookrelay/relay/devmode"
 	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
@@ -67,7 +68,7 @@ func steadyWebhooks(t *testing.T, base string, rate int, d time.Duration, tag st
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-Shopify-Topic", "fulfillments/update")
 			req.Header.Set("X-Shopify-Webhook-Id", tag+"-"+strconv.Itoa(i))
-			req.Header.Set("X-Shopify-Hmac-Sha256", webhook.SignShopify(devShopifySecret, body))
+			req.Header.Set("X-Shopify-Hmac-Sha256", webhook.SignShopify(devmode.ShopifySecret, body))
 			t0 := time.Now()
 			res, err := hc.Do(req)
 			lat[i] = time.Since(t0)

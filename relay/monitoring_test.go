@@ -17,6 +17,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 	"github.com/hookrelay/hookrelay/infra/webhook"
 	"github.com/hookrelay/hookrelay/relay/client"
+	"github.com/hookrelay/hookrelay/relay/devmode"
 	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
@@ -87,7 +88,7 @@ func driveTraffic(t *testing.T, r *relaytest.Relay) {
 	r.Publish(t, client.Message{Topic: "order:1042", Type: "order.note", Data: []byte(`{"n":1}`)})
 	sub.waitEvents(t, 1, 10*time.Second)
 	body := []byte(`{"order_id":1042,"id":1,"status":"success","shipment_status":"in_transit"}`)
-	for _, sig := range []string{webhook.SignShopify(devShopifySecret, body), "bad"} {
+	for _, sig := range []string{webhook.SignShopify(devmode.ShopifySecret, body), "bad"} {
 		req, _ := http.NewRequest(http.MethodPost, r.URL+"/hooks/shopify", bytes.NewReader(body))
 		req.Header.Set("X-Shopify-Topic", "fulfillments/update")
 		req.Header.Set("X-Shopify-Hmac-Sha256", sig)

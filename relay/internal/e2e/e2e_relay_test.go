@@ -22,7 +22,7 @@ import (
 // with a token key the pages get real subscriber tokens, so read cursors
 // have a subject), signed webhooks and a steady feed of published events.
 
-// Dev webhook sources of `relay dev` (relay/demo.go); the tests sign with
+// Dev webhook sources of `relay dev` (relay/devmode/demo.go); the tests sign with
 // them the way Shopify would.
 const (
 	devShopifySecret = "dev-shopify-secret"

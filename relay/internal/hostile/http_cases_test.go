@@ -16,7 +16,7 @@ import (
 	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
-// readHeaderTimeout is the relay's header read timeout (relay/server.go;
+// readHeaderTimeout is the relay's header read timeout (relay/app/app.go;
 // not configurable).
 const readHeaderTimeout = 10 * time.Second
 

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -33,7 +33,7 @@ type operator struct {
 // openOperator builds the delivery log and fleet stores on the bus's
 // backend: Redis when the bus is Redis (shared with every relay and the
 // ingest Lambda), memory otherwise (relay dev).
-func (a *app) openOperator() error {
+func (a *App) openOperator() error {
 	host, _ := os.Hostname() // "" is fine: the random part keeps ids unique
 	a.op.id = host + "-" + randomHex(3)
 	var store deliverylog.Store
@@ -55,7 +55,7 @@ func (a *app) openOperator() error {
 }
 
 // consoleHandler is /console (it answers 404 without an admin key).
-func (a *app) consoleHandler() http.Handler {
+func (a *App) consoleHandler() http.Handler {
 	trustProxy := a.cfg.TrustProxy
 	o := console.Options{
 		AdminKey: a.cfg.AdminKey,
@@ -75,7 +75,7 @@ func (a *app) consoleHandler() http.Handler {
 }
 
 // startFleet refreshes this relay's fleet record until stopOperator.
-func (a *app) startFleet(addr net.Addr) {
+func (a *App) startFleet(addr net.Addr) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.op.stop, a.op.done = cancel, make(chan struct{})
 	started := time.Now()
@@ -90,7 +90,7 @@ func (a *app) startFleet(addr net.Addr) {
 
 // stopOperator removes the fleet record and flushes the delivery log
 // (before the bus closes).
-func (a *app) stopOperator() {
+func (a *App) stopOperator() {
 	if a.op.stop != nil {
 		a.op.stop()
 		<-a.op.done
@@ -103,8 +103,8 @@ func (a *app) stopOperator() {
 }
 
 // fleetRecord describes this relay now, from its own metrics.
-func (a *app) fleetRecord(ctx context.Context, started time.Time, addr string) fleet.Record {
-	r := fleet.Record{ID: a.op.id, Version: version(), Addr: addr, Started: started, Updated: time.Now(),
+func (a *App) fleetRecord(ctx context.Context, started time.Time, addr string) fleet.Record {
+	r := fleet.Record{ID: a.op.id, Version: Version(), Addr: addr, Started: started, Updated: time.Now(),
 		Draining: a.draining.Load(), Connections: map[string]int{}}
 	if host, err := os.Hostname(); err == nil {
 		r.Host = host

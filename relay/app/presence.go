@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -18,7 +18,7 @@ const presenceCloseTimeout = 3 * time.Second
 
 // buildPresence starts the presence tracker when presence_topics is set:
 // on the bus's Redis (same connections) or, on the memory bus, in memory.
-func (a *app) buildPresence() error {
+func (a *App) buildPresence() error {
 	cfg := a.cfg
 	if len(cfg.PresenceTopics) == 0 {
 		return nil
@@ -48,7 +48,7 @@ func (a *app) buildPresence() error {
 
 // closePresence lets this relay's members go (after the hub closed every
 // client) and stops the tracker; before the bus closes its connections.
-func (a *app) closePresence() {
+func (a *App) closePresence() {
 	if a.presence == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -24,13 +24,13 @@ const (
 
 // run serves on ln until ctx is done (SIGTERM/SIGINT), then drains; a
 // closed force (a second signal) cuts the drain short.
-func (a *app) run(ctx context.Context, ln net.Listener, force <-chan struct{}) error {
+func (a *App) Run(ctx context.Context, ln net.Listener, force <-chan struct{}) error {
 	errc := make(chan error, 1)
 	a.startFleet(ln.Addr())
 	go func() { errc <- a.srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		a.closeBackends()
+		a.Close()
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
@@ -51,7 +51,7 @@ func (a *app) run(ctx context.Context, ln net.Listener, force <-chan struct{}) e
 //  3. http.Server.Shutdown finishes in-flight requests (publishes,
 //     webhooks) and closes the listener;
 //  4. the hub, the token verifier and the bus are closed.
-func (a *app) drain(force <-chan struct{}) {
+func (a *App) drain(force <-chan struct{}) {
 	start := time.Now()
 	grace, timeout := a.cfg.DrainGrace, a.cfg.DrainTimeout
 	deadline := start.Add(grace + timeout)
@@ -99,7 +99,7 @@ func (a *app) drain(force <-chan struct{}) {
 			a.log.Warn("drain: close server", "err", err)
 		}
 	}
-	a.closeBackends()
+	a.Close()
 	a.log.Info("drain: done", "phase", "done", "elapsed", time.Since(start).Round(time.Millisecond).String())
 }
 

@@ -1,4 +1,4 @@
-package main
+package devmode
 
 import (
 	"bytes"
@@ -38,9 +38,9 @@ type demo struct {
 	log      *slog.Logger
 }
 
-// newDemo returns the /demo/ handler: GET /demo/token and POST
+// NewDemo returns the /demo/ handler: GET /demo/token and POST
 // /demo/simulate.
-func newDemo(cfg *config.Config, key string, hooks http.Handler, log *slog.Logger) http.Handler {
+func NewDemo(cfg *config.Config, key string, hooks http.Handler, log *slog.Logger) http.Handler {
 	d := &demo{key: key, audience: cfg.TokenAudience, hooks: hooks, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.DemoTokenPath, d.token)
@@ -165,20 +165,21 @@ func (d *demo) simulate(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
-// Dev webhook sources, used when the configuration has none.
+// Dev webhook sources, used when the configuration has none. The secrets
+// are public on purpose: tests and the docs sign with them.
 const (
-	devShopifySecret      = "dev-shopify-secret"
-	devAlertmanagerToken  = "dev-alertmanager-token"
+	ShopifySecret         = "dev-shopify-secret"
+	AlertmanagerToken     = "dev-alertmanager-token"
 	devShopifySource      = "shopify"
 	devAlertmanagerSource = "alertmanager"
 )
 
-// devSources are relay dev's webhook sources when the config has none:
+// Sources are relay dev's webhook sources when the config has none:
 // Shopify (HMAC) and Alertmanager (bearer), with the presets.
-func devSources() []config.WebhookSource {
+func Sources() []config.WebhookSource {
 	return []config.WebhookSource{
-		{Name: devShopifySource, Provider: "shopify", Secrets: []string{devShopifySecret}, Preset: "shopify"},
-		{Name: devAlertmanagerSource, Provider: "bearer", Secrets: []string{devAlertmanagerToken}, Preset: "alertmanager"},
+		{Name: devShopifySource, Provider: "shopify", Secrets: []string{ShopifySecret}, Preset: "shopify"},
+		{Name: devAlertmanagerSource, Provider: "bearer", Secrets: []string{AlertmanagerToken}, Preset: "alertmanager"},
 	}
 }
 
@@ -244,7 +245,7 @@ func shopifyFulfillment(topic, shipmentStatus string, now time.Time) delivery {
 			"X-Shopify-API-Version":  "2025-01",
 			"X-Shopify-Webhook-Id":   fmt.Sprintf("b54557e4-bdd9-4b37-8a5f-%012d", now.UnixNano()%1e12),
 			"X-Shopify-Triggered-At": ts,
-			"X-Shopify-Hmac-Sha256":  webhook.SignShopify(devShopifySecret, raw),
+			"X-Shopify-Hmac-Sha256":  webhook.SignShopify(ShopifySecret, raw),
 		},
 	}
 }
@@ -293,7 +294,7 @@ func alertmanagerAlert(status string, now time.Time) delivery {
 		headers: map[string]string{
 			"Content-Type":  "application/json",
 			"User-Agent":    "Alertmanager/0.28.1",
-			"Authorization": "Bearer " + devAlertmanagerToken,
+			"Authorization": "Bearer " + AlertmanagerToken,
 		},
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"time"
@@ -10,7 +10,7 @@ import (
 
 // wireCosts sets the per-request cost bounds of docs/security.md on the
 // API routes: read rate, history concurrency, token publish policy.
-func (a *app) wireCosts(d *api.Deps, tokenLim *limit.Keyed, topics *limit.Topics) {
+func (a *App) wireCosts(d *api.Deps, tokenLim *limit.Keyed, topics *limit.Topics) {
 	cfg := a.cfg
 	if cfg.ReadRate > 0 {
 		d.ReadLimit = limit.NewKeyed(cfg.ReadRate, cfg.ReadBurst, publishLimitIdle)
