@@ -93,16 +93,7 @@ func expandGrants(patterns []string, sub string) ([]string, error) {
 // ValidateGrant checks a grant pattern (after {sub} expansion): "*", an exact
 // topic, or "prefix:*" where prefix is a valid topic.
 func ValidateGrant(p string) error {
-	if p == "*" {
-		return nil
-	}
-	if prefix, ok := strings.CutSuffix(p, ":*"); ok {
-		if err := event.ValidateTopic(prefix); err != nil {
-			return fmt.Errorf("bad grant prefix: %w", err)
-		}
-		return nil
-	}
-	if err := event.ValidateTopic(p); err != nil {
+	if err := event.ValidatePattern(p); err != nil {
 		return fmt.Errorf("bad grant: %w", err)
 	}
 	return nil

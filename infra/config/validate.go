@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/deliverylog"
+	"github.com/hookrelay/hookrelay/infra/event"
 	"github.com/hookrelay/hookrelay/infra/logging"
 )
 
@@ -349,8 +349,8 @@ func (v *validator) console() {
 func (v *validator) presence() {
 	c := v.c
 	for _, p := range c.PresenceTopics {
-		if err := auth.ValidateGrant(p); err != nil {
-			v.fail("presence_topics", "%q: %v", p, err)
+		if err := event.ValidatePattern(p); err != nil {
+			v.fail("presence_topics", "%q: bad pattern: %v", p, err)
 		}
 	}
 	if c.PresenceInterval <= 0 {

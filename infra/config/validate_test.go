@@ -35,7 +35,7 @@ func TestValidateMessages(t *testing.T) {
 		{"heartbeat zero", ModeDev, nil, map[string]string{"HOOKRELAY_HEARTBEAT": "0s"}, "",
 			"HOOKRELAY_HEARTBEAT: must be positive"},
 		{"presence pattern", ModeDev, nil, map[string]string{"HOOKRELAY_PRESENCE_TOPICS": "room:*,room:**"}, "",
-			`HOOKRELAY_PRESENCE_TOPICS: "room:**": bad grant`},
+			`HOOKRELAY_PRESENCE_TOPICS: "room:**": bad pattern`},
 		{"presence ttl", ModeDev, []string{"--presence-interval=2s", "--presence-ttl=5s"}, nil, "",
 			"--presence-ttl: 5s must be at least 3 x --presence-interval (2s)"},
 		{"presence interval", ModeDev, nil, nil, "presence_interval: 0s\n",
