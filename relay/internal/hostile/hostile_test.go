@@ -1,9 +1,3 @@
-// Package hostile throws hostile and broken input at one real relay process
-// (relay serve on a real redis-server) and checks two things for every
-// case: the exact answer (status + error code, WebSocket error frame or
-// close code), and that the relay keeps serving everyone else — a control
-// SSE subscriber, connected throughout, receives a control event published
-// after every case, each exactly once.
 package hostile
 
 import (
