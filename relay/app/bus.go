@@ -58,8 +58,7 @@ func openBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prom
 // keeps plain counters so infra stays free of a metrics library).
 func registerRedisStats(reg prometheus.Registerer, b *redis.Bus) {
 	counter := func(name, help string, get func(redis.Stats) uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return float64(get(b.Stats())) })
+		return statsCounter(b.Stats, name, help, get)
 	}
 	reg.MustRegister(
 		counter("hookrelay_bus_published_total", "Messages appended by the Redis publish script.",

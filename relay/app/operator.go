@@ -195,8 +195,7 @@ func randomHex(n int) string {
 // registerDeliveryLogStats exports the delivery log writer's counters.
 func registerDeliveryLogStats(reg prometheus.Registerer, w *deliverylog.Writer) {
 	counter := func(name, help string, get func(deliverylog.Stats) uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return float64(get(w.Stats())) })
+		return statsCounter(w.Stats, name, help, get)
 	}
 	reg.MustRegister(
 		counter("hookrelay_delivery_log_written_total", "Delivery log entries stored.",
