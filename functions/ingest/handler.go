@@ -27,7 +27,7 @@ func newHandler(ctx context.Context, env lambdaenv.Env) (handlerFunc, error) {
 	}
 	// The delivery log shares the bus's Redis connections. Entries queued
 	// when the execution environment freezes are written when it thaws.
-	dlog, err := cfg.DeliveryLogWriter(deliverylog.NewRedis(b.Client(), b.Prefix(), cfg.DeliveryLogLimits()),
+	dlog, err := cfg.DeliveryLogWriter(deliverylog.NewRedisAppender(b.Client(), b.Prefix(), cfg.DeliveryLogLimits()),
 		env.Getenv("AWS_LAMBDA_FUNCTION_NAME"), log)
 	if err != nil {
 		b.Close()

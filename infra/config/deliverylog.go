@@ -9,7 +9,7 @@ import (
 // DeliveryLogWriter starts the delivery log writer the settings describe,
 // storing into s and naming node in its entries; nil when delivery_log is
 // off. Validate has checked the redact fields.
-func (c *Config) DeliveryLogWriter(s deliverylog.Store, node string, log *slog.Logger) (*deliverylog.Writer, error) {
+func (c *Config) DeliveryLogWriter(s deliverylog.Appender, node string, log *slog.Logger) (*deliverylog.Writer, error) {
 	if !c.DeliveryLog {
 		return nil, nil
 	}

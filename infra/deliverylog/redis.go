@@ -10,30 +10,50 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-var _ Store = (*Redis)(nil)
+var (
+	_ Store    = (*Redis)(nil)
+	_ Appender = (*RedisAppender)(nil)
+)
 
-// Redis is the Store shared by every relay and ingest Lambda. Each source
-// has one list "<prefix>:dlog:{<source>}" (newest at the head) and a byte
-// counter beside it in the same cluster slot; one Lua script appends and
-// trims by count, bytes and age, so a log is never over its limits after a
-// write. Both keys expire TTL after the last write. The set
-// "<prefix>:dlog:sources" remembers which logs exist (names come from the
-// configuration, plus UnknownSourceLog).
-type Redis struct {
+// RedisAppender is the write half of the Redis store: what the ingest
+// Lambda links. The read half (Redis: Sources, List, Get) is a separate
+// type so that a binary which only appends does not keep it: with
+// text/template in the binary, the linker keeps every exported method of a
+// type that reaches an interface (docs/lambda.md).
+//
+// Each source has one list "<prefix>:dlog:{<source>}" (newest at the
+// head) and a byte counter beside it in the same cluster slot; one Lua
+// script appends and trims by count, bytes and age, so a log is never over
+// its limits after a write. Both keys expire TTL after the last write. The
+// set "<prefix>:dlog:sources" remembers which logs exist (names come from
+// the configuration, plus UnknownSourceLog).
+type RedisAppender struct {
 	c      goredis.UniversalClient
 	prefix string
 	lim    Limits
 	now    func() time.Time
 }
 
-// NewRedis returns a store on client c with key prefix prefix ("hr").
-func NewRedis(c goredis.UniversalClient, prefix string, lim Limits) *Redis {
-	return &Redis{c: c, prefix: prefix, lim: lim.WithDefaults(), now: time.Now}
+// NewRedisAppender returns the write half of a store on client c with key
+// prefix prefix ("hr").
+func NewRedisAppender(c goredis.UniversalClient, prefix string, lim Limits) *RedisAppender {
+	return &RedisAppender{c: c, prefix: prefix, lim: lim.WithDefaults(), now: time.Now}
 }
 
-func (r *Redis) listKey(source string) string  { return r.prefix + ":dlog:{" + source + "}" }
-func (r *Redis) bytesKey(source string) string { return r.prefix + ":dlog:{" + source + "}:b" }
-func (r *Redis) sourcesKey() string            { return r.prefix + ":dlog:sources" }
+// Redis is the Store shared by every relay and ingest Lambda: a
+// RedisAppender plus the reads the operator console makes.
+type Redis struct {
+	RedisAppender
+}
+
+// NewRedis returns a store on client c with key prefix prefix ("hr").
+func NewRedis(c goredis.UniversalClient, prefix string, lim Limits) *Redis {
+	return &Redis{RedisAppender: *NewRedisAppender(c, prefix, lim)}
+}
+
+func (r *RedisAppender) listKey(source string) string  { return r.prefix + ":dlog:{" + source + "}" }
+func (r *RedisAppender) bytesKey(source string) string { return r.prefix + ":dlog:{" + source + "}:b" }
+func (r *RedisAppender) sourcesKey() string            { return r.prefix + ":dlog:sources" }
 
 // appendScript pushes ARGV[5..] and pops from the tail while the log is
 // over its count (ARGV[1]) or bytes (ARGV[2]) or its oldest element is
@@ -62,8 +82,8 @@ end
 return n
 `)
 
-// Append implements Store: one script call per source, pipelined.
-func (r *Redis) Append(ctx context.Context, entries []Entry) error {
+// Append implements Appender: one script call per source, pipelined.
+func (r *RedisAppender) Append(ctx context.Context, entries []Entry) error {
 	bySource := make(map[string][]any)
 	var order []string
 	for i := range entries {
@@ -96,7 +116,7 @@ func (r *Redis) Append(ctx context.Context, entries []Entry) error {
 }
 
 // appendPipe runs the append script of every source in one pipeline.
-func (r *Redis) appendPipe(ctx context.Context, order []string, bySource map[string][]any) error {
+func (r *RedisAppender) appendPipe(ctx context.Context, order []string, bySource map[string][]any) error {
 	now := r.now()
 	minMs := strconv.FormatInt(now.Add(-r.lim.TTL).UnixMilli(), 10)
 	ttl := strconv.FormatInt(r.lim.TTL.Milliseconds(), 10)

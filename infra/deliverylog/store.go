@@ -12,11 +12,16 @@ import (
 	"time"
 )
 
-// Store keeps a bounded log per source.
-type Store interface {
+// Appender is the write side of a Store: all a Writer needs.
+type Appender interface {
 	// Append adds entries (already prepared: IDs set, bodies redacted) to
 	// their sources' logs and trims each log to its limits.
 	Append(ctx context.Context, entries []Entry) error
+}
+
+// Store keeps a bounded log per source.
+type Store interface {
+	Appender
 	// List returns the newest entries matching q, newest first.
 	List(ctx context.Context, q Query) ([]Entry, error)
 	// Get returns one entry of a source's log.

@@ -41,7 +41,7 @@ type Stats struct {
 // Writer queues entries without blocking and stores them from one
 // goroutine, batching what queued up meanwhile.
 type Writer struct {
-	store   Store
+	store   Appender
 	o       WriterOptions
 	ch      chan Entry
 	queued  atomic.Int64 // body bytes in ch
@@ -62,7 +62,7 @@ const (
 )
 
 // NewWriter starts a writer storing into s. Close stops it.
-func NewWriter(s Store, o WriterOptions) *Writer {
+func NewWriter(s Appender, o WriterOptions) *Writer {
 	if o.Queue <= 0 {
 		o.Queue = DefaultQueue
 	}

@@ -19,6 +19,22 @@ import (
 // What the operator console asks of the Handler: replay a logged delivery
 // and send a signed test delivery. Both go through the same decode, map
 // and publish code as a delivery from the sender, and both are logged.
+//
+// They are methods of Console, not of Handler, so that a binary which only
+// serves webhooks (the ingest Lambda) does not link them: text/template
+// makes the linker keep every exported method of every type that reaches
+// an interface, and *Handler does (http.Handler). Nothing in the Lambda
+// names Console, so its methods and what only they call (signTest, the
+// Sign* helpers) are dropped (docs/lambda.md).
+
+// Console replays and sends test deliveries through a Handler.
+type Console struct{ h *Handler }
+
+// NewConsole returns the console side of h.
+func NewConsole(h *Handler) *Console { return &Console{h: h} }
+
+// Sources lists the configured source names, sorted.
+func (c *Console) Sources() []string { return c.h.Sources() }
 
 // Answer is what the Handler answered, as the console shows it.
 type Answer = deliverylog.Answer
@@ -33,7 +49,8 @@ var ErrNoSuchSource = errors.New("no such webhook source")
 // publishes new events under a fresh id. The entry must hold the body:
 // the log keeps bodies only when enabled, and redacted fields are
 // published as redacted.
-func (h *Handler) Replay(ctx context.Context, e deliverylog.Entry, newID bool) (Answer, error) {
+func (c *Console) Replay(ctx context.Context, e deliverylog.Entry, newID bool) (Answer, error) {
+	h := c.h
 	src := h.sources[e.Source]
 	if src == nil {
 		return Answer{}, fmt.Errorf("replay %q: %w", e.Source, ErrNoSuchSource)
@@ -79,7 +96,8 @@ func (h *Handler) Replay(ctx context.Context, e deliverylog.Entry, newID bool) (
 // typ sets the event type where the scheme carries it in a header
 // (GitHub, Shopify, a configured type_header); a fresh delivery id is sent
 // where the scheme has one.
-func (h *Handler) SendTest(ctx context.Context, source, typ string, body []byte) (Answer, error) {
+func (c *Console) SendTest(ctx context.Context, source, typ string, body []byte) (Answer, error) {
+	h := c.h
 	src := h.sources[source]
 	if src == nil {
 		return Answer{}, fmt.Errorf("test delivery to %q: %w", source, ErrNoSuchSource)
@@ -147,8 +165,8 @@ func setTypeHeader(hd http.Header, g genericType, typ string) {
 }
 
 // Provider returns the provider scheme of a configured source ("" if none).
-func (h *Handler) Provider(source string) string {
-	if src := h.sources[source]; src != nil {
+func (c *Console) Provider(source string) string {
+	if src := c.h.sources[source]; src != nil {
 		return providerName(src.prov)
 	}
 	return ""

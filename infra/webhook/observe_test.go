@@ -175,7 +175,7 @@ func TestReplay(t *testing.T) {
 	stored.Body = order
 	stored.Headers = map[string]string{"Content-Type": "application/json", "X-Shopify-Topic": "orders/paid"}
 
-	ans, err := f.h.Replay(context.Background(), stored, false)
+	ans, err := NewConsole(f.h).Replay(context.Background(), stored, false)
 	if err != nil || ans.Status != 200 || ans.DeliveryID != "w-9" {
 		t.Fatalf("replay: %+v %v", ans, err)
 	}
@@ -183,7 +183,7 @@ func TestReplay(t *testing.T) {
 	if e.Via != deliverylog.ViaReplay || e.Outcome != deliverylog.Duplicate || e.Events[0].ID != orig.Events[0].ID {
 		t.Fatalf("replay with the original id logged %+v, want a duplicate of %s", e, orig.Events[0].ID)
 	}
-	ans, err = f.h.Replay(context.Background(), stored, true)
+	ans, err = NewConsole(f.h).Replay(context.Background(), stored, true)
 	if err != nil || ans.Status != 200 || ans.DeliveryID == "w-9" {
 		t.Fatalf("replay with a new id: %+v %v", ans, err)
 	}
@@ -194,12 +194,12 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("order:1042 has %d events, want 2 (original + new-id replay)", got)
 	}
 	stored.Body = nil
-	if _, err := f.h.Replay(context.Background(), stored, false); err == nil {
+	if _, err := NewConsole(f.h).Replay(context.Background(), stored, false); err == nil {
 		t.Fatal("replay without a body succeeded")
 	}
 	stored.Source = "gone"
 	stored.Body = order
-	if _, err := f.h.Replay(context.Background(), stored, false); err == nil {
+	if _, err := NewConsole(f.h).Replay(context.Background(), stored, false); err == nil {
 		t.Fatal("replay to an unknown source succeeded")
 	}
 }
@@ -210,7 +210,7 @@ func TestSendTest(t *testing.T) {
 	for _, c := range providerCases() {
 		t.Run(c.name, func(t *testing.T) {
 			f, obs := observedFixture(t, c.source(c.secrets[1], c.secrets[0]))
-			ans, err := f.h.SendTest(context.Background(), c.name, "thing.happened", []byte(`{"type":"thing.happened","n":`+strconv.Itoa(1)+`}`))
+			ans, err := NewConsole(f.h).SendTest(context.Background(), c.name, "thing.happened", []byte(`{"type":"thing.happened","n":`+strconv.Itoa(1)+`}`))
 			if err != nil || ans.Status != 200 {
 				t.Fatalf("SendTest: %+v %v (%s)", ans, err, ans.Body)
 			}
@@ -220,7 +220,7 @@ func TestSendTest(t *testing.T) {
 		})
 	}
 	f, _ := observedFixture(t, providerCases()[0].source("whsec_x"))
-	if _, err := f.h.SendTest(context.Background(), "nope", "", []byte(`{}`)); err == nil {
+	if _, err := NewConsole(f.h).SendTest(context.Background(), "nope", "", []byte(`{}`)); err == nil {
 		t.Fatal("SendTest to an unknown source succeeded")
 	}
 }

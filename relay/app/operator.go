@@ -16,6 +16,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/deliverylog"
 	"github.com/hookrelay/hookrelay/infra/fleet"
 	"github.com/hookrelay/hookrelay/infra/limit"
+	"github.com/hookrelay/hookrelay/infra/webhook"
 	"github.com/hookrelay/hookrelay/relay/console"
 )
 
@@ -69,7 +70,7 @@ func (a *App) consoleHandler() http.Handler {
 		o.Log = a.op.logStore
 	}
 	if a.hooks != nil {
-		o.Hooks = a.hooks
+		o.Hooks = webhook.NewConsole(a.hooks)
 	}
 	return console.New(o)
 }

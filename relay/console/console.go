@@ -32,7 +32,7 @@ import (
 var static embed.FS
 
 // Hooks is what the console asks of the webhook handler
-// (*webhook.Handler implements it).
+// (webhook.NewConsole returns one).
 type Hooks interface {
 	Sources() []string
 	Provider(source string) string

@@ -58,7 +58,7 @@ func newEnv(t *testing.T, key string) *env {
 	if err := fl.Put(context.Background(), fleet.Record{ID: "relay-a", Ready: true}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	c := console.New(console.Options{AdminKey: key, Log: e.log, Fleet: fl, Hooks: h, Bus: b, Logger: quiet, Closing: e.closing,
+	c := console.New(console.Options{AdminKey: key, Log: e.log, Fleet: fl, Hooks: webhook.NewConsole(h), Bus: b, Logger: quiet, Closing: e.closing,
 		Now: func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }})
 	mux := http.NewServeMux()
 	mux.Handle("/hooks/{source}", h)

@@ -47,9 +47,10 @@ func Logger(cfg *config.Config, w io.Writer) (*slog.Logger, error) {
 // reached, so the init error is reported as Runtime.RedisUnavailable.
 var ErrRedisConnect = errors.New("connect to Redis")
 
-// OpenBus connects the Redis bus with Lambda timeouts; errors name the
-// setting to fix.
-func OpenBus(ctx context.Context, cfg *config.Config, log *slog.Logger) (*redis.Bus, error) {
+// OpenBus connects the publish half of the Redis bus (the Lambdas never
+// subscribe, and a redis.Publisher keeps the subscribe side out of their
+// zips) with Lambda timeouts; errors name the setting to fix.
+func OpenBus(ctx context.Context, cfg *config.Config, log *slog.Logger) (*redis.Publisher, error) {
 	o := redis.Options{
 		URL:          cfg.RedisURL,
 		Username:     cfg.RedisUsername,
@@ -71,7 +72,7 @@ func OpenBus(ctx context.Context, cfg *config.Config, log *slog.Logger) (*redis.
 	o.CredentialsProvider = creds
 	cctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
 	defer cancel()
-	b, err := redis.New(cctx, o)
+	b, err := redis.NewPublisher(cctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", cfg.Key("redis_url"), ErrRedisConnect, err)
 	}

@@ -41,7 +41,7 @@ type Env struct {
 
 // Setup loads a Lambda's configuration (ModeLambda: REDIS_URL required),
 // its logger and its Redis bus. Every error names the setting at fault.
-func Setup(ctx context.Context, name string, env Env) (*config.Config, *slog.Logger, *redis.Bus, error) {
+func Setup(ctx context.Context, name string, env Env) (*config.Config, *slog.Logger, *redis.Publisher, error) {
 	cfg, err := config.Load(ctx, config.ModeLambda, nil, env.Getenv, config.WithProgramName(name), config.WithEnviron(env.Environ))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("config: %w", err)

@@ -38,7 +38,7 @@ type pubCall struct {
 }
 
 type batcher struct {
-	b   *Bus
+	b   *Publisher
 	max int
 
 	mu      sync.Mutex
@@ -46,7 +46,7 @@ type batcher struct {
 	queue   []*pubCall
 }
 
-func newBatcher(b *Bus, pipelines int) *batcher {
+func newBatcher(b *Publisher, pipelines int) *batcher {
 	return &batcher{b: b, max: pipelines}
 }
 

@@ -27,7 +27,7 @@ import (
 // replicated (TestDurablePublishLosesNoAcknowledgedEvent).
 
 // publishDurable publishes preps in order, then WAITs once per primary.
-func (b *Bus) publishDurable(ctx context.Context, preps []prepared) ([]bus.Published, error) {
+func (b *Publisher) publishDurable(ctx context.Context, preps []prepared) ([]bus.Published, error) {
 	conns := make(map[string]*goredis.Conn)
 	defer func() {
 		for _, c := range conns {
@@ -65,7 +65,7 @@ func (b *Bus) publishDurable(ctx context.Context, preps []prepared) ([]bus.Publi
 
 // pinned returns the call's connection to the primary of key, taking one
 // from that primary's pool the first time.
-func (b *Bus) pinned(ctx context.Context, conns map[string]*goredis.Conn, key string) (*goredis.Conn, error) {
+func (b *Publisher) pinned(ctx context.Context, conns map[string]*goredis.Conn, key string) (*goredis.Conn, error) {
 	var node *goredis.Client
 	switch c := b.client.(type) {
 	case *goredis.Client:

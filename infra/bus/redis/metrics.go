@@ -39,7 +39,7 @@ type metrics struct {
 }
 
 // Stats returns a snapshot of the counters.
-func (b *Bus) Stats() Stats {
+func (b *Publisher) Stats() Stats {
 	m := &b.metrics
 	return Stats{
 		Published:        m.published.Load(),

@@ -31,7 +31,7 @@ type prepared struct {
 // middle fails (script error, lost connection) later ones may have been
 // published too: a caller retrying the rest should use idempotency keys, as
 // webhooks do.
-func (b *Bus) Publish(ctx context.Context, msgs []bus.Message) ([]bus.Published, error) {
+func (b *Publisher) Publish(ctx context.Context, msgs []bus.Message) ([]bus.Published, error) {
 	if b.isClosed() {
 		return nil, fmt.Errorf("redis bus: publish: %w", bus.ErrClosed)
 	}
@@ -68,7 +68,7 @@ func (b *Bus) Publish(ctx context.Context, msgs []bus.Message) ([]bus.Published,
 	return out, nil
 }
 
-func (b *Bus) prepare(m bus.Message, now time.Time) (prepared, error) {
+func (b *Publisher) prepare(m bus.Message, now time.Time) (prepared, error) {
 	if err := validTopic(m.Topic); err != nil {
 		return prepared{}, err
 	}
@@ -107,7 +107,7 @@ func (b *Bus) prepare(m bus.Message, now time.Time) (prepared, error) {
 
 // runPipeline runs the publish script for the messages at idx in one
 // pipeline and stores each reply or error at its index.
-func (b *Bus) runPipeline(ctx context.Context, preps []*prepared, idx []int, res []any, errs []error) {
+func (b *Publisher) runPipeline(ctx context.Context, preps []*prepared, idx []int, res []any, errs []error) {
 	pipe := b.client.Pipeline()
 	cmds := make([]*goredis.Cmd, len(idx))
 	for j, i := range idx {
@@ -146,7 +146,7 @@ func noScriptRetry(preps []*prepared, errs []error) []int {
 // published turns the script's reply into the outcome for one message. A
 // new event is built from the message's own fields (nothing is decoded);
 // only a duplicate whose original is still in the history decodes it.
-func (b *Bus) published(p prepared, res any) (bus.Published, error) {
+func (b *Publisher) published(p prepared, res any) (bus.Published, error) {
 	reply, ok := res.([]any)
 	if !ok || len(reply) != 3 {
 		return bus.Published{}, b.unavailable("publish "+p.msg.Topic, fmt.Errorf("unexpected script reply %T", res))

@@ -152,72 +152,115 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Bus is the Redis implementation of bus.Bus. It is safe for concurrent use.
-type Bus struct {
+// Publisher is the publish half of the Redis bus: the command client, the
+// publish script and its batcher, and the counters. Processes that only
+// publish (both Lambdas) open a Publisher; a Bus is a Publisher plus the
+// pub/sub connection, the dispatcher and the history reads.
+//
+// They are two types, not one with a flag, so a binary that only publishes
+// does not link the subscribe side: the webhook rules' text/template makes
+// the linker keep every exported method of every type that reaches an
+// interface (docs/lambda.md), so *Bus in a Lambda would keep Subscribe,
+// History, Unread, SetRead and the dispatcher behind them. Nothing a
+// Publisher holds refers to Bus.
+type Publisher struct {
 	opt     Options
 	client  goredis.UniversalClient
 	keys    keys
 	scripts scripts
 	metrics metrics
-	disp    *dispatcher
 	batch   *batcher
-	hist    histCoalescer
 
 	closeOnce sync.Once
 	closed    chan struct{}
 }
 
+var _ bus.Publisher = (*Publisher)(nil)
+
+// Bus is the Redis implementation of bus.Bus. It is safe for concurrent use.
+type Bus struct {
+	Publisher
+	disp *dispatcher
+	hist histCoalescer
+}
+
+// NewPublisher connects to Redis, checks it answers PING within ctx and
+// loads the publish script. It opens no pub/sub connection.
+func NewPublisher(ctx context.Context, o Options) (*Publisher, error) {
+	p := &Publisher{}
+	if err := p.open(ctx, o); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // New connects to Redis and checks it answers PING within ctx.
 func New(ctx context.Context, o Options) (*Bus, error) {
+	b := &Bus{}
+	if err := b.open(ctx, o); err != nil {
+		return nil, err
+	}
+	b.hist.b = b
+	b.disp = newDispatcher(b)
+	return b, nil
+}
+
+// open fills p in place (it holds a sync.Once and atomics, so it is not
+// built and copied).
+func (p *Publisher) open(ctx context.Context, o Options) error {
 	o = o.withDefaults()
 	if o.URL == "" {
-		return nil, fmt.Errorf("redis bus: URL is empty: %w", bus.ErrInvalid)
+		return fmt.Errorf("redis bus: URL is empty: %w", bus.ErrInvalid)
 	}
 	if o.WaitReplicas < 0 {
-		return nil, fmt.Errorf("redis bus: WaitReplicas %d is negative: %w", o.WaitReplicas, bus.ErrInvalid)
+		return fmt.Errorf("redis bus: WaitReplicas %d is negative: %w", o.WaitReplicas, bus.ErrInvalid)
 	}
 	client, err := newClient(o)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b := &Bus{
-		opt:     o,
-		client:  client,
-		keys:    keys{prefix: o.Prefix},
-		scripts: newScriptsFor(o.Cluster && !o.ClassicPubSub),
-		closed:  make(chan struct{}),
-	}
-	b.hist.b = b
-	if err := b.Ready(ctx); err != nil {
-		_ = b.client.Close() // the connect error is the one worth returning
-		return nil, err
+	p.opt, p.client, p.keys = o, client, keys{prefix: o.Prefix}
+	p.scripts = newScriptsFor(o.Cluster && !o.ClassicPubSub)
+	p.closed = make(chan struct{})
+	if err := p.Ready(ctx); err != nil {
+		_ = p.client.Close() // the connect error is the one worth returning
+		return err
 	}
 	if o.Cluster && !o.ClassicPubSub {
-		if err := checkShardedPubSub(ctx, b.client); err != nil {
-			_ = b.client.Close() // the check's error is the one worth returning
-			return nil, err
+		if err := checkShardedPubSub(ctx, p.client); err != nil {
+			_ = p.client.Close() // the check's error is the one worth returning
+			return err
 		}
 	}
 	// Load the publish script now, so the first publish (a Lambda's, on
 	// every cold start) does not pay a NOSCRIPT round trip and a reload.
 	// A failure is not fatal: publishes load it on NOSCRIPT anyway.
-	if err := b.scripts.publish.Load(ctx, b.client).Err(); err != nil {
+	if err := p.scripts.publish.Load(ctx, p.client).Err(); err != nil {
 		o.Logger.Debug("publish script not preloaded; loaded on first use", "err", err)
 	}
-	b.batch = newBatcher(b, o.PublishPipelines)
-	b.disp = newDispatcher(b)
-	return b, nil
+	p.batch = newBatcher(p, o.PublishPipelines)
+	return nil
 }
 
 // Ready pings Redis.
-func (b *Bus) Ready(ctx context.Context) error {
-	if b.isClosed() {
+func (p *Publisher) Ready(ctx context.Context) error {
+	if p.isClosed() {
 		return bus.ErrClosed
 	}
-	if err := b.client.Ping(ctx).Err(); err != nil {
-		return b.unavailable("ping", err)
+	if err := p.client.Ping(ctx).Err(); err != nil {
+		return p.unavailable("ping", err)
 	}
 	return nil
+}
+
+// Close closes the connections.
+func (p *Publisher) Close() error {
+	var err error
+	p.closeOnce.Do(func() {
+		close(p.closed)
+		err = p.client.Close()
+	})
+	return err
 }
 
 // Close stops every subscription and closes the connections.
@@ -233,9 +276,9 @@ func (b *Bus) Close() error {
 	return err
 }
 
-func (b *Bus) isClosed() bool {
+func (p *Publisher) isClosed() bool {
 	select {
-	case <-b.closed:
+	case <-p.closed:
 		return true
 	default:
 		return false
@@ -246,14 +289,14 @@ func (b *Bus) isClosed() bool {
 // Redis error replies (a script error, NOPERM, OOM) count too: nothing was
 // done and a retry may succeed. A cancelled context is the caller's doing,
 // not the backend's, and is returned as such.
-func (b *Bus) unavailable(what string, err error) error {
-	if b.isClosed() || errors.Is(err, goredis.ErrClosed) {
+func (p *Publisher) unavailable(what string, err error) error {
+	if p.isClosed() || errors.Is(err, goredis.ErrClosed) {
 		return fmt.Errorf("redis bus: %s: %w", what, bus.ErrClosed)
 	}
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("redis bus: %s: %w", what, err)
 	}
-	b.metrics.errors.Add(1)
+	p.metrics.errors.Add(1)
 	return fmt.Errorf("redis bus: %s: %w: %w", what, bus.ErrUnavailable, err)
 }
 
@@ -279,9 +322,9 @@ func validTopic(topic string) error {
 // Client returns the bus's command client (its pool, TLS, credentials and
 // cluster routing) for the other Redis users of a process: the delivery
 // log, the fleet record and presence (infra/presence/redis) share the bus's connections rather than open
-// their own. Callers must not Close it; Bus.Close does.
-func (b *Bus) Client() goredis.UniversalClient { return b.client }
+// their own. Callers must not Close it; Close does.
+func (p *Publisher) Client() goredis.UniversalClient { return p.client }
 
 // Prefix is the key prefix of the bus ("hr" by default); other Redis users
 // put their keys under it so one ACL key pattern covers everything.
-func (b *Bus) Prefix() string { return b.opt.Prefix }
+func (p *Publisher) Prefix() string { return p.opt.Prefix }
