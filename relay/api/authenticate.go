@@ -17,7 +17,19 @@ func Authenticate(ctx context.Context, a auth.Authenticator, r *http.Request) (*
 	if a == nil {
 		return nil, Errorf(CodeUnauthorized, http.StatusUnauthorized, "no authenticator configured")
 	}
-	g, err := a.Authenticate(ctx, r)
+	return grantsOr(a.Authenticate(ctx, r))
+}
+
+// Verify is Authenticate for a bare token: the WebSocket "auth" frame
+// (a token refresh) asks here, so a token gets the same catalogue entry
+// whichever entry point carries it. v must not be nil (a relay without a
+// verifier does not offer refresh; the caller answers that itself).
+func Verify(ctx context.Context, v auth.TokenVerifier, token string) (*auth.Grants, *Error) {
+	return grantsOr(v.Verify(ctx, token))
+}
+
+// grantsOr classifies an authenticator's or verifier's answer.
+func grantsOr(g *auth.Grants, err error) (*auth.Grants, *Error) {
 	if err != nil {
 		return nil, Classify(err)
 	}

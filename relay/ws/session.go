@@ -288,13 +288,12 @@ func (ss *session) auth(ctx context.Context, f *clientFrame) {
 		ss.fail(errFrame(f.Ref, apierr.CodeBadRequest, "this relay does not accept token refresh"))
 		return
 	}
-	g, err := v.Verify(ctx, f.Token)
-	switch {
-	case errors.Is(err, auth.ErrExpired):
-		ss.fail(errFrame(f.Ref, apierr.CodeTokenExpired, "token expired"))
-		return
-	case err != nil || g == nil:
-		ss.fail(errFrame(f.Ref, apierr.CodeUnauthorized, "token rejected"))
+	// The same answer as the token gets on the upgrade, SSE and the HTTP
+	// API (api.Authenticate): token_expired, unauthorized with the
+	// verifier's reason, or internal with the cause logged.
+	g, e := api.Verify(ctx, v, f.Token)
+	if e != nil {
+		ss.failOp(f.Ref, "auth", e)
 		return
 	}
 	if ss.grants.Subject != "" && g.Subject != ss.grants.Subject {

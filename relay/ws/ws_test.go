@@ -2,6 +2,7 @@ package ws_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -477,6 +478,10 @@ func TestAuthRefreshRules(t *testing.T) {
 		{"narrower grants", verifier{auth.Grants{Subject: "alice", Subscribe: []string{"b:*"}}}, "forbidden"},
 		{"expired", failVerifier{auth.ErrExpired}, "token_expired"},
 		{"invalid", failVerifier{auth.ErrInvalidToken}, "unauthorized"},
+		// The verifier's own failure is the authenticator's on the
+		// upgrade: internal, its cause logged, not sent (api.Verify).
+		{"verifier failure", failVerifier{errors.New("jwks endpoint down")}, "internal"},
+		{"no grants", failVerifier{nil}, "unauthorized"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
