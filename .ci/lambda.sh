@@ -24,9 +24,9 @@ for fn in $functions; do
 		(cd "$dir" && zip -q -X "$zip" bootstrap)
 		rm -rf "$dir"
 		size=$(stat -c %s "$zip")
-		printf '%-32s %8d bytes\n' "$out/$fn-$arch.zip" "$size"
+		printf '%-32s %8d bytes (budget %d, margin %d)\n' "$out/$fn-$arch.zip" "$size" "$max_zip" $((max_zip - size))
 		if [ "$size" -gt "$max_zip" ]; then
-			echo "  over the $max_zip-byte target" >&2
+			echo "  over the $max_zip-byte budget: see docs/lambda.md for what makes a zip grow" >&2
 			over=1
 		fi
 	done
