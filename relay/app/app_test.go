@@ -26,6 +26,20 @@ func load(t *testing.T, mode config.Mode, args ...string) *config.Config {
 	return cfg
 }
 
+// run serves a on a fresh 127.0.0.1 listener until cancel; done gets
+// Run's answer.
+func run(t *testing.T, a *App) (ln net.Listener, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() { ch <- a.Run(ctx, ln, make(chan struct{})) }()
+	return ln, cancel, ch
+}
+
 // TestRunServesThenDrains: an App built in-process (no binary) serves the
 // API on the given listener, answers /readyz, and when ctx is done drains
 // and returns nil with the listener closed.
@@ -38,13 +52,7 @@ func TestRunServesThenDrains(t *testing.T) {
 	if a.BusKind() != "memory" || !a.Banner().Anyone || !a.Banner().DevSources {
 		t.Fatalf("dev without REDIS_URL or a token key: bus %q banner %+v", a.BusKind(), a.Banner())
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, ln, make(chan struct{})) }()
+	ln, cancel, done := run(t, a)
 
 	res, err := http.Get("http://" + ln.Addr().String() + api.ReadyzPath)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,24 +18,18 @@ import (
 	"github.com/hookrelay/hookrelay/relay/api"
 )
 
-// TestSameTokenSameCode: one bad token gets the same catalogue entry (code
-// and message) on every entry point that reads a token: the HTTP API, SSE, the WebSocket
-// upgrade and the WebSocket "auth" frame (token refresh) of a connection
-// opened with a good token. They all go through api.Authenticate /
-// api.Verify and api.Classify.
+// TestSameTokenSameCode: one bad token gets the same catalogue entry
+// (code and message) on every entry point that reads a token: the HTTP
+// API, SSE, the WebSocket upgrade and the WebSocket "auth" frame (token
+// refresh) of a connection opened with a good token. They all go through
+// api.Authenticate / api.Verify and api.Classify.
 func TestSameTokenSameCode(t *testing.T) {
 	key := strings.Repeat("k", 40)
 	a, err := New(context.Background(), load(t, config.ModeDev, "--token-key", key), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, ln, make(chan struct{})) }()
+	ln, cancel, done := run(t, a)
 	t.Cleanup(func() {
 		cancel()
 		select {
