@@ -2,8 +2,10 @@ package tcpproxy
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -119,5 +121,82 @@ func TestCloseRefusesAndEnds(t *testing.T) {
 	if c2, err := net.Dial("tcp", p.Addr); err == nil {
 		_ = c2.Close()
 		t.Fatal("dial after Close succeeded")
+	}
+}
+
+// TestPauseHoldsNewConnectionsUndialled: a connection accepted during a
+// Pause does not reach the target until Resume (a partitioned relay cannot
+// open a fresh connection to Redis either), and a cut while it waits ends
+// it without ever dialling.
+func TestPauseHoldsNewConnectionsUndialled(t *testing.T) {
+	var accepted atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
+		}
+	}()
+	p := New(t, ln.Addr().String())
+	p.Pause()
+	c := dial(t, p.Addr)
+	// A short wait can only miss an early dial, never fail a correct proxy.
+	if got, err := c.ask(t, "held", 200*time.Millisecond); err == nil {
+		t.Fatalf("answer while paused: %q", got)
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Fatalf("target accepted %d connections during the Pause, want 0", n)
+	}
+	p.Resume()
+	if got, err := c.read(10 * time.Second); err != nil || got != "held" {
+		t.Fatalf("after Resume: %q %v, want the held line", got, err)
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Fatalf("target accepted %d connections, want 1", n)
+	}
+
+	p.Pause()
+	waiting := dial(t, p.Addr)
+	if _, err := waiting.c.Write([]byte("never\n")); err != nil {
+		t.Fatal(err)
+	}
+	p.CloseConns()
+	if got, err := waiting.read(10 * time.Second); err == nil {
+		t.Fatalf("read after a cut during the Pause: %q, want the connection closed", got)
+	}
+	p.Resume()
+	if n := accepted.Load(); n != 1 {
+		t.Fatalf("target accepted %d connections, want still 1 (the cut one was never dialled)", n)
+	}
+}
+
+// TestSetRateThrottles: a throttled link still delivers every byte, in
+// order, and is slower than the budget allows to go unthrottled; SetRate(0)
+// lifts it.
+func TestSetRateThrottles(t *testing.T) {
+	p := New(t, echoServer(t, "a"))
+	p.SetRate(20 << 10) // 20 KiB/s each way, 2 KiB burst
+	c := dial(t, p.Addr)
+	line := strings.Repeat("x", 10<<10)
+	start := time.Now()
+	if got, err := c.ask(t, line, 30*time.Second); err != nil || got != "a: "+line {
+		t.Fatalf("throttled round trip: %d bytes, %v", len(got), err)
+	}
+	// ~20 KiB through a 20 KiB/s bucket: well over 0.5 s; a lower bound
+	// only, which a busy machine cannot break.
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Fatalf("20 KiB at 20 KiB/s took only %s", d)
+	}
+	p.SetRate(0)
+	if got, err := c.ask(t, "free", 10*time.Second); err != nil || got != "a: free" {
+		t.Fatalf("after SetRate(0): %q %v", got, err)
 	}
 }

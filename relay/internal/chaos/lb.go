@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -177,7 +178,19 @@ func (l *LB) forward(client net.Conn) {
 		return
 	}
 	defer l.untrack(client, upstream)
-	pipePair(context.Background(), client, upstream, nil)
+	splice(client, upstream)
+}
+
+// splice copies both ways until either side ends, then closes both: the
+// other peer sees a reset or EOF, as behind an ALB.
+func splice(a, b net.Conn) {
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(a, b); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(b, a); done <- struct{}{} }()
+	<-done
+	a.Close()
+	b.Close()
+	<-done
 }
 
 func (l *LB) track(a, b net.Conn) bool {
