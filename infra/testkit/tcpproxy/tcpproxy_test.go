@@ -2,7 +2,6 @@ package tcpproxy
 
 import (
 	"bufio"
-	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -12,6 +11,11 @@ import (
 
 // echoServer answers each line on a connection with name + ": " + line.
 func echoServer(t *testing.T, name string) string {
+	return countingEchoServer(t, name, new(atomic.Int64))
+}
+
+// countingEchoServer is echoServer counting the connections it accepts.
+func countingEchoServer(t *testing.T, name string, accepted *atomic.Int64) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -24,6 +28,7 @@ func echoServer(t *testing.T, name string) string {
 			if err != nil {
 				return
 			}
+			accepted.Add(1)
 			go func() {
 				defer c.Close()
 				sc := bufio.NewScanner(c)
@@ -130,22 +135,7 @@ func TestCloseRefusesAndEnds(t *testing.T) {
 // it without ever dialling.
 func TestPauseHoldsNewConnectionsUndialled(t *testing.T) {
 	var accepted atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
-		}
-	}()
-	p := New(t, ln.Addr().String())
+	p := New(t, countingEchoServer(t, "a", &accepted))
 	p.Pause()
 	c := dial(t, p.Addr)
 	// A short wait can only miss an early dial, never fail a correct proxy.
@@ -156,7 +146,7 @@ func TestPauseHoldsNewConnectionsUndialled(t *testing.T) {
 		t.Fatalf("target accepted %d connections during the Pause, want 0", n)
 	}
 	p.Resume()
-	if got, err := c.read(10 * time.Second); err != nil || got != "held" {
+	if got, err := c.read(10 * time.Second); err != nil || got != "a: held" {
 		t.Fatalf("after Resume: %q %v, want the held line", got, err)
 	}
 	if n := accepted.Load(); n != 1 {
