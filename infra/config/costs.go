@@ -49,6 +49,9 @@ func defaultCosts() Costs {
 	}
 }
 
+// float is out of line like settings.go's constructors (see str).
+//
+//go:noinline
 func float(name, usage string, field func(*Config) *float64) *setting {
 	return &setting{name: name, usage: usage, kind: "float",
 		get: func(c *Config) string { return strconv.FormatFloat(*field(c), 'g', -1, 64) },

@@ -147,6 +147,12 @@ func settings() []*setting {
 	}, costSettings()...)
 }
 
+// The setting constructors (str, duration, integer, byteSize, boolean and
+// costs.go's float) are kept out of line: inlined into settings(), each of
+// the ~90 calls compiled its own copy of the get and set closures, ~10 KB
+// of every zip (docs/lambda.md); called, they share one copy each.
+
+//go:noinline
 func str(name, usage string, field func(*Config) *string) *setting {
 	return &setting{name: name, usage: usage, kind: "string", get: func(c *Config) string { return *field(c) }, set: func(c *Config, v string) error {
 		*field(c) = strings.TrimSpace(v)
@@ -154,6 +160,7 @@ func str(name, usage string, field func(*Config) *string) *setting {
 	}}
 }
 
+//go:noinline
 func duration(name, usage string, field func(*Config) *time.Duration) *setting {
 	return &setting{name: name, usage: usage, kind: "duration", get: func(c *Config) string { return formatDuration(*field(c)) }, set: func(c *Config, v string) error {
 		d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -165,6 +172,7 @@ func duration(name, usage string, field func(*Config) *time.Duration) *setting {
 	}}
 }
 
+//go:noinline
 func integer(name, usage string, field func(*Config) *int) *setting {
 	return &setting{name: name, usage: usage, kind: "int", get: func(c *Config) string { return strconv.Itoa(*field(c)) }, set: func(c *Config, v string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -176,6 +184,7 @@ func integer(name, usage string, field func(*Config) *int) *setting {
 	}}
 }
 
+//go:noinline
 func byteSize(name, usage string, field func(*Config) *int64) *setting {
 	return &setting{name: name, usage: usage, kind: "bytes", get: func(c *Config) string { return formatBytes(*field(c)) }, set: func(c *Config, v string) error {
 		n, err := parseBytes(v)
@@ -184,6 +193,7 @@ func byteSize(name, usage string, field func(*Config) *int64) *setting {
 	}}
 }
 
+//go:noinline
 func boolean(name, usage string, field func(*Config) *bool) *setting {
 	return &setting{name: name, usage: usage, kind: "bool", get: func(c *Config) string { return strconv.FormatBool(*field(c)) }, set: func(c *Config, v string) error {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
