@@ -68,6 +68,10 @@ tf-check: ## offline: real terraform fmt/init/validate/plan/test against the sch
 chaos: deps ## the full fault-injection suite (a short version runs in make test)
 	HOOKRELAY_CHAOS=full $(GO) test -count=1 -timeout 60m -run Chaos -v ./relay/internal/chaos/...
 
+.PHONY: storm
+storm: deps ## connect storm: 15,000 SSE clients on one relay of three, that relay SIGKILLed (docs/reliability.md)
+	HOOKRELAY_STORM=full $(GO) test -count=1 -timeout 30m -run TestChaosConnectStorm -v ./relay/internal/chaos/...
+
 .PHONY: interop
 interop: deps ## third-party clients (npm, Chromium) across restarts, drains, caps, Redis restarts (a short run is in make test)
 	HOOKRELAY_INTEROP=full $(GO) test -count=1 -timeout 30m -run Interop -v ./relay/internal/interop/...

@@ -16,7 +16,10 @@ import (
 	"github.com/hookrelay/hookrelay/relay/internal/relaytest"
 )
 
-func TestMain(m *testing.M) { relaytest.Main(m) }
+func TestMain(m *testing.M) {
+	stormWorkerMain() // a storm load worker runs and exits here
+	relaytest.Main(m)
+}
 
 // scale is the size of a scenario: the short one runs in plain go test on a
 // shared 2-core machine, the full one (HOOKRELAY_CHAOS=full) is make chaos.

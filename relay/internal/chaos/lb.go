@@ -31,6 +31,7 @@ type LB struct {
 	URL, Addr string
 
 	ln      net.Listener
+	dialer  net.Dialer
 	hc      *http.Client
 	mu      sync.Mutex
 	targets []*lbTarget
@@ -49,17 +50,27 @@ type lbTarget struct {
 
 // NewLB listens on a free 127.0.0.1 port and balances over targets
 // (host:port of relays serving /readyz). Call Close when done.
-func NewLB(targets ...string) (*LB, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func NewLB(targets ...string) (*LB, error) { return NewLBAt("127.0.0.1", "", targets...) }
+
+// NewLBAt is NewLB listening on a free port of the loopback address
+// listen and dialing the targets from the loopback address source ("":
+// the kernel picks): a connect storm spreads its connections over several
+// addresses so no one address runs out of ephemeral ports.
+func NewLBAt(listen, source string, targets ...string) (*LB, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(listen, "0"))
 	if err != nil {
 		return nil, err
 	}
 	l := &LB{
-		Addr:  ln.Addr().String(),
-		ln:    ln,
-		hc:    &http.Client{Timeout: checkWait},
-		conns: make(map[net.Conn]struct{}),
-		stop:  make(chan struct{}),
+		Addr:   ln.Addr().String(),
+		ln:     ln,
+		dialer: net.Dialer{Timeout: dialTimeout},
+		hc:     &http.Client{Timeout: checkWait},
+		conns:  make(map[net.Conn]struct{}),
+		stop:   make(chan struct{}),
+	}
+	if source != "" {
+		l.dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(source)}
 	}
 	l.URL = "http://" + l.Addr
 	for _, a := range targets {
@@ -164,7 +175,7 @@ func (l *LB) forward(client net.Conn) {
 	defer l.wg.Done()
 	var upstream net.Conn
 	for _, addr := range l.candidates() {
-		c, err := net.DialTimeout("tcp", addr, dialTimeout)
+		c, err := l.dialer.Dial("tcp", addr)
 		if err == nil {
 			upstream = c
 			break

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,8 @@ type subscriber struct {
 	token     string
 	// slow is how long each event takes to process (a slow consumer).
 	slow time.Duration
+	// dialer picks the source address (a storm worker's); nil: default.
+	dialer *net.Dialer
 
 	s      *client.Subscriber
 	cancel context.CancelFunc
@@ -39,6 +42,7 @@ type subscriber struct {
 	last       map[string]int // last seq seen per topic
 	lat        []time.Duration
 	opens      int
+	openAt     []time.Time // when each open happened (the storm's resume times)
 	closedAt   time.Time
 	reconnects []time.Duration
 	closes     map[int]int // relay close codes seen
@@ -116,6 +120,7 @@ func (s *subscriber) init() error {
 		OnEvent:     s.onEvent,
 		OnTruncated: s.onTruncated,
 		OnState:     s.onState,
+		Dialer:      s.dialer,
 	})
 	if err != nil {
 		return fmt.Errorf("subscriber %d: %w", s.n, err)
@@ -183,6 +188,7 @@ func (s *subscriber) onState(st client.State, err error) {
 	switch st {
 	case client.Open:
 		s.opens++
+		s.openAt = append(s.openAt, now)
 		if !s.closedAt.IsZero() {
 			s.reconnects = append(s.reconnects, now.Sub(s.closedAt))
 			s.closedAt = time.Time{}
@@ -216,9 +222,13 @@ func (f *fleet) allOpen() bool {
 	return true
 }
 
+// counter is the number of accepted events of a topic: the publisher, or
+// a storm worker's copy of its counts.
+type counter interface{ count(topic string) int }
+
 // caughtUp reports whether every subscriber saw the last accepted seq of
 // each of its topics.
-func (f *fleet) caughtUp(p *publisher) bool {
+func (f *fleet) caughtUp(p counter) bool {
 	for _, s := range f.subs {
 		s.mu.Lock()
 		for _, tp := range s.topics {
