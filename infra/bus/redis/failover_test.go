@@ -228,4 +228,35 @@ func TestFailoverUnreplicatedEventsTruncated(t *testing.T) {
 	if !page.Truncated || len(page.Events) != len(after) {
 		t.Fatalf("history after the last lost id: truncated=%v, %d events; want truncated and %d", page.Truncated, len(page.Events), len(after))
 	}
+	// A reader away during the failover resumes from before the lost
+	// events: what the promoted replica kept, then truncated, then the new
+	// events, never the kept ones straight into the new ones.
+	if got, want := historyWalk(t, b, "fo:1", kept[2]), append(append([]string{}, kept[3:]...), append([]string{"truncated"}, after...)...); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("history walk from before the lost events:\n%v\nwant\n%v", got, want)
+	}
+}
+
+// historyWalk pages History from after to the end, as the relay's replay
+// does: ids, and "truncated" where a page says so.
+func historyWalk(t *testing.T, b *Bus, topic, after string) []string {
+	t.Helper()
+	var out []string
+	for range 100 {
+		page, err := b.History(context.Background(), topic, after, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Truncated {
+			out = append(out, "truncated")
+		}
+		for _, d := range page.Events {
+			out = append(out, d.ID.String())
+			after = d.ID.String()
+		}
+		if !page.More && len(page.Events) < 100 {
+			return out
+		}
+	}
+	t.Fatalf("history of %s did not end within 100 pages", topic)
+	return nil
 }

@@ -87,6 +87,17 @@ func truncatedAfter(after event.ID, first entry) bool {
 	return !after.IsZero() && first.prev != after
 }
 
+// chainBreak is the index of the first entry of es that does not name the
+// one before it as predecessor (0: none).
+func chainBreak(es []entry) int {
+	for i := 1; i < len(es); i++ {
+		if es[i].prev != es[i-1].id {
+			return i
+		}
+	}
+	return 0
+}
+
 // maxHistoryPage bounds one History call whatever the caller asks.
 const maxHistoryPage = 1000
 
@@ -118,6 +129,12 @@ func (b *Bus) History(ctx context.Context, topic, after string, limit int) (bus.
 	es, more, err := b.hist.read(ctx, topic, from, limit)
 	if err != nil {
 		return bus.HistoryPage{}, err
+	}
+	if i := chainBreak(es); i > 0 {
+		// The page ends before an entry that does not follow its
+		// predecessor (a failover lost events between them), so the next
+		// page starts with it and says Truncated.
+		es, more = es[:i], true
 	}
 	page := bus.HistoryPage{Events: deliveries(topic, es), More: more}
 	if len(es) > 0 && truncatedAfter(from, es[0]) {

@@ -93,7 +93,7 @@ func (b *Publisher) prepare(m bus.Message, now time.Time) (prepared, error) {
 		msg:  m,
 		time: t,
 		body: body,
-		keys: []string{b.keys.stream(m.Topic), dedupKey, b.keys.last(m.Topic)},
+		keys: []string{b.keys.stream(m.Topic), dedupKey, b.keys.last(m.Topic), b.keys.writer(m.Topic)},
 		args: []any{
 			body,
 			b.opt.Bus.HistoryLen,

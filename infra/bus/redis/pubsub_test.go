@@ -110,7 +110,8 @@ func TestTwoRelays(t *testing.T) {
 }
 
 // TestACLUser: a Redis ACL user limited to the bus's keys and channels can
-// run everything; a wrong password fails New with ErrUnavailable.
+// run everything (the publish script needs INFO for the primary's
+// replication id); a wrong password fails New with ErrUnavailable.
 func TestACLUser(t *testing.T) {
 	srv := redistest.Start(t)
 	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
@@ -118,7 +119,7 @@ func TestACLUser(t *testing.T) {
 	ctx := context.Background()
 	err := admin.Do(ctx, "ACL", "SETUSER", "relay", "on", ">s3cret", "resetkeys", "~acl:*",
 		"resetchannels", "&acl:*", "-@all", "+@stream", "+@pubsub", "+@scripting", "+@string",
-		"+@hash", "+@keyspace", "+ping", "+time", "+hello", "+auth", "+client").Err()
+		"+@hash", "+@keyspace", "+ping", "+time", "+info", "+hello", "+auth", "+client").Err()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +267,7 @@ func TestKeysAreHashTagged(t *testing.T) {
 	}
 	slices.Sort(keys)
 	p := b.keys.prefix
-	want := []string{p + ":{order:7}:d:x", p + ":{order:7}:l", p + ":{order:7}:r", p + ":{order:7}:s"}
+	want := []string{p + ":{order:7}:d:x", p + ":{order:7}:l", p + ":{order:7}:r", p + ":{order:7}:s", p + ":{order:7}:w"}
 	if !slices.Equal(keys, want) {
 		t.Fatalf("keys %v, want %v", keys, want)
 	}

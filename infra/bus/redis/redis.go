@@ -308,6 +308,7 @@ func (k keys) stream(topic string) string  { return k.prefix + ":{" + topic + "}
 func (k keys) readers(topic string) string { return k.prefix + ":{" + topic + "}:r" }
 func (k keys) channel(topic string) string { return k.prefix + ":{" + topic + "}" }
 func (k keys) last(topic string) string    { return k.prefix + ":{" + topic + "}:l" }
+func (k keys) writer(topic string) string  { return k.prefix + ":{" + topic + "}:w" }
 func (k keys) dedup(topic, key string) string {
 	return k.prefix + ":{" + topic + "}:d:" + key
 }

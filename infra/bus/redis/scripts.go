@@ -5,7 +5,8 @@ import goredis "github.com/redis/go-redis/v9"
 // publishLua publishes one message atomically.
 //
 //	KEYS[1] stream, KEYS[2] dedup key (always passed so the script declares
-//	every key it may touch; ignored when ARGV[4] is 0), KEYS[3] last id
+//	every key it may touch; ignored when ARGV[4] is 0), KEYS[3] last id,
+//	KEYS[4] the replication id of the primary that wrote the last entry
 //	ARGV[1] event JSON without id, starting {"topic":
 //	ARGV[2] history length (MAXLEN ~), ARGV[3] history TTL ms,
 //	ARGV[4] dedup TTL ms (0: no idempotency key), ARGV[5] channel,
@@ -35,6 +36,19 @@ import goredis "github.com/redis/go-redis/v9"
 // read instead. A stream whose key expired with the last-id key starts over
 // at 0-0, so subscribers see the hole as before. The live message is
 // "<prev id> <id> <body>".
+//
+// After a failover the promoted replica may lack events the old primary
+// acknowledged, and its last entry then names a predecessor that readers
+// resuming from before the lost events find intact: a silent gap. So
+// KEYS[4] (replicated like the rest) holds the replication id
+// (master_replid of INFO replication) of the primary that wrote the
+// topic's last entry; a promotion gives the new primary a new one. When it
+// differs from this node's, the new entry names 0-0 as its predecessor and
+// every reader crossing it hears "truncated" (TestChaosRedisFailoverNotDurable).
+// The cost: an INFO replication per publish, and after every failover,
+// planned or not, each topic's first new entry signals a possible gap.
+// A missing KEYS[4] (a stream written by an earlier script, an evicted
+// key) is trusted, so an upgrade or a rolling deploy signals nothing.
 //
 // Field n numbers the topic's entries (the predecessor's n + 1), so Unread
 // counts by subtraction instead of reading events. The last-id key holds
@@ -80,9 +94,13 @@ if floor > (tonumber(string.match(prev, '^(%d+)-')) or 0) then
   if floor > now and floor - now <= 3600000 then xid = ARGV[6] .. '-*' end
 end
 if n then n = tonumber(n) + 1 else n = redis.call('XLEN', KEYS[1]) + 1 end
+local rid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+local w = redis.call('GET', KEYS[4])
+if w and w ~= rid then prev = '0-0' end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], xid, 'p', prev, 'b', ARGV[1], 'n', n)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[3], id .. ' ' .. n, 'PX', ARGV[3])
+redis.call('SET', KEYS[4], rid, 'PX', ARGV[3])
 if dttl > 0 then
   redis.call('SET', KEYS[2], id, 'PX', dttl)
 end
