@@ -54,14 +54,17 @@ type clusterOpts struct {
 	// proxied lists the relays that use the proxy (nil: all of them).
 	proxied []int
 	relays  int // default 3
+	// redisCluster, when set, is the Redis the relays use (cluster mode)
+	// instead of one redis-server.
+	redisCluster *redistest.Cluster
 }
 
-// cluster is one real redis-server, N relay processes (relay serve) and
-// the LB in front of them.
+// cluster is one real redis-server (or a Redis Cluster), N relay
+// processes (relay serve) and the LB in front of them.
 type cluster struct {
 	t          *testing.T
-	redis      *redistest.Server
-	redisProxy *FaultProxy // nil unless clusterOpts.redisProxy
+	redis      *redistest.Server // nil on a Redis Cluster
+	redisProxy *FaultProxy       // nil unless clusterOpts.redisProxy
 	relays     []*relaytest.Relay
 	lb         *LB
 	secret     string // whsec_... of the webhook source
@@ -69,8 +72,15 @@ type cluster struct {
 
 func startCluster(t *testing.T, o clusterOpts) *cluster {
 	t.Helper()
-	c := &cluster{t: t, redis: redistest.Start(t)}
-	redisURL, proxyURL := c.redis.URL(), ""
+	c := &cluster{t: t}
+	var redisURL, proxyURL string
+	if o.redisCluster != nil {
+		redisURL = o.redisCluster.URL()
+		o.env = append([]string{"HOOKRELAY_REDIS_CLUSTER=true"}, o.env...)
+	} else {
+		c.redis = redistest.Start(t)
+		redisURL = c.redis.URL()
+	}
 	if o.redisProxy {
 		p, err := NewFaultProxy(c.redis.Addr())
 		if err != nil {
