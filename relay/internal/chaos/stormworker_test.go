@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"strconv"
@@ -55,6 +56,7 @@ type stormSubs struct {
 	OpenAt []int64          `json:"openAt"` // unix ns of every open
 	Recon  []int64          `json:"recon"`  // reconnect durations, ns
 	Closes map[int]int      `json:"closes"`
+	Reason map[string]int   `json:"reasons"`
 	Errs   []string         `json:"errs,omitempty"`
 }
 
@@ -187,7 +189,7 @@ func exportSubs(f *fleet) []stormSubs {
 	out := make([]stormSubs, 0, len(f.subs))
 	for _, s := range f.subs {
 		s.mu.Lock()
-		e := stormSubs{N: s.n, Topics: s.topics, Obs: make(map[string][]int), Closes: s.closes, Errs: s.errs}
+		e := stormSubs{N: s.n, Topics: s.topics, Obs: make(map[string][]int), Closes: s.closes, Reason: s.reasons, Errs: s.errs}
 		for tp, obs := range s.obs {
 			seqs := make([]int, len(obs))
 			for i, o := range obs {
@@ -219,10 +221,9 @@ func importSubs(in []stormSubs) []*subscriber {
 	for _, e := range in {
 		s := newSubscriber(e.N, e.Topics, "", "")
 		s.transport = client.SSE
-		s.closes, s.errs = e.Closes, e.Errs
-		if s.closes == nil {
-			s.closes = make(map[int]int)
-		}
+		s.errs = e.Errs
+		maps.Copy(s.closes, e.Closes)
+		maps.Copy(s.reasons, e.Reason)
 		for tp, seqs := range e.Obs {
 			for _, q := range seqs {
 				s.obs[tp] = append(s.obs[tp], observation{seq: q, trunc: q < 0})

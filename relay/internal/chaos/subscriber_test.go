@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -45,7 +46,8 @@ type subscriber struct {
 	openAt     []time.Time // when each open happened (the storm's resume times)
 	closedAt   time.Time
 	reconnects []time.Duration
-	closes     map[int]int // relay close codes seen
+	closes     map[int]int    // relay close codes seen
+	reasons    map[string]int // "<code> <reason>" of each close seen
 	errs       []string
 	stopping   bool // stop was called: the next close is not a failure
 	// from is, per topic, the first seq the subscriber must see (it joined
@@ -102,7 +104,7 @@ func startFleet(t *testing.T, c *cluster, sc scale, n int, o fleetOpts) *fleet {
 func newSubscriber(num int, topics []string, baseURL, token string) *subscriber {
 	s := &subscriber{
 		n: num, transport: client.SSE, topics: topics, baseURL: baseURL, token: token,
-		obs: make(map[string][]observation), last: make(map[string]int), closes: make(map[int]int),
+		obs: make(map[string][]observation), last: make(map[string]int), closes: make(map[int]int), reasons: make(map[string]int),
 	}
 	if num%2 == 1 {
 		s.transport = client.WebSocket
@@ -203,6 +205,7 @@ func (s *subscriber) onState(st client.State, err error) {
 		var ce *client.Close
 		if errors.As(err, &ce) {
 			s.closes[ce.Code]++
+			s.reasons[strconv.Itoa(ce.Code)+" "+ce.Reason]++
 		}
 	}
 }
