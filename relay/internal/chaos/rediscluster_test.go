@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"context"
+	"net"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -80,9 +82,17 @@ func topicsOn(t *testing.T, addr string, topics []string, primary string) []stri
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	slots, err := c.ClusterSlots(ctx).Result()
+	shards, err := c.ClusterShards(ctx).Result()
 	if err != nil {
-		t.Fatalf("CLUSTER SLOTS: %v", err)
+		t.Fatalf("CLUSTER SHARDS: %v", err)
+	}
+	var ranges []goredis.SlotRange
+	for _, sh := range shards {
+		for _, n := range sh.Nodes {
+			if n.Role == "master" && net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10)) == primary {
+				ranges = append(ranges, sh.Slots...)
+			}
+		}
 	}
 	var out []string
 	for _, tp := range topics {
@@ -90,10 +100,8 @@ func topicsOn(t *testing.T, addr string, topics []string, primary string) []stri
 		if err != nil {
 			t.Fatalf("CLUSTER KEYSLOT: %v", err)
 		}
-		for _, s := range slots {
-			if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 && s.Nodes[0].Addr == primary {
-				out = append(out, tp)
-			}
+		if slices.ContainsFunc(ranges, func(r goredis.SlotRange) bool { return r.Start <= slot && slot <= r.End }) {
+			out = append(out, tp)
 		}
 	}
 	return out
