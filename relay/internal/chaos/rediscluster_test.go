@@ -42,6 +42,8 @@ func TestChaosRedisClusterFailover(t *testing.T) {
 	var down time.Duration
 	r.publish(func() {
 		at(start, r.sc.publishFor/4)
+		// A stream's truncated signal needs a position before the failover.
+		waitFor(t, "every subscriber has seen an event of each topic", driveTimeout, func() bool { return haveCursors(r.f.subs) })
 		redeliverable.add(r.pub.inflightNow())
 		killed = time.Now()
 		rc.Kill(0)
