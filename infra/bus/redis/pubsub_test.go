@@ -176,6 +176,28 @@ func TestACLUser(t *testing.T) {
 	}
 }
 
+// TestPublishWithoutInfo: an ACL user that may not run INFO still
+// publishes (the failover check of the publish script is then off, see
+// publishLua) and writes no replication-id key.
+func TestPublishWithoutInfo(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	ctx := context.Background()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "noinfo", "on", ">s3cret", "~*", "&*", "+@all", "-info").Err(); err != nil {
+		t.Fatal(err)
+	}
+	b := newTestBus(t, srv, func(o *Options) { o.Username, o.Password = "noinfo", "s3cret" })
+	ids := publishN(t, b, "order:7", 0, 2)
+	page, err := b.History(ctx, "order:7", ids[0], 10)
+	if err != nil || page.Truncated || len(page.Events) != 1 || page.Events[0].ID.String() != ids[1] {
+		t.Fatalf("history after the first: %+v, %v; want %s without truncation", page, err, ids[1])
+	}
+	if n, err := admin.Exists(ctx, b.keys.writer("order:7")).Result(); err != nil || n != 0 {
+		t.Fatalf("replication-id key exists %d (%v), want 0", n, err)
+	}
+}
+
 // closingHandler closes its own subscription from inside Deliver.
 type closingHandler struct {
 	sub atomic.Pointer[bus.Subscription]

@@ -48,7 +48,10 @@ import goredis "github.com/redis/go-redis/v9"
 // The cost: an INFO replication per publish, and after every failover,
 // planned or not, each topic's first new entry signals a possible gap.
 // A missing KEYS[4] (a stream written by an earlier script, an evicted
-// key) is trusted, so an upgrade or a rolling deploy signals nothing.
+// key) is trusted, so an upgrade or a rolling deploy signals nothing; so
+// is a Redis whose INFO has no master_replid (a managed service that
+// hides it) or refuses INFO (an ACL user without +info): there the check
+// is off and publishing works as before.
 //
 // Field n numbers the topic's entries (the predecessor's n + 1), so Unread
 // counts by subtraction instead of reading events. The last-id key holds
@@ -94,13 +97,16 @@ if floor > (tonumber(string.match(prev, '^(%d+)-')) or 0) then
   if floor > now and floor - now <= 3600000 then xid = ARGV[6] .. '-*' end
 end
 if n then n = tonumber(n) + 1 else n = redis.call('XLEN', KEYS[1]) + 1 end
-local rid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
-local w = redis.call('GET', KEYS[4])
-if w and w ~= rid then prev = '0-0' end
+local info = redis.pcall('INFO', 'replication')
+local rid = type(info) == 'string' and string.match(info, 'master_replid:(%w+)')
+if rid then
+  local w = redis.call('GET', KEYS[4])
+  if w and w ~= rid then prev = '0-0' end
+end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], xid, 'p', prev, 'b', ARGV[1], 'n', n)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[3], id .. ' ' .. n, 'PX', ARGV[3])
-redis.call('SET', KEYS[4], rid, 'PX', ARGV[3])
+if rid then redis.call('SET', KEYS[4], rid, 'PX', ARGV[3]) end
 if dttl > 0 then
   redis.call('SET', KEYS[2], id, 'PX', dttl)
 end
