@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/bus/bustest"
 )
 
 var testNow = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -35,9 +38,11 @@ func TestParseRequest(t *testing.T) {
 
 func TestParseRequestInvalid(t *testing.T) {
 	for body, want := range map[string]string{
-		``:                                   "not a publish request",
-		`[]`:                                 "not a publish request",
-		`{"topic":"a:1","type":"t"} {}`:      "trailing data",
+		``:                              "empty body",
+		`[]`:                            "want a JSON object",
+		`{"topic":"a:1","type":"t"} {}`: "data after the first value",
+		`{"topic":"room:b","topic":"a:1","type":"t"}`:        "topic: given more than once",
+		`{"topic":"a:1","type":"t","data":"` + "\xff" + `"}`: "data: not valid UTF-8",
 		`{"events":[]}`:                      "must not be empty",
 		`{"topic":"bad topic","type":"t"}`:   "topic",
 		`{"topic":"a:1"}`:                    "type",
@@ -49,6 +54,18 @@ func TestParseRequestInvalid(t *testing.T) {
 		_, err := parseRequest([]byte(body), defaults{}, testNow, 0)
 		if !errors.Is(err, errInvalid) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%.60s: %v, want errInvalid naming %q", body, err, want)
+		}
+	}
+}
+
+// TestParseRequestSharedRefusals: the Lambda refuses the cases every way
+// in shares (bustest.BadPublishes) as the shared validator does: dropped
+// as invalid (never retried), naming the same field.
+func TestParseRequestSharedRefusals(t *testing.T) {
+	for _, tc := range bustest.BadPublishes() {
+		_, err := parseRequest([]byte(tc.Event), defaults{source: "sqs", key: "m-1"}, testNow, 0)
+		if !errors.Is(err, errInvalid) || !strings.Contains(err.Error(), tc.Field) || bus.BadTopic(err) != tc.BadTopic {
+			t.Errorf("%s: %v, want errInvalid naming %q", tc.Name, err, tc.Field)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
+	"github.com/hookrelay/hookrelay/infra/bus/bustest"
 	"github.com/hookrelay/hookrelay/infra/bus/memory"
 	"github.com/hookrelay/hookrelay/infra/limit"
 	"github.com/hookrelay/hookrelay/relay/api"
@@ -425,5 +427,30 @@ func TestPublishSourceByToken(t *testing.T) {
 	status, _, body := f.request(t, "GET", "/v1/topics/room:lobby/events", alice, "", "")
 	if status != 200 || !strings.Contains(body, `"source":"token:alice"`) || strings.Contains(body, `"source":"stripe"`) || !strings.Contains(body, `"source":"backend"`) {
 		t.Fatalf("history %d %s: want sources token:alice and backend, never stripe", status, body)
+	}
+}
+
+// TestPublishSharedRefusals: POST /v1/publish refuses the cases every way
+// in shares (bustest.BadPublishes) as the shared validator does, and
+// publishes nothing for them: a topic given twice (security review I8)
+// neither reaches the first topic nor the last.
+func TestPublishSharedRefusals(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	for _, tc := range bustest.BadPublishes() {
+		status, _, body := f.request(t, "POST", api.PublishPath, apiKey, "application/json", tc.Event)
+		code, msg := errorCode(t, body)
+		want := api.CodeBadRequest
+		if tc.BadTopic {
+			want = api.CodeBadTopic
+		}
+		if status != 400 || code != want || !strings.Contains(msg, tc.Field) {
+			t.Errorf("%s: %d %s %q, want 400 %s naming %q", tc.Name, status, code, msg, want, tc.Field)
+		}
+	}
+	for _, topic := range []string{"room:b", "order:1"} {
+		page, err := f.bus.History(context.Background(), topic, "", 10)
+		if err != nil || len(page.Events) != 0 {
+			t.Errorf("%s: %d events published by refused requests (%v)", topic, len(page.Events), err)
+		}
 	}
 }

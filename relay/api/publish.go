@@ -10,11 +10,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/bus"
-	"github.com/hookrelay/hookrelay/infra/event"
 )
 
 // DefaultSource is the event source of API publishes that name none.
@@ -144,61 +142,28 @@ func decodeStrict(b []byte, v any) error {
 	return nil
 }
 
-// decodePublish parses and validates a publish body into bus messages.
+// decodePublish parses and validates a publish body into bus messages
+// with the validator every way in shares (bus.Messages).
 func (s *server) decodePublish(w http.ResponseWriter, r *http.Request) ([]bus.Message, error) {
 	b, err := s.readBody(w, r)
 	if err != nil {
 		return nil, err
 	}
-	var body bus.Request
-	if err := decodeStrict(b, &body); err != nil {
-		return nil, err
-	}
-	evs, batch, err := body.List()
+	msgs, _, err := bus.Messages(b, bus.DecodeOptions{Strict: true},
+		bus.Policy{Source: DefaultSource, Key: r.Header.Get("Idempotency-Key")})
 	if err != nil {
-		return nil, badRequest("%s", strings.TrimPrefix(err.Error(), bus.ErrRequest.Error()+": "))
-	}
-	if k := r.Header.Get("Idempotency-Key"); k != "" && !batch && evs[0].IdempotencyKey == "" {
-		evs[0].IdempotencyKey = k
-	}
-	msgs := make([]bus.Message, len(evs))
-	for i, e := range evs {
-		m, err := eventMessage(e, batch, i)
-		if err != nil {
-			return nil, err
-		}
-		msgs[i] = m
+		return nil, requestError(err)
 	}
 	return msgs, nil
 }
 
-// eventMessage validates one event, naming the field that is wrong.
-func eventMessage(e bus.RequestEvent, batch bool, i int) (bus.Message, error) {
-	if err := event.ValidateTopic(e.Topic); err != nil {
-		return bus.Message{}, Errorf(CodeBadTopic, http.StatusBadRequest, "%s: %v", field(batch, i, "topic"), err)
+// requestError answers a refused publish request: bad_topic for a topic
+// rule, else bad_request, naming the field.
+func requestError(err error) error {
+	if bus.BadTopic(err) {
+		return Errorf(CodeBadTopic, http.StatusBadRequest, "%v", err)
 	}
-	m := e.Message()
-	if m.Source == "" {
-		m.Source = DefaultSource
-	}
-	ev := event.Event{Topic: m.Topic, Type: m.Type, Source: m.Source, Data: m.Data}
-	// The decoder replaced invalid UTF-8 in the string fields, but data is
-	// kept raw: invalid bytes would reach every subscriber's JSON parser
-	// (the webhook handler refuses them too).
-	if !utf8.Valid(e.Data) {
-		return bus.Message{}, badRequest("%s: not valid UTF-8", field(batch, i, "data"))
-	}
-	if err := ev.Validate(); err != nil {
-		var fe *event.FieldError
-		if errors.As(err, &fe) {
-			return bus.Message{}, badRequest("%s: %s", field(batch, i, fe.Field), fe.Msg)
-		}
-		return bus.Message{}, badRequest("%s: %v", field(batch, i, "event"), err)
-	}
-	if len(e.IdempotencyKey) > bus.MaxIdempotencyKeyLen {
-		return bus.Message{}, badRequest("%s: longer than %d bytes", field(batch, i, "idempotency_key"), bus.MaxIdempotencyKeyLen)
-	}
-	return m, nil
+	return badRequest("%v", err)
 }
 
 // field names a body field: "topic" for a single event, "events[2].topic"

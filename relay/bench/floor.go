@@ -41,7 +41,10 @@ func runFloor(ctx context.Context) error {
 	mux.HandleFunc("GET /readyz", func(http.ResponseWriter, *http.Request) {})
 	mux.HandleFunc("GET /v1/sse", f.stream)
 	mux.HandleFunc("POST /v1/publish", f.publish)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// The relay's server settings (relay/app), so that `relaybench publish
+	// --server floor` measures the HTTP/1.1 cost the relay cannot avoid.
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close() // ends ListenAndServe
@@ -82,7 +85,15 @@ func (f *floorServer) stream(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+// publish does what the relay's publish route does at the HTTP level and
+// nothing else: request deadlines (relay/api bounded), the key check, the
+// body read, and an answer with the relay's headers and a receipt of the
+// same size.
 func (f *floorServer) publish(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	deadline := time.Now().Add(30 * time.Second)
+	_ = rc.SetReadDeadline(deadline) // unsupported deadlines only leave the request unbounded
+	_ = rc.SetWriteDeadline(deadline)
 	if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+f.key)) != 1 {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
@@ -94,7 +105,8 @@ func (f *floorServer) publish(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.seq++
-	frame := append([]byte("id: "+strconv.Itoa(f.seq)+"\ndata: "), body...)
+	id := strconv.Itoa(f.seq)
+	frame := append([]byte("id: "+id+"\ndata: "), body...)
 	frame = append(frame, "\n\n"...)
 	conns := make([]net.Conn, 0, len(f.subs))
 	for c := range f.subs {
@@ -107,5 +119,8 @@ func (f *floorServer) publish(w http.ResponseWriter, r *http.Request) {
 			c.Close() // the reader goroutine forgets it
 		}
 	}
-	_, _ = w.Write([]byte(`{"ok":true}`)) // the publisher only reads the status
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(`{"events":[{"id":"1764766112000-` + id + `","topic":"bench:p0","duplicate":false}]}` + "\n"))
 }

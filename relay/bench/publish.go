@@ -36,6 +36,8 @@ type PublishConfig struct {
 	Warmup      time.Duration // before each round, not counted
 	Topics      int           // publishes spread over this many topics
 	RelayBin    string
+	Server      string // relay, or floor: net/http with the relay's settings and no work (floor.go)
+	BenchBin    string // this tool's binary, which serves the floor
 	RedisURL    string // use this Redis instead of starting one
 	JSON        string // also write the rounds here
 }
@@ -73,6 +75,7 @@ func parsePublish(args []string, stderr io.Writer) (PublishConfig, error) {
 	fs.IntVar(&c.Topics, "topics", 1, "topics the publishes spread over")
 	fs.StringVar(&c.RelayBin, "relay-bin", "", "relay binary (default: relay beside this program, else on PATH); any relay with `relay dev` will do")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "use this Redis instead of starting one")
+	fs.StringVar(&c.Server, "server", "relay", "server under load: relay, or floor (the relay's net/http settings, deadlines and answer headers with no publish work: what HTTP/1.1 per publish costs)")
 	fs.StringVar(&c.JSON, "json", "", "write the rounds as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -90,6 +93,12 @@ func parsePublish(args []string, stderr io.Writer) (PublishConfig, error) {
 	switch {
 	case c.Bus != "memory" && c.Bus != "redis":
 		return c, fmt.Errorf("--bus %q: want memory or redis", c.Bus)
+	case c.Server != "relay" && c.Server != "floor":
+		return c, fmt.Errorf("--server %q: want relay or floor", c.Server)
+	case c.Server == "floor":
+		c.Bus = "memory" // the floor has no bus
+	}
+	switch {
 	case c.Duration <= 0 || c.Topics < 1:
 		return c, errors.New("--duration and --topics must be positive")
 	}
@@ -118,7 +127,7 @@ func RunPublish(ctx context.Context, cfg PublishConfig, log io.Writer) ([]Publis
 		redisURL = "redis://" + redisAddr
 	}
 	key := randomKey()
-	relay, err := startRelay(ctx, Config{RelayBin: cfg.RelayBin, Server: "relay"}, redisURL, key, 0, "HOOKRELAY_PUBLISH_RATE=0")
+	relay, err := startRelay(ctx, Config{RelayBin: cfg.RelayBin, Server: cfg.Server, BenchBin: cfg.BenchBin}, redisURL, key, 0, "HOOKRELAY_PUBLISH_RATE=0")
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +366,7 @@ func mainPublish(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "bench publish:", err)
 		return 1
 	}
-	cfg.RelayBin = bins.RelayBin
+	cfg.RelayBin, cfg.BenchBin = bins.RelayBin, bins.BenchBin
 	rounds, err := RunPublish(ctx, cfg, stderr)
 	printPublish(stdout, cfg, rounds)
 	if err != nil {
@@ -386,8 +395,8 @@ func mainPublish(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 func printPublish(w io.Writer, cfg PublishConfig, rounds []PublishRound) {
-	fmt.Fprintf(w, "publish bench: bus=%s topics=%d duration=%s per round, ~60-byte events, one keep-alive connection per publisher\n",
-		cfg.Bus, cfg.Topics, cfg.Duration)
+	fmt.Fprintf(w, "publish bench: server=%s bus=%s topics=%d duration=%s per round, ~60-byte events, one keep-alive connection per publisher\n",
+		cfg.Server, cfg.Bus, cfg.Topics, cfg.Duration)
 	fmt.Fprintf(w, "  (p50/p99 are histogram bucket lower bounds, within ~3%%)\n")
 	fmt.Fprintf(w, "  %-11s %12s %9s %9s %16s %16s %15s %7s\n", "publishers", "publishes/s", "p50", "p99", "relay CPU/pub", "Redis CPU/pub", "tool CPU/pub", "errors")
 	for _, r := range rounds {

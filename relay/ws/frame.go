@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookrelay/hookrelay/infra/apierr"
+	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
 )
 
@@ -29,6 +30,31 @@ type clientFrame struct {
 
 	// cursor is Cursor parsed against Topics (subscribe).
 	cursor event.Cursor
+	// msg is the event of a publish, read and validated by the validator
+	// every way in shares (bus.DecodeRequest, RequestEvent.Validate).
+	msg bus.Message
+}
+
+// publishMessage reads a publish frame's event. The frame is decoded a
+// second time by the shared publish decoder so that the WebSocket refuses
+// exactly what POST /v1/publish and the publish Lambda refuse, a field
+// given twice included. The relay stamps source and time, so a frame's
+// own are ignored (as they always were).
+func publishMessage(b []byte, ref string) (bus.Message, *frameError) {
+	r, err := bus.DecodeRequest(b, bus.DecodeOptions{Single: true})
+	if err != nil {
+		return bus.Message{}, errFrame(ref, apierr.CodeBadRequest, "%v", err)
+	}
+	e := r.RequestEvent
+	e.Source, e.Time = "", nil
+	m, err := e.Validate(-1, bus.Policy{})
+	switch {
+	case bus.BadTopic(err):
+		return bus.Message{}, errFrame(ref, apierr.CodeBadTopic, "%v", err)
+	case err != nil:
+		return bus.Message{}, errFrame(ref, apierr.CodeBadRequest, "%v", err)
+	}
+	return m, nil
 }
 
 // frameError is a request the relay answers with an error frame: a
@@ -80,16 +106,11 @@ func parseClientFrame(b []byte, maxTopics int) (*clientFrame, *frameError) {
 		}
 		f.Topics = topics
 	case "publish":
-		if err := event.ValidateTopic(f.Topic); err != nil {
-			return nil, errFrame(f.Ref, apierr.CodeBadTopic, "%v", err)
+		m, ferr := publishMessage(b, f.Ref)
+		if ferr != nil {
+			return nil, ferr
 		}
-		e := event.Event{Topic: f.Topic, Type: f.Type, Data: f.Data}
-		if err := e.Validate(); err != nil {
-			return nil, errFrame(f.Ref, apierr.CodeBadRequest, "%v", err)
-		}
-		if len(f.IdempotencyKey) > 200 {
-			return nil, errFrame(f.Ref, apierr.CodeBadRequest, "idempotency_key longer than 200 bytes")
-		}
+		f.msg = m
 	case "auth":
 		if f.Token == "" {
 			return nil, errFrame(f.Ref, apierr.CodeBadRequest, "auth needs a token")

@@ -248,8 +248,9 @@ func (ss *session) publish(ctx context.Context, f *clientFrame) {
 		ss.fail(errFrame(f.Ref, apierr.CodeForbidden, "no publish grant for topic %s", f.Topic))
 		return
 	}
-	if len(f.Data) > ss.s.o.MaxEventBytes {
-		ss.fail(errFrame(f.Ref, apierr.CodeTooLarge, "data is %d bytes, at most %d", len(f.Data), ss.s.o.MaxEventBytes))
+	m := f.msg
+	if len(m.Data) > ss.s.o.MaxEventBytes {
+		ss.fail(errFrame(f.Ref, apierr.CodeTooLarge, "data is %d bytes, at most %d", len(m.Data), ss.s.o.MaxEventBytes))
 		return
 	}
 	key := auth.TokenSubjectPrefix + ss.grants.Subject
@@ -263,11 +264,10 @@ func (ss *session) publish(ctx context.Context, f *clientFrame) {
 			return
 		}
 	}
-	pub, err := ss.s.h.Bus().Publish(ctx, []bus.Message{{
-		Topic: f.Topic, Type: f.Type, Data: f.Data,
-		IdempotencyKey: bus.ScopedKey(key, f.IdempotencyKey), DedupTTL: ss.s.o.DedupTTL,
-		Source: ss.grants.Source(), // who sent it, as the token says
-	}})
+	m.IdempotencyKey = bus.ScopedKey(key, m.IdempotencyKey)
+	m.DedupTTL = ss.s.o.DedupTTL
+	m.Source = ss.grants.Source() // who sent it, as the token says
+	pub, err := ss.s.h.Bus().Publish(ctx, []bus.Message{m})
 	if err != nil {
 		ss.failOp(f.Ref, "publish", err)
 		return

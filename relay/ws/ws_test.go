@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/bus/bustest"
 	"github.com/hookrelay/hookrelay/relay/client"
 	"github.com/hookrelay/hookrelay/relay/hub"
 	"github.com/hookrelay/hookrelay/relay/internal/streamtest"
@@ -518,5 +519,35 @@ func TestInvalidUTF8AndFutureCursorRefused(t *testing.T) {
 	send(t, c, `{"op":"subscribe","ref":"ok","topics":["a:1"]}`)
 	if f := read(t, c); f.Op != "subscribed" {
 		t.Fatalf("connection unusable after the errors: %+v", f)
+	}
+}
+
+// TestPublishSharedRefusals: the publish op refuses the cases every way in
+// shares (bustest.BadPublishes) as POST /v1/publish does, with the same
+// code naming the same field, and publishes nothing for them.
+func TestPublishSharedRefusals(t *testing.T) {
+	g := auth.Grants{Subject: "u", Subscribe: []string{"*"}, Publish: []string{"*"}}
+	e := newEnv(t, hub.Options{}, ws.Options{Auth: streamtest.GrantsAuth{G: g}})
+	c := dial(t, e, nil)
+	for _, tc := range bustest.BadPublishes() {
+		if tc.NotWS {
+			continue
+		}
+		send(t, c, `{"op":"publish","ref":"r",`+tc.Event[1:])
+		f := read(t, c)
+		want := "bad_request"
+		if tc.BadTopic {
+			want = "bad_topic"
+		}
+		// A frame that is not JSON at all has no ref to echo.
+		if f.Op != "error" || (f.Ref != "r" && tc.Field != "") || f.Code != want || !strings.Contains(f.Message, tc.Field) {
+			t.Errorf("%s: %+v, want error %s naming %q", tc.Name, f, want, tc.Field)
+		}
+	}
+	for _, topic := range []string{"room:b", "order:1"} {
+		page, err := e.Bus.History(context.Background(), topic, "", 10)
+		if err != nil || len(page.Events) != 0 {
+			t.Errorf("%s: %d events published by refused frames (%v)", topic, len(page.Events), err)
+		}
 	}
 }
