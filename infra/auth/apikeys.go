@@ -58,6 +58,14 @@ func (a *APIKeys) Len() int {
 	return len(a.names)
 }
 
+// Names returns the configured key names (a copy).
+func (a *APIKeys) Names() []string {
+	if a == nil {
+		return nil
+	}
+	return append([]string(nil), a.names...)
+}
+
 // Check returns the name of the key the request presents in
 // "Authorization: Bearer <key>" or "X-API-Key: <key>".
 func (a *APIKeys) Check(r *http.Request) (name string, ok bool) {

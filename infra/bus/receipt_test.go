@@ -22,6 +22,12 @@ func TestReceipts(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("Receipts = %s, want %s", got, want)
 	}
+	if got := AppendReceipts(nil, pubs); string(got) != want {
+		t.Fatalf("AppendReceipts = %s, want %s", got, want)
+	}
+	if got := AppendReceipts(nil, nil); string(got) != "[]" {
+		t.Fatalf("AppendReceipts(nil) = %s, want []", got)
+	}
 	empty, _ := json.Marshal(Receipts(nil))
 	if string(empty) != "[]" {
 		t.Fatalf("Receipts(nil) = %s, want []", empty)

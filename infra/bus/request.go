@@ -178,19 +178,22 @@ func Messages(b []byte, o DecodeOptions, p Policy) ([]Message, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	evs, batch, err := r.List()
+	if r.Events == nil { // one event: no list to build
+		m, err := r.RequestEvent.Validate(-1, p)
+		if err != nil {
+			return nil, false, err
+		}
+		return []Message{m}, false, nil
+	}
+	evs, _, err := r.List()
 	if err != nil {
-		return nil, batch, err
+		return nil, true, err
 	}
 	msgs := make([]Message, len(evs))
 	for i, e := range evs {
-		j := i
-		if !batch {
-			j = -1
-		}
-		if msgs[i], err = e.Validate(j, p); err != nil {
-			return nil, batch, err
+		if msgs[i], err = e.Validate(i, p); err != nil {
+			return nil, true, err
 		}
 	}
-	return msgs, batch, nil
+	return msgs, true, nil
 }

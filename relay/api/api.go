@@ -99,6 +99,9 @@ const readyTimeout = 2 * time.Second
 type server struct {
 	Deps
 	m *metrics
+	// keyPublishers holds each API key's publisher, built once: a
+	// publish only looks its key up.
+	keyPublishers map[string]*publisher
 }
 
 // handlerFunc is a route that returns its error instead of writing it, so
@@ -119,7 +122,10 @@ func New(d Deps) http.Handler {
 	if d.Draining == nil {
 		d.Draining = func() bool { return false }
 	}
-	s := &server{Deps: d, m: newMetrics(d.Registerer)}
+	s := &server{Deps: d, m: newMetrics(d.Registerer), keyPublishers: map[string]*publisher{}}
+	for _, name := range d.APIKeys.Names() {
+		s.keyPublishers[name] = keyPublisher(name)
+	}
 	mux := http.NewServeMux()
 
 	mux.HandleFunc("GET "+HealthzPath, s.healthz)
