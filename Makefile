@@ -43,7 +43,7 @@ lint: ## gofmt, go vet, staticcheck
 
 .PHONY: bench
 bench: ## Go benchmarks and the relay load runs of docs/performance.md (BENCH_RUNS=name... for a subset)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./infra/... ./infra/webhook/... ./relay/hub/... ./relay/sse/... ./relay/ws/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./infra/... ./infra/webhook/... ./relay/api/... ./relay/hub/... ./relay/sse/... ./relay/ws/...
 	bash .ci/bench.sh
 
 .PHONY: fuzz

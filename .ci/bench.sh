@@ -4,7 +4,9 @@
 # publish-redis run is the publish path (relaybench publish: publishes/s,
 # p50/p99, relay and Redis CPU per publish at 1, 16 and 64 publishers). The
 # floor-* runs put the same load on the reference broadcaster the targets
-# were set against (relay bench --server floor): this machine's floor. Set
+# were set against (relay bench --server floor): this machine's floor;
+# floor-publish is the publish load on net/http with the relay's settings
+# and no publish work (what HTTP/1.1 per publish costs here). Set
 # BENCH_RUNS to a space-separated subset of names to run only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +28,9 @@ declare -A runs=(
 	[idle-sse-19k-redis]="--bus redis --conns 19000 --transport sse --rate 1 --duration 5s --settle 5s"
 	[fleet-72k-redis]="--bus redis --relays 4 --conns 72000 --transport mixed --rate 2 --duration 10s --settle 5s"
 	[publish-redis]="publish --bus redis --concurrency 1,16,64 --duration 10s"
+	[floor-publish]="publish --server floor --concurrency 1,16,64 --duration 10s"
 )
-order=(publish-redis floor-1k sse-1k-memory ws-1k-memory floor-10k sse-10k-memory sse-1k-redis ws-1k-redis idle-sse-19k idle-ws-19k idle-sse-19k-redis fleet-72k-redis)
+order=(publish-redis floor-publish floor-1k sse-1k-memory ws-1k-memory floor-10k sse-10k-memory sse-1k-redis ws-1k-redis idle-sse-19k idle-ws-19k idle-sse-19k-redis fleet-72k-redis)
 sel=${BENCH_RUNS:-${order[*]}}
 for name in $sel; do
 	echo "== $name: relaybench ${runs[$name]}"
