@@ -95,12 +95,11 @@ func parsePublish(args []string, stderr io.Writer) (PublishConfig, error) {
 		return c, fmt.Errorf("--bus %q: want memory or redis", c.Bus)
 	case c.Server != "relay" && c.Server != "floor":
 		return c, fmt.Errorf("--server %q: want relay or floor", c.Server)
-	case c.Server == "floor":
-		c.Bus = "memory" // the floor has no bus
-	}
-	switch {
 	case c.Duration <= 0 || c.Topics < 1:
 		return c, errors.New("--duration and --topics must be positive")
+	}
+	if c.Server == "floor" {
+		c.Bus = "memory" // the floor has no bus
 	}
 	return c, nil
 }
