@@ -12,7 +12,12 @@ func TestParsePublish(t *testing.T) {
 	if err != nil || len(c.Concurrency) != 3 || c.Concurrency[1] != 16 || c.Bus != "redis" {
 		t.Fatalf("got %+v, %v", c, err)
 	}
+	// The floor has no bus: its rounds run without Redis.
+	if c, err := parsePublish([]string{"--server", "floor"}, io.Discard); err != nil || c.Server != "floor" || c.Bus != "memory" {
+		t.Fatalf("--server floor: got %+v, %v", c, err)
+	}
 	for _, bad := range [][]string{
+		{"--server", "nginx"},
 		{"--concurrency", "0"},
 		{"--concurrency", "x"},
 		{"--concurrency", "1001"},

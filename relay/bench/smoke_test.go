@@ -83,3 +83,31 @@ func buildTool(t *testing.T) string {
 	}
 	return path
 }
+
+// TestPublishSmoke is the short version of the publish runs of `make
+// bench`: relaybench publish against the relay (memory bus) and against
+// the floor server, two publishers for a moment each. It checks that every
+// publish is answered 200 and counted (the floor's answer must parse as
+// the relay's does), not speed.
+func TestPublishSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts relay processes")
+	}
+	bin := relaytest.Binary(t)
+	tool := buildTool(t)
+	for _, server := range []string{"relay", "floor"} {
+		t.Run(server, func(t *testing.T) {
+			cfg := PublishConfig{Server: server, Bus: "memory", Concurrency: []int{2}, Duration: 300 * time.Millisecond,
+				Warmup: 100 * time.Millisecond, Topics: 1, RelayBin: bin, BenchBin: tool}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			rounds, err := RunPublish(ctx, cfg, io.Discard)
+			if err != nil {
+				t.Fatalf("publish bench: %v", err)
+			}
+			if len(rounds) != 1 || rounds[0].Published == 0 || rounds[0].Errors != 0 {
+				t.Fatalf("rounds %+v", rounds)
+			}
+		})
+	}
+}
