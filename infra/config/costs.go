@@ -18,6 +18,8 @@ const (
 	DefaultTokenDedupTTL             = 10 * time.Minute
 	DefaultTokenTopicsPerHour        = 100
 	DefaultWSMessageTimeout          = 10 * time.Second
+	DefaultWebhookFailureRate        = 1.0
+	DefaultWebhookFailureBurst       = 20
 )
 
 // Costs are the settings that bound per-request cost.
@@ -32,6 +34,8 @@ type Costs struct {
 	TokenDedupTTL             time.Duration // HOOKRELAY_TOKEN_DEDUP_TTL
 	TokenTopicsPerHour        int           // HOOKRELAY_TOKEN_TOPICS_PER_HOUR (0 = unlimited)
 	WSMessageTimeout          time.Duration // HOOKRELAY_WS_MESSAGE_TIMEOUT
+	WebhookFailureRate        float64       // HOOKRELAY_WEBHOOK_FAILURE_RATE (refused deliveries/s per client address, 0 = unlimited)
+	WebhookFailureBurst       int           // HOOKRELAY_WEBHOOK_FAILURE_BURST
 }
 
 func defaultCosts() Costs {
@@ -46,6 +50,8 @@ func defaultCosts() Costs {
 		TokenDedupTTL:             DefaultTokenDedupTTL,
 		TokenTopicsPerHour:        DefaultTokenTopicsPerHour,
 		WSMessageTimeout:          DefaultWSMessageTimeout,
+		WebhookFailureRate:        DefaultWebhookFailureRate,
+		WebhookFailureBurst:       DefaultWebhookFailureBurst,
 	}
 }
 
@@ -70,6 +76,8 @@ func costSettings() []*setting {
 		integer("token_publish_burst", "publish burst per token subject", func(c *Config) *int { return &c.TokenPublishBurst }),
 		duration("token_dedup_ttl", "how long a token publisher's idempotency key is remembered (retries only need minutes)", func(c *Config) *time.Duration { return &c.TokenDedupTTL }),
 		integer("token_topics_per_hour", "distinct topics one token subject may publish to per hour per node (0 = unlimited)", func(c *Config) *int { return &c.TokenTopicsPerHour }),
+		float("webhook_failure_rate", "refused webhook deliveries (bad signature, body too large) per second per client address; past it the address gets 429 before its body is read (0 = unlimited)", func(c *Config) *float64 { return &c.WebhookFailureRate }),
+		integer("webhook_failure_burst", "burst of webhook_failure_rate", func(c *Config) *int { return &c.WebhookFailureBurst }),
 		duration("ws_message_timeout", "time a WebSocket client has to finish a message it started; pongs do not extend it", func(c *Config) *time.Duration { return &c.WSMessageTimeout }),
 	}
 }
@@ -84,6 +92,7 @@ func (c *Config) validateCosts(v *validator) {
 		val  float64
 	}{
 		{"read_rate", c.ReadRate}, {"token_publish_rate", c.TokenPublishRate},
+		{"webhook_failure_rate", c.WebhookFailureRate},
 		{"history_concurrency", float64(c.HistoryConcurrency)},
 		{"history_concurrency_per_subject", float64(c.HistoryConcurrencyPerSubj)},
 		{"token_topics_per_hour", float64(c.TokenTopicsPerHour)},
@@ -97,6 +106,9 @@ func (c *Config) validateCosts(v *validator) {
 	}
 	if c.TokenPublishRate > 0 && c.TokenPublishBurst < 1 {
 		v.fail("token_publish_burst", "%d must be at least 1 when %s is set", c.TokenPublishBurst, c.Key("token_publish_rate"))
+	}
+	if c.WebhookFailureRate > 0 && c.WebhookFailureBurst < 1 {
+		v.fail("webhook_failure_burst", "%d must be at least 1 when %s is set", c.WebhookFailureBurst, c.Key("webhook_failure_rate"))
 	}
 	if c.TokenDedupTTL <= 0 {
 		v.fail("token_dedup_ttl", "%s must be positive", c.TokenDedupTTL)

@@ -120,3 +120,27 @@ func (k *Keyed) sweepLocked(now time.Time) {
 		}
 	}
 }
+
+// Empty reports whether key's bucket has no whole token left, without
+// taking one, and when it will have one again. A key never charged is not
+// empty. It lets a caller refuse before doing the work whose outcome
+// decides whether to charge (the webhook failure limit: only a failed
+// verification costs a token, and a sender over its budget is refused
+// before its body is read).
+func (k *Keyed) Empty(key string) (empty bool, retryAfter time.Duration) {
+	if k == nil || k.limit == rate.Inf {
+		return false, 0
+	}
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.buckets[key]
+	if b == nil {
+		return false, 0
+	}
+	tokens := b.lim.TokensAt(now)
+	if tokens >= 1 {
+		return false, 0
+	}
+	return true, time.Duration((1 - tokens) / float64(k.limit) * float64(time.Second))
+}

@@ -237,3 +237,35 @@ func TestTopicsCapsDistinctTopicsPerWindow(t *testing.T) {
 		t.Fatal("unlimited refused")
 	}
 }
+
+// Empty looks without taking: a key never charged is not empty, a drained
+// one is until a token comes back, and looking never spends one.
+func TestKeyedEmptyDoesNotSpend(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	k := NewKeyed(1, 2, time.Minute)
+	k.now = clk.now
+	if empty, _ := k.Empty("a"); empty {
+		t.Fatal("a key never charged is empty")
+	}
+	k.Allow("a")
+	for range 5 {
+		if empty, _ := k.Empty("a"); empty {
+			t.Fatal("Empty spent a token")
+		}
+	}
+	k.Allow("a")
+	empty, retry := k.Empty("a")
+	if !empty || retry <= 0 || retry > time.Second {
+		t.Fatalf("drained: empty=%v retry=%v, want empty with retry <= 1s", empty, retry)
+	}
+	if empty, _ := k.Empty("b"); empty {
+		t.Fatal("another key is empty")
+	}
+	clk.advance(retry)
+	if empty, _ := k.Empty("a"); empty {
+		t.Fatal("still empty after retryAfter")
+	}
+	if empty, _ := NewKeyed(0, 0, 0).Empty("a"); empty {
+		t.Fatal("an unlimited limiter is empty")
+	}
+}

@@ -58,6 +58,11 @@ type Deps struct {
 	// peer address). nil means unlimited.
 	ConnLimit ConcurrencyLimiter
 	ClientIP  func(*http.Request) string
+	// HookFailures limits refused webhook deliveries per client address
+	// (ClientIP), one token per refusal; an address with none left is
+	// answered 429 before its body is read. nil means unlimited
+	// (HOOKRELAY_WEBHOOK_FAILURE_RATE).
+	HookFailures FailureLimiter
 	// Presence serves GET /v1/topics/{topic}/presence; nil: 404 for every
 	// topic.
 	Presence PresenceReader
@@ -149,7 +154,11 @@ func New(d Deps) http.Handler {
 	if d.Hooks != nil {
 		// Every method: the webhook handler answers other methods with its
 		// 405 + Allow: POST (docs/webhooks.md) instead of the web pages' 404.
-		mux.Handle(HooksPrefix+"{source}", bounded(d.Hooks))
+		hooks := d.Hooks
+		if d.HookFailures != nil {
+			hooks = s.hookGuard(hooks)
+		}
+		mux.Handle(HooksPrefix+"{source}", bounded(hooks))
 	}
 	if d.Demo != nil {
 		mux.Handle("/demo/", bounded(d.Demo))

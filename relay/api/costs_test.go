@@ -3,6 +3,8 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -180,4 +182,43 @@ func TestTokenPublishPolicy(t *testing.T) {
 	if status, b, _ := publishAs(t, f, apiKey, "room:5", ""); status != 200 {
 		t.Fatalf("API keys have no topic budget: %d %s", status, b)
 	}
+}
+
+// M4: only refused deliveries (401, 413) spend the address's webhook
+// failure budget; accepted and otherwise answered deliveries never do, so
+// a sender whose signatures verify is never limited. The hooks handler
+// here answers the status the path names (the real one is exercised in
+// relay/internal/hostile TestWebhookFailureLimit).
+func TestHookFailuresChargeOnlyRefusals(t *testing.T) {
+	hooks := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.PathValue("source"))
+		w.WriteHeader(code)
+	})
+	lim := limit.NewKeyed(0.001, 2, time.Minute)
+	f := newFixture(t, fixtureOpts{deps: func(d *api.Deps) { d.Hooks, d.HookFailures = hooks, lim }})
+	for range 10 {
+		for _, code := range []string{"200", "202", "400", "404", "503"} {
+			if status, _, b := f.request(t, "POST", "/hooks/"+code, "", "", "{}"); status != mustAtoi(t, code) {
+				t.Fatalf("/hooks/%s: %d %s", code, status, b)
+			}
+		}
+	}
+	for _, code := range []string{"401", "413"} {
+		if status, _, b := f.request(t, "POST", "/hooks/"+code, "", "", "{}"); status != mustAtoi(t, code) {
+			t.Fatalf("/hooks/%s: %d %s", code, status, b)
+		}
+	}
+	status, hdr, b := f.request(t, "POST", "/hooks/200", "", "", "{}")
+	if code, _ := errorCode(t, b); status != 429 || code != api.CodeRateLimited || hdr.Get("Retry-After") == "" {
+		t.Fatalf("after two refusals: %d %s", status, b)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -184,12 +184,13 @@ func (a *App) buildDeps(ctx context.Context) (api.Deps, error) {
 		deps.PublishLimit = publishLimit // a nil *Keyed in the interface would not be nil
 	}
 	a.wireCosts(&deps, tokenLim, topics)
+	// Behind the ALB (HOOKRELAY_TRUST_PROXY, set by the Terraform module)
+	// the client is the last X-Forwarded-For entry; otherwise the peer. The
+	// per-address limits (connections, refused webhooks) are keyed by it.
+	trustProxy := cfg.TrustProxy
+	deps.ClientIP = func(r *http.Request) string { return limit.IPKey(limit.ClientIP(r, trustProxy)) }
 	if cfg.ConnectionsPerIP > 0 {
-		// Behind the ALB (HOOKRELAY_TRUST_PROXY, set by the Terraform module)
-		// the client is the last X-Forwarded-For entry; otherwise the peer.
-		trustProxy := cfg.TrustProxy
 		deps.ConnLimit = limit.NewConcurrent(cfg.ConnectionsPerIP)
-		deps.ClientIP = func(r *http.Request) string { return limit.IPKey(limit.ClientIP(r, trustProxy)) }
 	}
 	if cfg.MetricsEnabled {
 		deps.Metrics = telemetry.MetricsHandler(a.reg)

@@ -9,7 +9,8 @@ import (
 )
 
 // wireCosts sets the per-request cost bounds of docs/security.md on the
-// API routes: read rate, history concurrency, token publish policy.
+// API routes: read rate, history concurrency, token publish policy, and
+// the refused-webhook limit on /hooks.
 func (a *App) wireCosts(d *api.Deps, tokenLim *limit.Keyed, topics *limit.Topics) {
 	cfg := a.cfg
 	if cfg.ReadRate > 0 {
@@ -20,6 +21,9 @@ func (a *App) wireCosts(d *api.Deps, tokenLim *limit.Keyed, topics *limit.Topics
 	}
 	if cfg.HistoryConcurrency > 0 {
 		d.HistoryNodeSlots = limit.NewConcurrent(cfg.HistoryConcurrency)
+	}
+	if cfg.WebhookFailureRate > 0 {
+		d.HookFailures = limit.NewKeyed(cfg.WebhookFailureRate, cfg.WebhookFailureBurst, publishLimitIdle)
 	}
 	d.Policy.TokenDedupTTL = cfg.TokenDedupTTL
 	if tokenLim != nil {

@@ -132,7 +132,9 @@ func writeJWKS(t *testing.T, path string) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
-func startRelay(t *testing.T) *env {
+// startRelay starts the relay under attack with the limits above; extra
+// environment (HOOKRELAY_*=...) comes last and wins.
+func startRelay(t *testing.T, extra ...string) *env {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "hookrelay.yaml")
@@ -142,7 +144,7 @@ func startRelay(t *testing.T) *env {
 	jwks := filepath.Join(dir, "jwks.json")
 	pemKey := writeJWKS(t, jwks)
 	srv := redistest.Start(t)
-	r := relaytest.Start(t, relaytest.Options{Mode: "serve", RedisURL: srv.URL(), Env: []string{
+	r := relaytest.Start(t, relaytest.Options{Mode: "serve", RedisURL: srv.URL(), Env: append([]string{
 		"HOOKRELAY_CONFIG=" + cfg,
 		"HOOKRELAY_JWKS_FILE=" + jwks,
 		"HOOKRELAY_TOKEN_ISSUER=https://hostile-issuer.example/",
@@ -161,7 +163,7 @@ func startRelay(t *testing.T) *env {
 		// notices a client that went away at its next heartbeat write. A
 		// short heartbeat lets the cases check that nothing leaks.
 		"HOOKRELAY_HEARTBEAT=" + heartbeat.String(),
-	}})
+	}, extra...)})
 	return &env{r: r, addr: r.Addr, url: r.URL, client: httpClientFrom(caseIP), rsaPEM: pemKey}
 }
 
