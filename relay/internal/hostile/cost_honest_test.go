@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,7 +123,51 @@ type result struct {
 	redisBefore, redisMax  int64
 	relayBefore, relayMax  int64
 	redisAfter, relayAfter int64
-	attack                 map[string]int // attack answers by status
+	rate                   float64 // attack requests/s, 0: unpaced or none
+	attack                 attackResult
+	cpu                    cpuTimes
+}
+
+// cpuTimes is CPU time (user + system) spent during a phase.
+type cpuTimes struct {
+	relay, redis, attacker, test time.Duration
+}
+
+func (c cpuTimes) sub(o cpuTimes) cpuTimes {
+	return cpuTimes{relay: c.relay - o.relay, redis: c.redis - o.redis, attacker: c.attacker - o.attacker, test: c.test - o.test}
+}
+
+// cpu reads the CPU time so far of the relay (/proc/<pid>/stat), Redis
+// (INFO cpu) and this test process (the honest pair and the sampler).
+func (s *sampler) cpu() cpuTimes {
+	var c cpuTimes
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.pid)); err == nil {
+		// Fields after the ")" that ends the command name: utime and
+		// stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on
+		// Linux).
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 {
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 12 {
+				u, _ := strconv.ParseInt(f[11], 10, 64) // a malformed field reads as 0, visible in the report
+				st, _ := strconv.ParseInt(f[12], 10, 64)
+				c.relay = time.Duration(u+st) * 10 * time.Millisecond
+			}
+		}
+	}
+	if info, err := s.rdb.Info(context.Background(), "cpu").Result(); err == nil {
+		for _, l := range strings.Split(info, "\r\n") {
+			k, v, ok := strings.Cut(l, ":")
+			if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+				f, _ := strconv.ParseFloat(v, 64) // as above
+				c.redis += time.Duration(f * float64(time.Second))
+			}
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		c.test = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return c
 }
 
 // settle waits until every accepted probe was delivered (bounded) and
