@@ -16,7 +16,7 @@ type Options struct {
 	MaxEventBytes int
 	// HistoryPageBytes bounds one history or replay page in bytes as well
 	// as in events: a page stops before the event that would pass it (the
-	// first event is always returned). Default 512 KiB.
+	// first event is always returned). Default 256 KiB.
 	HistoryPageBytes int
 }
 
@@ -26,7 +26,7 @@ const (
 	DefaultHistoryTTL       = 7 * 24 * time.Hour
 	DefaultDedupTTL         = 24 * time.Hour
 	DefaultMaxEventBytes    = 64 << 10
-	DefaultHistoryPageBytes = 512 << 10
+	DefaultHistoryPageBytes = 256 << 10
 )
 
 // WithDefaults returns o with zero fields set to their defaults.

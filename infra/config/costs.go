@@ -8,7 +8,7 @@ import (
 // Cost bounds (docs/security.md, "Cost bounds"): every request's cost is
 // bounded by one of these, so an attacker's ceiling is a rate, not a pile.
 const (
-	DefaultHistoryPageBytes          = 512 << 10
+	DefaultHistoryPageBytes          = 256 << 10
 	DefaultReadRate                  = 20.0
 	DefaultReadBurst                 = 40
 	DefaultHistoryConcurrency        = 16
