@@ -4,4 +4,8 @@
 // close code), and that the relay keeps serving everyone else — a control
 // SSE subscriber, connected throughout, receives a control event published
 // after every case, each exactly once.
+//
+// TestCostBounds and TestPageCost measure what the cost attacks of the
+// 2026-12 review cost under the relay's limits (docs/security.md, "Cost
+// bounds"); the attacks run in a separate process, TestAttacker.
 package hostile
