@@ -121,26 +121,35 @@ func (k *Keyed) sweepLocked(now time.Time) {
 	}
 }
 
-// Empty reports whether key's bucket has no whole token left, without
-// taking one, and when it will have one again. A key never charged is not
-// empty. It lets a caller refuse before doing the work whose outcome
-// decides whether to charge (the webhook failure limit: only a failed
-// verification costs a token, and a sender over its budget is refused
-// before its body is read).
-func (k *Keyed) Empty(key string) (empty bool, retryAfter time.Duration) {
+// Hold is for limits that charge only some outcomes (the webhook failure
+// limit charges refused deliveries): it runs before the work whose outcome
+// decides. While key's bucket is full (nothing charged lately) it holds
+// nothing and allows, so a key that is never charged is never limited, and
+// release is nil: charge afterwards with Allow if the outcome calls for it.
+// Once the bucket is below its burst it takes a token up front, so
+// concurrent requests cannot all slip through on the last token; release
+// gives that token back when the outcome is not charged. ok is false, with
+// when to retry, when no token is left.
+func (k *Keyed) Hold(key string) (release func(), ok bool, retryAfter time.Duration) {
 	if k == nil || k.limit == rate.Inf {
-		return false, 0
+		return nil, true, 0
 	}
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	b := k.buckets[key]
-	if b == nil {
-		return false, 0
+	if b == nil || b.lim.TokensAt(now) >= float64(k.burst) {
+		return nil, true, 0
 	}
-	tokens := b.lim.TokensAt(now)
-	if tokens >= 1 {
-		return false, 0
+	b.seen = now
+	res := b.lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return nil, false, d
 	}
-	return true, time.Duration((1 - tokens) / float64(k.limit) * float64(time.Second))
+	return func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		res.CancelAt(k.now())
+	}, true, 0
 }

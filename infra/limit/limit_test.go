@@ -238,34 +238,38 @@ func TestTopicsCapsDistinctTopicsPerWindow(t *testing.T) {
 	}
 }
 
-// Empty looks without taking: a key never charged is not empty, a drained
-// one is until a token comes back, and looking never spends one.
-func TestKeyedEmptyDoesNotSpend(t *testing.T) {
+// Hold holds nothing while a bucket is full (a key never charged is never
+// limited), takes a token once it is not (so concurrent holders cannot all
+// pass on the last token), refuses when none is left, and release gives
+// the token back.
+func TestKeyedHold(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	k := NewKeyed(1, 2, time.Minute)
+	k := NewKeyed(1, 3, time.Minute)
 	k.now = clk.now
-	if empty, _ := k.Empty("a"); empty {
-		t.Fatal("a key never charged is empty")
-	}
-	k.Allow("a")
-	for range 5 {
-		if empty, _ := k.Empty("a"); empty {
-			t.Fatal("Empty spent a token")
+	for range 10 {
+		release, ok, _ := k.Hold("a")
+		if !ok || release != nil {
+			t.Fatalf("full bucket: ok=%v, held=%v; want allowed, nothing held", ok, release != nil)
 		}
 	}
-	k.Allow("a")
-	empty, retry := k.Empty("a")
-	if !empty || retry <= 0 || retry > time.Second {
-		t.Fatalf("drained: empty=%v retry=%v, want empty with retry <= 1s", empty, retry)
+	k.Allow("a") // one charged outcome: 2 left
+	r1, ok1, _ := k.Hold("a")
+	r2, ok2, _ := k.Hold("a")
+	_, ok3, retry := k.Hold("a")
+	if !ok1 || !ok2 || r1 == nil || r2 == nil {
+		t.Fatal("two tokens left, but two holders did not both get one")
 	}
-	if empty, _ := k.Empty("b"); empty {
-		t.Fatal("another key is empty")
+	if ok3 || retry <= 0 || retry > time.Second {
+		t.Fatalf("third holder: ok=%v retry=%v; want refused with retry <= 1s", ok3, retry)
 	}
-	clk.advance(retry)
-	if empty, _ := k.Empty("a"); empty {
-		t.Fatal("still empty after retryAfter")
+	r1() // not charged: the token is back
+	if r, ok, _ := k.Hold("a"); !ok || r == nil {
+		t.Fatal("released token not back")
 	}
-	if empty, _ := NewKeyed(0, 0, 0).Empty("a"); empty {
-		t.Fatal("an unlimited limiter is empty")
+	if r, ok, _ := k.Hold("b"); !ok || r != nil {
+		t.Fatal("another key is held or limited")
+	}
+	if r, ok, _ := NewKeyed(0, 0, 0).Hold("a"); !ok || r != nil {
+		t.Fatal("an unlimited limiter holds or limits")
 	}
 }

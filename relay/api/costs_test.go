@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -221,4 +222,64 @@ func mustAtoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// M4: once an address has failed, concurrent deliveries cannot all pass
+// on its last tokens: each holds one while it runs. With 2 tokens left, 5
+// concurrent forged deliveries get 2 handler runs and 3 answers of 429.
+func TestHookFailuresHoldUnderConcurrency(t *testing.T) {
+	gate, entered := make(chan struct{}), make(chan struct{}, 5)
+	hooks := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("source") == "slow" {
+			entered <- struct{}{}
+			<-gate
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	lim := limit.NewKeyed(0.001, 3, time.Minute)
+	f := newFixture(t, fixtureOpts{deps: func(d *api.Deps) { d.Hooks, d.HookFailures = hooks, lim }})
+	var open sync.Once
+	release := func() { open.Do(func() { close(gate) }) }
+	t.Cleanup(release) // registered after the server's Close, so it runs first
+	if status, _, b := f.request(t, "POST", "/hooks/fast", "", "", "{}"); status != 401 {
+		t.Fatalf("first failure: %d %s", status, b)
+	}
+	answers := make(chan int, 5)
+	for range 5 {
+		go func() { // not f.request: t.Fatal belongs to the test goroutine
+			resp, err := http.Post(f.srv.URL+"/hooks/slow", "application/json", strings.NewReader("{}"))
+			if err != nil {
+				answers <- 0
+				return
+			}
+			resp.Body.Close()
+			answers <- resp.StatusCode
+		}()
+	}
+	ran, refused := 0, 0
+	timeout := time.After(10 * time.Second)
+	for ran < 2 || refused < 3 {
+		select {
+		case <-entered:
+			if ran++; ran > 2 {
+				t.Fatalf("%d concurrent deliveries ran on 2 tokens", ran)
+			}
+		case status := <-answers:
+			if status != 429 {
+				t.Fatalf("a delivery over the budget got %d, want 429", status)
+			}
+			refused++
+		case <-timeout:
+			t.Fatalf("after 10 s: %d ran, %d refused; want 2 and 3", ran, refused)
+		}
+	}
+	release()
+	for range 2 {
+		if status := <-answers; status != 401 {
+			t.Fatalf("a held delivery got %d, want 401", status)
+		}
+	}
+	if status, _, b := f.request(t, "POST", "/hooks/fast", "", "", "{}"); status != 429 {
+		t.Fatalf("after the budget is spent: %d %s", status, b)
+	}
 }

@@ -5,11 +5,12 @@ import (
 	"time"
 )
 
-// FailureLimiter is a keyed token bucket that can be looked at without
-// spending (*limit.Keyed implements it).
+// FailureLimiter is a keyed token bucket that charges some outcomes only
+// (*limit.Keyed implements it): Hold before the work, AllowN to charge
+// afterwards when Hold held nothing (see limit.Keyed.Hold).
 type FailureLimiter interface {
 	Limiter
-	Empty(key string) (empty bool, retryAfter time.Duration)
+	Hold(key string) (release func(), ok bool, retryAfter time.Duration)
 }
 
 // hookGuard bounds what failed webhook deliveries cost (M4 of the 2026-12
@@ -19,12 +20,14 @@ type FailureLimiter interface {
 // address with none left is answered 429 before its body is read. Only
 // failures are charged, so senders whose signatures verify are never
 // limited, and an address is never limited by another address's failures.
-// Requests already in flight when the bucket empties still finish: the
-// excess is bounded by the address's open connections.
+// Once an address has failed, each of its requests holds a token while it
+// runs (given back unless refused), so concurrent requests cannot all pass
+// on the last one.
 func (s *server) hookGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := s.ClientIP(r)
-		if empty, wait := s.HookFailures.Empty(key); empty {
+		release, ok, wait := s.HookFailures.Hold(key)
+		if !ok {
 			// Close instead of keeping the connection: net/http would
 			// otherwise read (and discard) up to 256 KiB of the body to
 			// reuse it.
@@ -34,10 +37,14 @@ func (s *server) hookGuard(next http.Handler) http.Handler {
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		if sw.status == http.StatusUnauthorized || sw.status == http.StatusRequestEntityTooLarge {
-			// All or nothing, and nothing to give back: an empty bucket
-			// stays empty, which is the point.
+		refused := sw.status == http.StatusUnauthorized || sw.status == http.StatusRequestEntityTooLarge
+		switch {
+		case refused && release == nil:
+			// Nothing was held (the bucket was full): charge now. All or
+			// nothing, so an emptied bucket stays empty.
 			s.HookFailures.AllowN(key, 1)
+		case !refused && release != nil:
+			release()
 		}
 	})
 }
