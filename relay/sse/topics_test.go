@@ -25,3 +25,21 @@ func TestTopicParamsCappedBeforeAuth(t *testing.T) {
 	// At the cap the request goes on to authentication.
 	checkError(t, e, "/v1/sse?"+strings.Join(q[:100], "&"), 401, "unauthorized")
 }
+
+// The parameter count is checked on the raw query, before url.ParseQuery
+// decodes each parameter, so parameters that are not topics count too:
+// a stream URL padded with thousands of junk parameters is refused
+// unparsed, while a few extra parameters (cursor, token, a cache buster)
+// still pass.
+func TestQueryParamsCappedBeforeParsing(t *testing.T) {
+	e := newEnv(t, hub.Options{MaxTopics: 100}, sse.Options{Auth: denyAuth{auth.ErrNoCredentials}})
+	junk := make([]string, 4700)
+	for i := range junk {
+		junk[i] = fmt.Sprintf("x%d=1", i)
+	}
+	checkError(t, e, "/v1/sse?topic=a:1&"+strings.Join(junk, "&"), 400, "bad_topic")
+	// Escaped parameter names are counted too (topi%63 decodes to topic).
+	esc := strings.Repeat("topi%63=a:1&", 200) + "topic=a:2"
+	checkError(t, e, "/v1/sse?"+esc, 400, "bad_topic")
+	checkError(t, e, "/v1/sse?topic=a:1&"+strings.Join(junk[:16], "&"), 401, "unauthorized")
+}
