@@ -44,6 +44,11 @@ type TokenOptions struct {
 	JWKSRefresh time.Duration
 	// Leeway tolerates clock skew on exp and nbf.
 	Leeway time.Duration
+	// MaxTTL, when positive, bounds a token's lifetime exp − iat (I3 of the
+	// 2026-12 review: a mis-minted token with exp in year 9999 would
+	// otherwise be good for ever). Tokens without iat, or with iat in the
+	// future, are then refused, since either would dodge the bound.
+	MaxTTL time.Duration
 	// Now replaces time.Now (tests).
 	Now func() time.Time
 	// Ctx bounds the JWKS refresh goroutine (default: until Close).
@@ -58,6 +63,7 @@ type TokenAuth struct {
 	hmacKeys [][]byte
 	jwks     keyfunc.Keyfunc // nil without a JWKS source
 	issuers  []string
+	maxTTL   time.Duration
 	parser   *jwt.Parser
 	now      func() time.Time
 	cancel   context.CancelFunc
@@ -106,6 +112,10 @@ func NewTokenAuth(opts TokenOptions) (*TokenAuth, error) {
 	if opts.Leeway < 0 {
 		return nil, errors.New("token auth: negative leeway")
 	}
+	if opts.MaxTTL < 0 {
+		return nil, errors.New("token auth: negative maximum lifetime")
+	}
+	a.maxTTL = opts.MaxTTL
 	popts := []jwt.ParserOption{
 		jwt.WithValidMethods(methods),
 		jwt.WithExpirationRequired(),
@@ -115,6 +125,11 @@ func NewTokenAuth(opts TokenOptions) (*TokenAuth, error) {
 	}
 	if opts.Audience != "" {
 		popts = append(popts, jwt.WithAudience(opts.Audience))
+	}
+	if opts.MaxTTL > 0 {
+		// An iat in the future would let exp − iat look short while exp
+		// is far away.
+		popts = append(popts, jwt.WithIssuedAt())
 	}
 	a.parser = jwt.NewParser(popts...)
 	return a, nil
@@ -146,6 +161,12 @@ func (a *TokenAuth) Verify(ctx context.Context, token string) (*Grants, error) {
 		}
 		return nil, classify(err)
 	}
+	if err := checkStrict(token); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if err := a.checkLifetime(&c); err != nil {
+		return nil, err
+	}
 	if t.Method.Alg() != jwt.SigningMethodHS256.Alg() && !slices.Contains(a.issuers, c.Issuer) {
 		return nil, fmt.Errorf("%w: issuer not allowed", ErrInvalidToken)
 	}
@@ -165,6 +186,20 @@ func (a *TokenAuth) Verify(ctx context.Context, token string) (*Grants, error) {
 	}
 	// WithExpirationRequired guarantees exp is present here.
 	return &Grants{Subject: c.Subject, Name: c.Name, Subscribe: sub, Publish: pub, ExpiresAt: c.ExpiresAt.Time}, nil
+}
+
+// checkLifetime enforces MaxTTL on a parsed token (exp is present).
+func (a *TokenAuth) checkLifetime(c *claims) error {
+	if a.maxTTL <= 0 {
+		return nil
+	}
+	if c.IssuedAt == nil {
+		return fmt.Errorf("%w: missing iat (a maximum token lifetime is set)", ErrInvalidToken)
+	}
+	if c.ExpiresAt.Sub(c.IssuedAt.Time) > a.maxTTL {
+		return fmt.Errorf("%w: lifetime exp - iat is longer than %s", ErrInvalidToken, a.maxTTL)
+	}
+	return nil
 }
 
 // keyfunc hands jwt the keys for the token's algorithm only. The parser has
@@ -213,6 +248,8 @@ func classify(err error) error {
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		// Also covers an algorithm outside the allowlist (jwt reports it so).
 		return fmt.Errorf("%w: bad signature or algorithm", ErrInvalidToken)
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return fmt.Errorf("%w: iat is in the future", ErrInvalidToken)
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return fmt.Errorf("%w: nbf is in the future", ErrInvalidToken)
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):

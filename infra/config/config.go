@@ -113,13 +113,17 @@ type Config struct {
 	RedisWaitTimeout  time.Duration // HOOKRELAY_REDIS_WAIT_TIMEOUT
 
 	// Auth.
-	APIKeys        []APIKey // HOOKRELAY_API_KEYS "name:key,…"
-	TokenKeys      []string // HOOKRELAY_TOKEN_KEY: first signs, all verify
-	TokenAudience  string   // HOOKRELAY_TOKEN_AUDIENCE
-	JWKSURL        string   // HOOKRELAY_JWKS_URL
-	JWKSFile       string   // HOOKRELAY_JWKS_FILE
-	TokenIssuers   []string // HOOKRELAY_TOKEN_ISSUER: iss values JWKS tokens may carry
-	AllowedOrigins []string // HOOKRELAY_ALLOWED_ORIGINS
+	APIKeys       []APIKey // HOOKRELAY_API_KEYS "name:key,…"
+	TokenKeys     []string // HOOKRELAY_TOKEN_KEY: first signs, all verify
+	TokenAudience string   // HOOKRELAY_TOKEN_AUDIENCE
+	JWKSURL       string   // HOOKRELAY_JWKS_URL
+	JWKSFile      string   // HOOKRELAY_JWKS_FILE
+	TokenIssuers  []string // HOOKRELAY_TOKEN_ISSUER: iss values JWKS tokens may carry
+	// MaxTokenTTL bounds exp - iat of accepted tokens (0 = none): off by
+	// default because iat is optional in RFC 7519 and external issuers
+	// that omit it would be locked out by an upgrade.
+	MaxTokenTTL    time.Duration // HOOKRELAY_MAX_TOKEN_TTL
+	AllowedOrigins []string      // HOOKRELAY_ALLOWED_ORIGINS
 
 	// Connections.
 	Heartbeat              time.Duration // HOOKRELAY_HEARTBEAT

@@ -90,6 +90,7 @@ func settings() []*setting {
 		{name: "token_issuer", usage: "iss values a JWKS-signed token may carry, comma-separated (required with jwks_url / jwks_file)",
 			kind: "list", get: func(c *Config) string { return strings.Join(c.TokenIssuers, ",") },
 			list: func(c *Config, items []string) error { c.TokenIssuers = items; return nil }},
+		duration("max_token_ttl", "longest token lifetime (exp - iat) accepted; tokens without iat are then refused (0 = no maximum)", func(c *Config) *time.Duration { return &c.MaxTokenTTL }),
 		{name: "allowed_origins", usage: "browser origins allowed to connect (scheme://host[:port]), comma-separated; same host is always allowed",
 			kind: "list", get: func(c *Config) string { return strings.Join(c.AllowedOrigins, ",") },
 			list: func(c *Config, items []string) error { c.AllowedOrigins = items; return nil }},

@@ -159,6 +159,9 @@ func (v *validator) tokens() {
 	if c.JWKSURL != "" && c.JWKSFile != "" {
 		v.fail("jwks_file", "conflicts with %s: set one", c.Key("jwks_url"))
 	}
+	if c.MaxTokenTTL < 0 {
+		v.fail("max_token_ttl", "%s must not be negative (0 = no maximum)", c.MaxTokenTTL)
+	}
 }
 
 // origins checks each allowed origin is exactly scheme://host[:port], the

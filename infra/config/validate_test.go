@@ -92,6 +92,8 @@ func TestValidateMessages(t *testing.T) {
 			"HOOKRELAY_REDIS_WAIT_REPLICAS: -1 must not be negative"},
 		{"wait timeout", ModeDev, nil, map[string]string{"HOOKRELAY_REDIS_WAIT_REPLICAS": "1", "HOOKRELAY_REDIS_WAIT_TIMEOUT": "0s"}, "",
 			"HOOKRELAY_REDIS_WAIT_TIMEOUT: must be positive when HOOKRELAY_REDIS_WAIT_REPLICAS is set"},
+		{"max token ttl", ModeDev, nil, map[string]string{"HOOKRELAY_MAX_TOKEN_TTL": "-1h"}, "",
+			"HOOKRELAY_MAX_TOKEN_TTL: -1h0m0s must not be negative"},
 		{"publish rate", ModeDev, nil, map[string]string{"HOOKRELAY_PUBLISH_RATE": "-1"}, "",
 			"HOOKRELAY_PUBLISH_RATE: -1 must not be negative"},
 		{"publish burst", ModeDev, nil, map[string]string{"HOOKRELAY_PUBLISH_BURST": "0"}, "",

@@ -281,6 +281,7 @@ func (a *App) buildAuth() (auth.Authenticator, auth.TokenVerifier, error) {
 		JWKSURL:   cfg.JWKSURL,
 		JWKSFile:  cfg.JWKSFile,
 		Issuers:   cfg.TokenIssuers,
+		MaxTTL:    cfg.MaxTokenTTL,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("token auth: %w", err)
