@@ -20,6 +20,12 @@ const (
 	DefaultWSMessageTimeout          = 10 * time.Second
 	DefaultWebhookFailureRate        = 1.0
 	DefaultWebhookFailureBurst       = 20
+	// DefaultWSSubscribeRate / Burst: topics per second a WebSocket
+	// connection may subscribe or unsubscribe, and the burst (two full
+	// subscriptions of max_topics_per_connection). A person switching
+	// rooms or pages needs a few per second.
+	DefaultWSSubscribeRate  = 20.0
+	DefaultWSSubscribeBurst = 200
 )
 
 // Costs are the settings that bound per-request cost.
@@ -36,6 +42,8 @@ type Costs struct {
 	WSMessageTimeout          time.Duration // HOOKRELAY_WS_MESSAGE_TIMEOUT
 	WebhookFailureRate        float64       // HOOKRELAY_WEBHOOK_FAILURE_RATE (refused deliveries/s per client address, 0 = unlimited)
 	WebhookFailureBurst       int           // HOOKRELAY_WEBHOOK_FAILURE_BURST
+	WSSubscribeRate           float64       // HOOKRELAY_WS_SUBSCRIBE_RATE (topics/s per connection, 0 = unlimited)
+	WSSubscribeBurst          int           // HOOKRELAY_WS_SUBSCRIBE_BURST
 }
 
 func defaultCosts() Costs {
@@ -52,6 +60,8 @@ func defaultCosts() Costs {
 		WSMessageTimeout:          DefaultWSMessageTimeout,
 		WebhookFailureRate:        DefaultWebhookFailureRate,
 		WebhookFailureBurst:       DefaultWebhookFailureBurst,
+		WSSubscribeRate:           DefaultWSSubscribeRate,
+		WSSubscribeBurst:          DefaultWSSubscribeBurst,
 	}
 }
 
@@ -79,6 +89,8 @@ func costSettings() []*setting {
 		float("webhook_failure_rate", "refused webhook deliveries (bad signature, body too large) per second per client address; past it the address gets 429 before its body is read (0 = unlimited)", func(c *Config) *float64 { return &c.WebhookFailureRate }),
 		integer("webhook_failure_burst", "burst of webhook_failure_rate", func(c *Config) *int { return &c.WebhookFailureBurst }),
 		duration("ws_message_timeout", "time a WebSocket client has to finish a message it started; pongs do not extend it", func(c *Config) *time.Duration { return &c.WSMessageTimeout }),
+		float("ws_subscribe_rate", "topics per second one WebSocket connection may subscribe or unsubscribe (a frame costs one per topic; 0 = unlimited)", func(c *Config) *float64 { return &c.WSSubscribeRate }),
+		integer("ws_subscribe_burst", "burst of ws_subscribe_rate, in topics (at least max_topics_per_connection)", func(c *Config) *int { return &c.WSSubscribeBurst }),
 	}
 }
 
@@ -96,6 +108,7 @@ func (c *Config) validateCosts(v *validator) {
 		{"history_concurrency", float64(c.HistoryConcurrency)},
 		{"history_concurrency_per_subject", float64(c.HistoryConcurrencyPerSubj)},
 		{"token_topics_per_hour", float64(c.TokenTopicsPerHour)},
+		{"ws_subscribe_rate", c.WSSubscribeRate},
 	} {
 		if f.val < 0 {
 			v.fail(f.name, "%g must not be negative (0 = unlimited)", f.val)
@@ -109,6 +122,10 @@ func (c *Config) validateCosts(v *validator) {
 	}
 	if c.WebhookFailureRate > 0 && c.WebhookFailureBurst < 1 {
 		v.fail("webhook_failure_burst", "%d must be at least 1 when %s is set", c.WebhookFailureBurst, c.Key("webhook_failure_rate"))
+	}
+	if c.WSSubscribeRate > 0 && c.WSSubscribeBurst < c.MaxTopicsPerConnection {
+		v.fail("ws_subscribe_burst", "%d must be at least %s (%d) when %s is set, or a full subscribe could never pass",
+			c.WSSubscribeBurst, c.Key("max_topics_per_connection"), c.MaxTopicsPerConnection, c.Key("ws_subscribe_rate"))
 	}
 	if c.TokenDedupTTL <= 0 {
 		v.fail("token_dedup_ttl", "%s must be positive", c.TokenDedupTTL)

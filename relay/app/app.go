@@ -168,6 +168,8 @@ func (a *App) buildDeps(ctx context.Context) (api.Deps, error) {
 			NewTopics:      topicsFunc(topics),
 			DedupTTL:       cfg.TokenDedupTTL,
 			MessageTimeout: cfg.WSMessageTimeout,
+			SubscribeRate:  cfg.WSSubscribeRate,
+			SubscribeBurst: cfg.WSSubscribeBurst,
 			MaxEventBytes:  cfg.MaxEventBytes,
 			Presence:       a.presence,
 			Logger:         log,

@@ -47,6 +47,12 @@ type Options struct {
 	// NewTopics, when set, is asked before every publish whether the key
 	// may publish to the topic (distinct topics per hour).
 	NewTopics func(key string, topics ...string) bool
+	// SubscribeRate bounds subscribe and unsubscribe frames per connection,
+	// in topics per second (a frame costs one per topic it names), with
+	// SubscribeBurst capacity; over it a frame gets rate_limited. 0:
+	// unlimited. SubscribeBurst must be at least the per-frame topic cap.
+	SubscribeRate  float64
+	SubscribeBurst int
 	// DedupTTL is how long a publish's idempotency key is remembered (0:
 	// the bus's dedup TTL).
 	DedupTTL      time.Duration
@@ -119,6 +125,10 @@ func NewHandler(h *hub.Hub, o Options) http.Handler {
 	}
 	if o.MaxEventBytes <= 0 {
 		o.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if o.SubscribeRate > 0 {
+		// A frame naming the most topics allowed must be able to pass.
+		o.SubscribeBurst = max(o.SubscribeBurst, h.Options().MaxTopics, 1)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -37,6 +37,8 @@ type session struct {
 	// complete; 0 between messages. Pongs never move the read deadline
 	// past it.
 	msgDeadline atomic.Int64
+	// churn bounds subscribe and unsubscribe frames (Options.SubscribeRate).
+	churn churnBucket
 }
 
 func (ss *session) run() {
@@ -202,6 +204,9 @@ func (ss *session) handle(data []byte) {
 	// idle connection. A closing client ends a replay through the hub.
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
+	if (f.Op == "subscribe" || f.Op == "unsubscribe") && !ss.allowChurn(f) {
+		return
+	}
 	switch f.Op {
 	case "subscribe":
 		ss.subscribe(ctx, f)
@@ -218,6 +223,21 @@ func (ss *session) handle(data []byte) {
 	case "auth":
 		ss.auth(ctx, f)
 	}
+}
+
+// allowChurn charges a subscribe or unsubscribe frame, one token per
+// topic, to the connection's bucket; over the rate the frame is answered
+// with rate_limited and not carried out.
+func (ss *session) allowChurn(f *clientFrame) bool {
+	o := ss.s.o
+	if o.SubscribeRate <= 0 {
+		return true
+	}
+	ok, wait := ss.churn.take(time.Now(), o.SubscribeRate, o.SubscribeBurst, len(f.Topics))
+	if !ok {
+		ss.fail(errFrame(f.Ref, apierr.CodeRateLimited, "%s rate exceeded (%g topics/s per connection), retry in %s", f.Op, o.SubscribeRate, wait.Round(time.Millisecond)))
+	}
+	return ok
 }
 
 func (ss *session) fail(e *frameError) {
