@@ -164,6 +164,12 @@ type Config struct {
 	LogLevel       string // HOOKRELAY_LOG_LEVEL: debug, info, warn, error
 	LogFormat      string // HOOKRELAY_LOG_FORMAT: json, text
 	MetricsEnabled bool   // HOOKRELAY_METRICS_ENABLED
+	// MetricsAddr, when set, serves /metrics on a listener of its own
+	// instead of the public one (I5 of the 2026-12 review: metrics show
+	// source names, signature failures and connection counts).
+	MetricsAddr string // HOOKRELAY_METRICS_ADDR
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string // HOOKRELAY_METRICS_TOKEN (secret)
 
 	// Operator console, delivery log and fleet record (docs/console.md).
 	AdminKey          string        // HOOKRELAY_ADMIN_KEY (secret): the console's credential; empty = no console

@@ -57,16 +57,26 @@ func (v *validator) warn(name, format string, args ...any) {
 }
 
 func (v *validator) addr() {
-	host, port, err := net.SplitHostPort(v.c.Addr)
+	v.hostPort("addr", v.c.Addr)
+	if v.c.MetricsAddr != "" {
+		v.hostPort("metrics_addr", v.c.MetricsAddr)
+		if v.c.MetricsAddr == v.c.Addr {
+			v.fail("metrics_addr", "%q is the same as %s: give metrics a port of its own, or leave it empty to serve /metrics on %s", v.c.MetricsAddr, v.c.Key("addr"), v.c.Key("addr"))
+		}
+	}
+}
+
+func (v *validator) hostPort(name, addr string) {
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		v.fail("addr", "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", v.c.Addr)
+		v.fail(name, "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", addr)
 		return
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		v.fail("addr", "%q: port must be a number from 0 to 65535", v.c.Addr)
+		v.fail(name, "%q: port must be a number from 0 to 65535", addr)
 	}
 	if strings.ContainsAny(host, " /") {
-		v.fail("addr", "%q: bad host", v.c.Addr)
+		v.fail(name, "%q: bad host", addr)
 	}
 }
 
@@ -296,6 +306,9 @@ func (v *validator) telemetry() {
 	}
 	if _, err := logging.ParseFormat(v.c.LogFormat); err != nil {
 		v.fail("log_format", "%q: want json or text", v.c.LogFormat)
+	}
+	if v.c.MetricsToken != "" && len(v.c.MetricsToken) < MinAdminKeyBytes {
+		v.fail("metrics_token", "must be at least %d bytes", MinAdminKeyBytes)
 	}
 }
 

@@ -65,6 +65,8 @@ type App struct {
 	devSources bool
 	handler    http.Handler
 	srv        *http.Server
+	// metricsSrv serves /metrics on metrics_addr; nil without it.
+	metricsSrv *http.Server
 	draining   atomic.Bool
 	// closing is closed when the drain starts (ends the console's tails).
 	closing chan struct{}
@@ -102,6 +104,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	a.metricsSrv = a.newMetricsServer()
 	return a, nil
 }
 
@@ -194,8 +197,8 @@ func (a *App) buildDeps(ctx context.Context) (api.Deps, error) {
 	if cfg.ConnectionsPerIP > 0 {
 		deps.ConnLimit = limit.NewConcurrent(cfg.ConnectionsPerIP)
 	}
-	if cfg.MetricsEnabled {
-		deps.Metrics = telemetry.MetricsHandler(a.reg)
+	if cfg.MetricsEnabled && cfg.MetricsAddr == "" {
+		deps.Metrics = a.metricsHandler()
 	}
 	if cfg.Mode == config.ModeDev {
 		deps.Demo = devmode.NewDemo(cfg, a.demoKey, a.hooks, log)
@@ -294,6 +297,7 @@ func (a *App) buildAuth() (auth.Authenticator, auth.TokenVerifier, error) {
 
 // closeBackends releases what New opened (after the server stopped).
 func (a *App) Close() {
+	a.closeMetrics()
 	a.stopOperator()
 	if a.hub != nil {
 		a.hub.Close()

@@ -25,6 +25,10 @@ const (
 // run serves on ln until ctx is done (SIGTERM/SIGINT), then drains; a
 // closed force (a second signal) cuts the drain short.
 func (a *App) Run(ctx context.Context, ln net.Listener, force <-chan struct{}) error {
+	if err := a.serveMetrics(); err != nil {
+		a.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	a.startFleet(ln.Addr())
 	go func() { errc <- a.srv.Serve(ln) }()

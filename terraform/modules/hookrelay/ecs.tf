@@ -9,6 +9,7 @@ locals {
   relay_environment = concat(
     [
       { name = "HOOKRELAY_ADDR", value = ":${local.relay_port}" },
+      { name = "HOOKRELAY_METRICS_ADDR", value = "127.0.0.1:${local.metrics_port}" },
       { name = "REDIS_URL", value = local.redis_url },
       { name = "HOOKRELAY_REDIS_CLUSTER", value = tostring(local.redis_cluster_mode) },
       { name = "HOOKRELAY_TRUST_PROXY", value = "true" },

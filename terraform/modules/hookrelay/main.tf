@@ -18,6 +18,11 @@ locals {
   # The relay listens here (HOOKRELAY_ADDR); the ALB forwards to it.
   relay_port = 8080
 
+  # /metrics is served here (HOOKRELAY_METRICS_ADDR), off the port the ALB
+  # forwards to and not in any security group rule: only a collector in the
+  # task (an ADOT or Prometheus sidecar scraping localhost) reaches it.
+  metrics_port = 9090
+
   # Cluster mode is on when a shard count is given.
   redis_cluster_mode = var.redis_num_node_groups != null
 
