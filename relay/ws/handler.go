@@ -38,6 +38,12 @@ type Options struct {
 	// Verifier checks tokens of "auth" frames; nil answers them with an
 	// error frame.
 	Verifier auth.TokenVerifier
+	// AuthWait is how long a connection that brought no credential at all
+	// has to send an "auth" frame (default 10 s); until then it holds no
+	// grants, and at the end it is closed with 4001. Browsers send the
+	// token in that first frame so it stays out of URLs and access logs.
+	// Without a Verifier such handshakes are refused with 401.
+	AuthWait time.Duration
 	// CheckOrigin allows a browser origin; nil allows only same-origin
 	// requests (and clients that send no Origin, which are not browsers).
 	CheckOrigin func(r *http.Request) bool
@@ -73,7 +79,10 @@ const (
 	// message and its buffer open forever).
 	DefaultMessageTimeout = 10 * time.Second
 	DefaultReadLimit      = 64 << 10
-	DefaultMaxEventBytes  = 64 << 10
+	// DefaultAuthWait: a connection without credentials must authenticate
+	// with its first frames within this.
+	DefaultAuthWait      = 10 * time.Second
+	DefaultMaxEventBytes = 64 << 10
 	// opTimeout bounds one request's bus calls (subscribe replay, publish).
 	opTimeout = 30 * time.Second
 )
@@ -122,6 +131,9 @@ func NewHandler(h *hub.Hub, o Options) http.Handler {
 	}
 	if o.ReadLimit <= 0 {
 		o.ReadLimit = DefaultReadLimit
+	}
+	if o.AuthWait <= 0 {
+		o.AuthWait = DefaultAuthWait
 	}
 	if o.MaxEventBytes <= 0 {
 		o.MaxEventBytes = DefaultMaxEventBytes
@@ -172,6 +184,11 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	grants, e := api.Authenticate(r.Context(), s.o.Auth, r)
+	if e != nil && s.authLater(r, e) {
+		// No grants until an auth frame brings some; the expiry closes
+		// the connection with 4001 if none comes.
+		grants, e = &auth.Grants{ExpiresAt: time.Now().Add(s.o.AuthWait)}, nil
+	}
 	if e != nil {
 		s.fail(w, e)
 		return
@@ -204,6 +221,14 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// keep (22 KB -> see BenchmarkIdleMemory).
 	sess := &session{s: s, c: c, conn: conn, grants: grants, br: hj.br, raw: hj.raw}
 	go sess.run()
+}
+
+// authLater reports whether a handshake refused for want of credentials
+// may be upgraded and authenticate with an "auth" frame: only when it
+// brought no credential at all (a bad or expired one stays a 401) and auth
+// frames can be verified.
+func (s *handler) authLater(r *http.Request, e *apierr.Error) bool {
+	return e.Code == apierr.CodeUnauthorized && s.o.Verifier != nil && auth.TokenFromRequest(r) == ""
 }
 
 // checkUpgrade answers a request that is no WebSocket upgrade, or comes

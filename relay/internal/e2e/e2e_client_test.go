@@ -21,6 +21,10 @@ import (
 const libHarnessJS = `(async (short, expired) => {
 	const { connect } = await import("/hookrelay.js");
 	const fresh = async () => (await (await fetch("/demo/token?sub=lib")).json()).token;
+	// Every WebSocket URL the page opens: tokens must not be in them (I6).
+	window.__wsURLs = [];
+	const W = window.WebSocket;
+	window.WebSocket = class extends W { constructor(u, p) { window.__wsURLs.push(String(u)); super(u, p); } };
 	window.__c = {};
 	const start = (name, opts) => {
 		const r = { notes: [], states: [], refreshes: 0 };
@@ -38,6 +42,11 @@ const libHarnessJS = `(async (short, expired) => {
 	start("sse4001", { token: short, refreshBefore: -60000 });
 	// Already expired: refreshed before the first connection.
 	start("expired", { token: expired });
+	// A token the relay refuses in the auth frame, no refreshToken: the
+	// client stops as after a 4001 close, it does not retry for ever.
+	window.__bad = [];
+	connect({ topics: ["order:1042"], transport: "ws", token: "not.a.token" })
+		.onState((s, d) => window.__bad.push({ s, code: (d && d.code) || 0, final: !!(d && d.final) }));
 	return true;
 })`
 
@@ -81,6 +90,18 @@ func TestE2EClientTokenRefresh(t *testing.T) {
 	page.wait(5*time.Second, "live notes after the refreshes", fmt.Sprintf(`Object.values(window.__c).every((r) => r.notes.includes("note %d"))`, k+3))
 	n := f.Stop(t)
 	page.wait(10*time.Second, "every note everywhere", fmt.Sprintf(`Object.values(window.__c).every((r) => r.notes.includes("note %d"))`, n-1))
+
+	page.wait(5*time.Second, "the refused token stops its client", `window.__bad.some((x) => x.s === "closed" && x.code === 4001 && x.final)`)
+	var urls []string
+	page.eval(`window.__wsURLs`, &urls)
+	if len(urls) < 2 {
+		t.Errorf("the page opened %d WebSockets, want at least 2: %v", len(urls), urls)
+	}
+	for _, u := range urls {
+		if strings.Contains(u, "token") {
+			t.Errorf("WebSocket URL carries the token: %s", u)
+		}
+	}
 
 	var clients map[string]libClient
 	page.eval(`window.__c`, &clients)

@@ -97,8 +97,21 @@ func wsError(name string, frame []byte, typ int, ref, code string) badCase {
 func wsCases() []badCase {
 	text := websocket.TextMessage
 	return []badCase{
-		{name: "ws/handshake-no-token", run: func(t *testing.T, e *env) {
-			_, a := dialWS(t, caseIP, e.url, nil)
+		// A handshake without any credential is upgraded so a browser can
+		// send its token in the first frame (I6), but holds no grants.
+		{name: "ws/handshake-no-token-holds-no-grants", run: func(t *testing.T, e *env) {
+			conn, a := dialWS(t, caseIP, e.url, nil)
+			if conn == nil {
+				t.Fatalf("handshake without credentials: %s", a)
+			}
+			defer conn.Close()
+			sendWSRaw(t, conn, text, []byte(`{"op":"subscribe","ref":"n1","topics":["order:1"]}`))
+			expectWSError(t, conn, "n1", "forbidden")
+			sendWSRaw(t, conn, text, []byte(`{"op":"publish","ref":"n2","topic":"room:alice","type":"x","data":{}}`))
+			expectWSError(t, conn, "n2", "forbidden")
+		}},
+		{name: "ws/handshake-bad-token", run: func(t *testing.T, e *env) {
+			_, a := dialWS(t, caseIP, e.url, http.Header{"Authorization": {"Bearer not.a.jwt"}})
 			checkError(t, a, 401, "unauthorized")
 		}},
 		{name: "ws/handshake-expired-token", run: func(t *testing.T, e *env) {

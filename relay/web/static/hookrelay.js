@@ -262,33 +262,23 @@ export class Client {
 
   _connectWS() {
     const base = this.opts.url || location.origin;
-    const u = new URL(base.replace(/^http/, "ws") + "/v1/ws");
-    if (this.token) u.searchParams.set("token", this.token);
-    const ws = new WebSocket(u.toString());
+    // No ?token= here: URLs end up in access logs. The token goes in the
+    // first frame (an "auth" op), which the relay answers before anything
+    // else; only EventSource, which can send neither, keeps ?token=.
+    const ws = new WebSocket(base.replace(/^http/, "ws") + "/v1/ws");
     this.conn = ws;
     ws.onopen = () => {
-      // One subscribe for every topic. Resuming, the cursor is the last
-      // "resume" received: it covers every topic at what this client has
-      // actually received. The first time, per-topic positions (a history
-      // fetch) go in one subscribe per topic, each with its bare id.
-      const frames = this.cursor || !Object.keys(this.lastIds).length
-        ? [{ op: "subscribe", topics: this.opts.topics, cursor: this.cursor || undefined }]
-        : this.opts.topics.map((t) => ({ op: "subscribe", topics: [t], cursor: this.lastIds[t] }));
-      let acks = 0;
-      for (const frame of frames) {
-        if (this.opts.presence) frame.presence = true;
-        this._request(frame).then((ack) => {
-          if (++acks < frames.length || this.conn !== ws) return;
-          // The last ack's resume covers every topic: only now is it a
-          // cursor for all of them (before, it lacks the topics not yet acked).
-          if (ack.resume) { this.cursor = ack.resume; this._save(); }
-          this._opened();
-        }, (err) => {
-          this._emitState("error", { error: String(err.message || err), code: err.code });
-          // The bus was down: reconnect and subscribe again (backoff).
-          if (RETRY_ERRORS.has(err.code) && this.conn === ws) this._fail(err.code);
-        });
-      }
+      if (!this.token) { this._subscribeWS(ws); return; }
+      this._request({ op: "auth", token: this.token }).then(() => {
+        if (this.conn === ws) this._subscribeWS(ws);
+      }, (err) => {
+        if (this.conn !== ws) return;
+        this._emitState("error", { error: String(err.message || err), code: err.code });
+        // A refused token is what a 4001 close says: refresh it (through
+        // the backoff), or stop without refreshToken.
+        if (err.code === "token_expired" || err.code === "unauthorized") this._fail(err.code, CLOSE_TOKEN_EXPIRED);
+        else this._fail(err.code || "auth failed");
+      });
     };
     ws.onmessage = (m) => this._onFrame(JSON.parse(m.data));
     // A refusal or a drain says when to come back: "<reason>;retry=<ms>".
@@ -300,6 +290,31 @@ export class Client {
     // Browsers follow an error with a close event; some runtimes (Node 20's
     // WebSocket) do not after a failed handshake, which would stall the client.
     ws.onerror = () => { if (this.conn === ws) this._fail("network"); };
+  }
+
+  _subscribeWS(ws) {
+    // One subscribe for every topic. Resuming, the cursor is the last
+    // "resume" received: it covers every topic at what this client has
+    // actually received. The first time, per-topic positions (a history
+    // fetch) go in one subscribe per topic, each with its bare id.
+    const frames = this.cursor || !Object.keys(this.lastIds).length
+      ? [{ op: "subscribe", topics: this.opts.topics, cursor: this.cursor || undefined }]
+      : this.opts.topics.map((t) => ({ op: "subscribe", topics: [t], cursor: this.lastIds[t] }));
+    let acks = 0;
+    for (const frame of frames) {
+      if (this.opts.presence) frame.presence = true;
+      this._request(frame).then((ack) => {
+        if (++acks < frames.length || this.conn !== ws) return;
+        // The last ack's resume covers every topic: only now is it a
+        // cursor for all of them (before, it lacks the topics not yet acked).
+        if (ack.resume) { this.cursor = ack.resume; this._save(); }
+        this._opened();
+      }, (err) => {
+        this._emitState("error", { error: String(err.message || err), code: err.code });
+        // The bus was down: reconnect and subscribe again (backoff).
+        if (RETRY_ERRORS.has(err.code) && this.conn === ws) this._fail(err.code);
+      });
+    }
   }
 
   _onFrame(f) {
