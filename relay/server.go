@@ -38,6 +38,9 @@ func runServer(ctx context.Context, cmd string, args []string, e env, force <-ch
 	for _, w := range cfg.Warnings {
 		log.Warn("config", "warning", w)
 	}
+	if w := app.FitFileLimit(cfg); w != "" {
+		log.Warn("config", "warning", w)
+	}
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		log.Error("start failed", "err", err)
