@@ -292,6 +292,7 @@ func (v *validator) limits() {
 		v.warn("ws_read_limit", "%s is below %s %s: WebSocket clients cannot publish the largest events",
 			formatBytes(c.WSReadLimit), c.Key("max_event_bytes"), formatBytes(int64(c.MaxEventBytes)))
 	}
+	v.historySize()
 	if c.PublishRate > 0 && c.PublishBurst < 1 {
 		v.fail("publish_burst", "%d must be at least 1 when %s is set", c.PublishBurst, c.Key("publish_rate"))
 	}
@@ -379,4 +380,25 @@ func (v *validator) presence() {
 	if c.PresenceMaxMembers <= 0 {
 		v.fail("presence_max_members", "%d must be positive", c.PresenceMaxMembers)
 	}
+}
+
+// MaxHistoryTopicBytes is the largest history one topic may hold
+// (history_len × max_event_bytes) without a start-up warning: four times
+// the defaults' 64 MiB. Anyone with a publish grant can fill a topic to
+// it, and it stays for history_ttl (docs/security.md, "Cost bounds").
+const MaxHistoryTopicBytes = 256 << 20
+
+// historySize warns when one topic's history may grow past
+// MaxHistoryTopicBytes (a suggestion of the 2026-12 review, H2).
+func (v *validator) historySize() {
+	c := v.c
+	if c.HistoryLen <= 0 || c.MaxEventBytes <= 0 {
+		return
+	}
+	per := int64(c.HistoryLen) * int64(c.MaxEventBytes)
+	if per <= MaxHistoryTopicBytes {
+		return
+	}
+	v.warn("history_len", "%d events × %s %s = up to %d MiB of Redis per topic (kept %s, %s, after its last event), above %d MiB: a few topics filled with the largest events take gigabytes; lower one of them, or size Redis and its memory alarm for it (docs/deploy.md)",
+		c.HistoryLen, c.Key("max_event_bytes"), formatBytes(int64(c.MaxEventBytes)), per>>20, c.Key("history_ttl"), formatDuration(c.HistoryTTL), MaxHistoryTopicBytes>>20)
 }

@@ -232,3 +232,17 @@ func TestSizeWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestHistorySizeWarning: a start-up warning when history_len ×
+// max_event_bytes passes MaxHistoryTopicBytes; none at the defaults.
+func TestHistorySizeWarning(t *testing.T) {
+	c := mustLoad(t, ModeDev, nil, map[string]string{"HOOKRELAY_HISTORY_LEN": "10000"})
+	got := strings.Join(c.Warnings, "\n")
+	if want := "HOOKRELAY_HISTORY_LEN: 10000 events × HOOKRELAY_MAX_EVENT_BYTES 64KiB = up to 625 MiB of Redis per topic (kept HOOKRELAY_HISTORY_TTL, 168h, after its last event)"; !strings.Contains(got, want) {
+		t.Errorf("warnings %q miss %q", got, want)
+	}
+	c = mustLoad(t, ModeDev, nil, map[string]string{"HOOKRELAY_HISTORY_LEN": "4096"}) // exactly 256 MiB
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings at the bound: %q", c.Warnings)
+	}
+}
