@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"os/exec"
 	"regexp"
@@ -244,4 +245,23 @@ func TestServeRefusesWithoutTokenKey(t *testing.T) {
 func TestMisspelledSettingWarned(t *testing.T) {
 	r := relaytest.Start(t, relaytest.Options{Mode: "dev", Env: []string{"HOOKRELAY_HEARTBEET=10s"}})
 	r.WaitLog(t, "HOOKRELAY_HEARTBEET", 10*time.Second)
+}
+
+// TestDevRefusesPublicAddr guards M5 of the 2026-12 review: relay dev on a
+// non-loopback address exits at start, before listening, with an error
+// naming --public. (That --public is accepted is a config test: starting
+// a dev relay on every interface of a shared machine is not.)
+func TestDevRefusesPublicAddr(t *testing.T) {
+	_, port, err := net.SplitHostPort(relaytest.FreeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := relaytest.Start(t, relaytest.Options{Mode: "dev", Addr: ":" + port, NoWait: true})
+	code, err := r.Wait(30 * time.Second)
+	if err != nil || code != 1 {
+		t.Fatalf("relay dev on %s: exit %d, %v; want 1", r.Addr, code, err)
+	}
+	if !strings.Contains(r.Stderr(), "not a loopback address") || !strings.Contains(r.Stderr(), "--public") {
+		t.Fatalf("the refusal does not name the flag: %s", r.Stderr())
+	}
 }

@@ -94,6 +94,8 @@ type Config struct {
 
 	// Listener.
 	Addr string // HOOKRELAY_ADDR
+	// Public lets relay dev listen on a non-loopback Addr (--public).
+	Public bool // HOOKRELAY_PUBLIC
 
 	// Redis. An empty RedisURL in dev means the memory bus.
 	RedisURL        string // REDIS_URL / HOOKRELAY_REDIS_URL (secret ref allowed)

@@ -58,6 +58,7 @@ func splitList(v string) []string {
 func settings() []*setting {
 	return append([]*setting{
 		str("addr", "listen address (host:port)", func(c *Config) *string { return &c.Addr }),
+		boolean("public", "relay dev only: allow a non-loopback addr (dev serves demo pages and demo tokens to whoever reaches it)", func(c *Config) *bool { return &c.Public }),
 		{name: "redis_url", secret: true, aliases: []string{"REDIS_URL"},
 			usage: "Redis URL, redis:// or rediss:// with optional user:password (empty in dev: memory bus)",
 			kind:  "url", get: func(c *Config) string { return c.RedisURL },

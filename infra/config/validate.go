@@ -58,12 +58,42 @@ func (v *validator) warn(name, format string, args ...any) {
 
 func (v *validator) addr() {
 	v.hostPort("addr", v.c.Addr)
+	v.devPublic()
 	if v.c.MetricsAddr != "" {
 		v.hostPort("metrics_addr", v.c.MetricsAddr)
 		if v.c.MetricsAddr == v.c.Addr {
 			v.fail("metrics_addr", "%q is the same as %s: give metrics a port of its own, or leave it empty to serve /metrics on %s", v.c.MetricsAddr, v.c.Key("addr"), v.c.Key("addr"))
 		}
 	}
+}
+
+// devPublic refuses a relay dev listening beyond loopback unless public
+// says so (M5 of the 2026-12 review): dev serves demo pages, demo tokens
+// and, without a token key, every topic to whoever reaches it.
+func (v *validator) devPublic() {
+	c := v.c
+	if c.Mode != ModeDev {
+		if c.Public {
+			v.warn("public", "only relay dev reads it; ignored")
+		}
+		return
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil || c.Public || isLoopbackHost(host) {
+		return
+	}
+	v.fail("addr", "%q is not a loopback address: relay dev serves demo pages and demo tokens (and, without a token key, every topic) to whoever reaches it; listen on 127.0.0.1, or pass --public (HOOKRELAY_PUBLIC=true) if you mean it",
+		c.Addr)
+}
+
+// isLoopbackHost: "localhost" or a loopback IP; "" (every interface) and
+// other names are not.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (v *validator) hostPort(name, addr string) {

@@ -104,6 +104,10 @@ func TestValidateMessages(t *testing.T) {
 			`HOOKRELAY_METRICS_ADDR: "127.0.0.1:8080" is the same as HOOKRELAY_ADDR: give metrics a port of its own`},
 		{"metrics token", ModeDev, nil, map[string]string{"HOOKRELAY_METRICS_TOKEN": "short"}, "",
 			"HOOKRELAY_METRICS_TOKEN: must be at least 16 bytes"},
+		{"dev on every interface", ModeDev, nil, map[string]string{"HOOKRELAY_ADDR": ":8080"}, "",
+			`HOOKRELAY_ADDR: ":8080" is not a loopback address: relay dev serves demo pages and demo tokens (and, without a token key, every topic) to whoever reaches it; listen on 127.0.0.1, or pass --public (HOOKRELAY_PUBLIC=true) if you mean it`},
+		{"dev on a LAN address", ModeDev, []string{"--addr", "192.168.1.20:8080"}, nil, "",
+			`--addr: "192.168.1.20:8080" is not a loopback address`},
 		{"publish rate", ModeDev, nil, map[string]string{"HOOKRELAY_PUBLISH_RATE": "-1"}, "",
 			"HOOKRELAY_PUBLISH_RATE: -1 must not be negative"},
 		{"publish burst", ModeDev, nil, map[string]string{"HOOKRELAY_PUBLISH_BURST": "0"}, "",
@@ -216,8 +220,8 @@ func TestValidateByHand(t *testing.T) {
 }
 
 func TestUnknownEnvWarning(t *testing.T) {
-	env := map[string]string{"HOOKRELAY_HEARTBEET": "10s", "HOOKRELAY_ADDR": ":1", "PATH": "/bin"}
-	c := mustLoad(t, ModeDev, nil, env, WithEnviron([]string{"HOOKRELAY_HEARTBEET=10s", "HOOKRELAY_ADDR=:1", "PATH=/bin", "HOOKRELAY_CONFIG="}))
+	env := map[string]string{"HOOKRELAY_HEARTBEET": "10s", "HOOKRELAY_ADDR": "127.0.0.1:1", "PATH": "/bin"}
+	c := mustLoad(t, ModeDev, nil, env, WithEnviron([]string{"HOOKRELAY_HEARTBEET=10s", "HOOKRELAY_ADDR=127.0.0.1:1", "PATH=/bin", "HOOKRELAY_CONFIG="}))
 	if len(c.Warnings) != 1 || c.Warnings[0] != "HOOKRELAY_HEARTBEET: unknown setting, ignored (did you mean HOOKRELAY_HEARTBEAT?)" {
 		t.Fatalf("warnings %q", c.Warnings)
 	}
@@ -244,5 +248,21 @@ func TestHistorySizeWarning(t *testing.T) {
 	c = mustLoad(t, ModeDev, nil, map[string]string{"HOOKRELAY_HISTORY_LEN": "4096"}) // exactly 256 MiB
 	if len(c.Warnings) != 0 {
 		t.Errorf("warnings at the bound: %q", c.Warnings)
+	}
+}
+
+// TestDevPublic: relay dev listens beyond loopback only with --public
+// (M5 of the 2026-12 review); loopback addresses need nothing.
+func TestDevPublic(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:8080", "localhost:8080", "[::1]:8080", "127.0.0.2:0"} {
+		mustLoad(t, ModeDev, []string{"--addr", addr}, nil)
+	}
+	c := mustLoad(t, ModeDev, []string{"--addr", ":8080", "--public"}, nil)
+	if !c.Public {
+		t.Fatal("--public not read")
+	}
+	c = mustLoad(t, ModeServe, nil, map[string]string{"REDIS_URL": "redis://localhost:6379", "HOOKRELAY_TOKEN_KEY": goodKey, "HOOKRELAY_PUBLIC": "true"})
+	if got := strings.Join(c.Warnings, "\n"); !strings.Contains(got, "HOOKRELAY_PUBLIC: only relay dev reads it") {
+		t.Errorf("serve with public: warnings %q", got)
 	}
 }
