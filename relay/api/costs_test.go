@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -281,5 +282,26 @@ func TestHookFailuresHoldUnderConcurrency(t *testing.T) {
 	}
 	if status, _, b := f.request(t, "POST", "/hooks/fast", "", "", "{}"); status != 429 {
 		t.Fatalf("after the budget is spent: %d %s", status, b)
+	}
+}
+
+// M2 (rest): token publishers' idempotency keys are at most 64 bytes; API
+// keys keep 200. Nothing is published when a key is refused.
+func TestTokenIdempotencyKeyLength(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	m := mint(t, "mallory", []string{"room:*"}, []string{"room:*"})
+	if status, b, _ := publishAs(t, f, m, "room:1", strings.Repeat("k", api.MaxTokenIdempotencyKeyLen)); status != 200 {
+		t.Fatalf("token, %d-byte key: %d %s", api.MaxTokenIdempotencyKeyLen, status, b)
+	}
+	status, b, _ := publishAs(t, f, m, "room:1", strings.Repeat("k", api.MaxTokenIdempotencyKeyLen+1))
+	if code, msg := errorCode(t, b); status != 400 || code != api.CodeBadRequest || !strings.Contains(msg, "idempotency_key") {
+		t.Fatalf("token, %d-byte key: %d %s", api.MaxTokenIdempotencyKeyLen+1, status, b)
+	}
+	if status, b, _ := publishAs(t, f, apiKey, "room:1", strings.Repeat("k", bus.MaxIdempotencyKeyLen)); status != 200 {
+		t.Fatalf("API key, %d-byte key: %d %s", bus.MaxIdempotencyKeyLen, status, b)
+	}
+	page, err := f.bus.History(context.Background(), "room:1", "", 10)
+	if err != nil || len(page.Events) != 2 {
+		t.Fatalf("room:1 holds %d events (%v), want 2: the refused publish added none", len(page.Events), err)
 	}
 }

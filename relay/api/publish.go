@@ -48,10 +48,10 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request) error {
 			msgs[i].Source = p.grants.Source()
 		}
 	}
-	lim, key := s.scope(p, msgs)
-	if err := s.newTopicsAllowed(p, msgs); err != nil {
+	if err := s.tokenRules(p, msgs); err != nil {
 		return err
 	}
+	lim, key := s.scope(p, msgs)
 	if lim != nil {
 		// One token per event (the rate is in events per second), taken for
 		// the whole batch at once: a refused batch spends nothing.

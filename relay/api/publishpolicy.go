@@ -39,6 +39,27 @@ func (s *server) scope(p *publisher, msgs []bus.Message) (Limiter, string) {
 	return s.Policy.TokenLimit, p.key
 }
 
+// MaxTokenIdempotencyKeyLen bounds a token publisher's idempotency keys
+// (API keys keep bus.MaxIdempotencyKeyLen, 200). Browsers need keys only
+// for retries: a UUID is 36 bytes, a hex SHA-256 64. Every live key is a
+// Redis key for token_dedup_ttl (M2 of the 2026-12 review), so a shorter
+// key takes about a third off a subject's worst case.
+const MaxTokenIdempotencyKeyLen = 64
+
+// tokenRules checks what only token publishers are held to, before their
+// keys are scoped: idempotency key length and the distinct-topic budget.
+func (s *server) tokenRules(p *publisher, msgs []bus.Message) error {
+	if p.apiKey {
+		return nil
+	}
+	for i, m := range msgs {
+		if len(m.IdempotencyKey) > MaxTokenIdempotencyKeyLen {
+			return badRequest("idempotency_key of event %d: longer than %d bytes (the limit for token publishers)", i, MaxTokenIdempotencyKeyLen)
+		}
+	}
+	return s.newTopicsAllowed(p, msgs)
+}
+
 // newTopicsAllowed checks a token publisher's distinct-topic budget.
 func (s *server) newTopicsAllowed(p *publisher, msgs []bus.Message) error {
 	if p.apiKey || s.Policy.TokenTopics == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
+	"github.com/hookrelay/hookrelay/relay/api"
 )
 
 // maxRefLen bounds the ref a client may have echoed back.
@@ -109,6 +110,10 @@ func parseClientFrame(b []byte, maxTopics int) (*clientFrame, *frameError) {
 		m, ferr := publishMessage(b, f.Ref)
 		if ferr != nil {
 			return nil, ferr
+		}
+		// WebSocket publishers are token holders (relay/api's limit for them).
+		if len(m.IdempotencyKey) > api.MaxTokenIdempotencyKeyLen {
+			return nil, errFrame(f.Ref, apierr.CodeBadRequest, "idempotency_key longer than %d bytes", api.MaxTokenIdempotencyKeyLen)
 		}
 		f.msg = m
 	case "auth":

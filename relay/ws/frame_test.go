@@ -3,10 +3,12 @@ package ws
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/hookrelay/hookrelay/infra/event"
+	"github.com/hookrelay/hookrelay/relay/api"
 )
 
 // FuzzClientFrame: whatever a client sends, the parser does not panic, an
@@ -68,6 +70,9 @@ func FuzzClientFrame(f *testing.F) {
 			if e.Validate() != nil {
 				t.Fatalf("invalid publish accepted: %+v", e)
 			}
+			if len(fr.msg.IdempotencyKey) > api.MaxTokenIdempotencyKeyLen {
+				t.Fatalf("idempotency key of %d bytes accepted", len(fr.msg.IdempotencyKey))
+			}
 		case "auth":
 			if fr.Token == "" {
 				t.Fatal("empty token accepted")
@@ -76,4 +81,18 @@ func FuzzClientFrame(f *testing.F) {
 			t.Fatalf("op %q accepted", fr.Op)
 		}
 	})
+}
+
+// TestPublishKeyLength: WebSocket publishers are token holders, whose
+// idempotency keys are at most api.MaxTokenIdempotencyKeyLen (M2).
+func TestPublishKeyLength(t *testing.T) {
+	frame := func(n int) []byte {
+		return []byte(`{"op":"publish","ref":"p","topic":"room:1","type":"x","idempotency_key":"` + strings.Repeat("k", n) + `"}`)
+	}
+	if _, ferr := parseClientFrame(frame(api.MaxTokenIdempotencyKeyLen), 10); ferr != nil {
+		t.Fatalf("%d-byte key refused: %v", api.MaxTokenIdempotencyKeyLen, ferr)
+	}
+	if _, ferr := parseClientFrame(frame(api.MaxTokenIdempotencyKeyLen+1), 10); ferr == nil || ferr.Code != "bad_request" {
+		t.Fatalf("%d-byte key: %v, want bad_request", api.MaxTokenIdempotencyKeyLen+1, ferr)
+	}
 }
