@@ -96,6 +96,24 @@ func (d *decoder) syntax(what string) error {
 	return &RequestError{Msg: "invalid JSON: " + what + " at offset " + strconv.Itoa(d.i)}
 }
 
+// next reads what follows a member or an element: ',' (another follows)
+// or end (the object or array ends: done).
+func (d *decoder) next(end byte) (done bool, err error) {
+	d.space()
+	if d.i >= len(d.b) {
+		return false, d.syntax("")
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		return false, nil
+	case end:
+		d.i++
+		return true, nil
+	}
+	return false, d.syntax("want ',' or '" + string(end) + "'")
+}
+
 // literal consumes lit if it is next.
 func (d *decoder) literal(lit string) bool {
 	if len(d.b)-d.i >= len(lit) && string(d.b[d.i:d.i+len(lit)]) == lit {
@@ -148,18 +166,8 @@ func (d *decoder) event(e *RequestEvent, top *Request, i int) error {
 				return err
 			}
 		}
-		d.space()
-		if d.i >= len(d.b) {
-			return d.syntax("")
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return nil
-		default:
-			return d.syntax("want ',' or '}'")
+		if done, err := d.next('}'); done || err != nil {
+			return err
 		}
 	}
 }
@@ -273,19 +281,13 @@ func (d *decoder) events(top *Request) error {
 			}
 			return &RequestError{Path: "events[" + strconv.Itoa(n) + "]", Msg: "want an event object"}
 		}
-		d.space()
-		if d.i >= len(d.b) {
-			return d.syntax("")
+		done, err := d.next(']')
+		if err != nil {
+			return err
 		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
+		if done {
 			top.Events = &evs
 			return nil
-		default:
-			return d.syntax("want ',' or ']'")
 		}
 	}
 }

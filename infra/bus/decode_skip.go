@@ -75,18 +75,8 @@ func (d *decoder) skipObject(depth int) error {
 		if err := d.skip(depth + 1); err != nil {
 			return err
 		}
-		d.space()
-		if d.i >= len(d.b) {
-			return d.syntax("")
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return nil
-		default:
-			return d.syntax("want ',' or '}'")
+		if done, err := d.next('}'); done || err != nil {
+			return err
 		}
 	}
 }
@@ -102,18 +92,8 @@ func (d *decoder) skipArray(depth int) error {
 		if err := d.skip(depth + 1); err != nil {
 			return err
 		}
-		d.space()
-		if d.i >= len(d.b) {
-			return d.syntax("")
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return nil
-		default:
-			return d.syntax("want ',' or ']'")
+		if done, err := d.next(']'); done || err != nil {
+			return err
 		}
 	}
 }
