@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"log/slog"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -70,14 +69,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling external processes
 	}
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -15,42 +14,25 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 	"github.com/hookrelay/hookrelay/infra/testkit/tcpproxy"
 )
 
 // node is a redis-server started by startNode.
 type node struct {
 	addr string
-	cmd  *exec.Cmd
+	srv  *redistest.Server
 }
 
-func (n *node) kill() {
-	_ = n.cmd.Process.Kill() // may have exited: Wait reports either way
-	_ = n.cmd.Wait()         // a killed server's exit status says nothing
-}
+func (n *node) kill() { n.srv.Kill() }
 
 func (n *node) client() *goredis.Client { return goredis.NewClient(&goredis.Options{Addr: n.addr}) }
 
 // startNode starts redis-server with extra arguments and environment.
 func startNode(t *testing.T, env []string, args ...string) *node {
 	t.Helper()
-	port := freeTCPPort(t)
-	argv := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--protected-mode", "no", "--loglevel", "warning"}, args...)
-	cmd := exec.Command("redis-server", argv...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	cmd.Env = append(os.Environ(), env...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
-	t.Cleanup(n.kill)
-	waitFor(t, "redis-server "+n.addr+" up", func() bool {
-		c := n.client()
-		defer c.Close()
-		return c.Ping(context.Background()).Err() == nil
-	})
-	return n
+	srv := redistest.StartWith(t, env, args...)
+	return &node{addr: srv.Addr(), srv: srv}
 }
 
 // replOffset reads master_repl_offset (primary) or slave_repl_offset.

@@ -24,6 +24,8 @@ type Server struct {
 	Port int
 	dir  string
 	log  *os.File
+	env  []string // added to the environment (StartWith)
+	args []string // added to the command line (StartWith)
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -33,10 +35,18 @@ type Server struct {
 // one-line instruction if redis-server is not installed.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, nil)
+}
+
+// StartWith is Start with extra redis-server arguments (e.g. "--replicaof",
+// host, port) and extra environment (e.g. an LD_PRELOAD clock shim); it
+// returns once the server answers PING.
+func StartWith(t testing.TB, env []string, args ...string) *Server {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("redis-server not found: run `make deps` (apt-get install -y redis-server)")
 	}
-	s := &Server{t: t, Port: freePort(t), dir: t.TempDir()}
+	s := &Server{t: t, Port: freePort(t), dir: t.TempDir(), env: env, args: args}
 	s.log = testlog.File(t, "redis-server "+s.Addr())
 	s.start()
 	t.Cleanup(s.Kill)
@@ -51,7 +61,7 @@ func (s *Server) URL() string { return "redis://" + s.Addr() }
 
 func (s *Server) start() {
 	s.t.Helper()
-	cmd := exec.Command("redis-server",
+	cmd := exec.Command("redis-server", append([]string{
 		"--port", strconv.Itoa(s.Port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -59,8 +69,11 @@ func (s *Server) start() {
 		"--dir", s.dir,
 		"--protected-mode", "no",
 		"--loglevel", "warning",
-	)
+	}, s.args...)...)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
+	if len(s.env) > 0 {
+		cmd.Env = append(os.Environ(), s.env...)
+	}
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
 	}

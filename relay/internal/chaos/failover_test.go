@@ -4,43 +4,25 @@ import (
 	"bufio"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
 // replicaServer is a redis-server replicating from primary (host:port).
 type replicaServer struct {
 	addr string
-	cmd  *exec.Cmd
 }
 
 // startReplica starts a redis-server with --replicaof primary on a free
 // port and waits until its replication link is up.
 func startReplica(t *testing.T, primary string) *replicaServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	host, pport, _ := strings.Cut(primary, ":")
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", t.TempDir(), "--protected-mode", "no", "--loglevel", "warning",
-		"--replicaof", host, pport)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &replicaServer{addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // the test is over; its exit status says nothing
-		_ = cmd.Wait()
-	})
+	host, port, _ := strings.Cut(primary, ":")
+	r := &replicaServer{addr: redistest.StartWith(t, nil, "--replicaof", host, port).Addr()}
 	waitFor(t, "replica "+r.addr+" in sync", 20*time.Second, func() bool {
 		info, err := redisCmd(r.addr, "INFO", "replication")
 		return err == nil && strings.Contains(info, "master_link_status:up")
