@@ -39,7 +39,13 @@ func runServer(ctx context.Context, cmd string, args []string, e env, force <-ch
 		log.Warn("config", "warning", w)
 	}
 	if w := app.FitFileLimit(cfg); w != "" {
-		log.Warn("config", "warning", w)
+		if mode == config.ModeDev {
+			// A laptop's open-file limit is no deploy problem, and a new
+			// user's first `make run` should not open with a warning.
+			log.Info("config", "note", w)
+		} else {
+			log.Warn("config", "warning", w)
+		}
 	}
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
