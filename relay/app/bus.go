@@ -77,6 +77,10 @@ func registerRedisStats(reg prometheus.Registerer, b *redis.Bus) {
 			func(s redis.Stats) uint64 { return s.HistoryRequests + s.ReplayRequests }),
 		counter("hookrelay_bus_resume_reads_total", "Redis stream reads that served them (shared per topic among concurrent resumes).",
 			func(s redis.Stats) uint64 { return s.HistoryReads + s.ReplayReads }),
+		counter("hookrelay_bus_start_requests_total", "Start positions looked up for connections without a cursor (the topic's newest event).",
+			func(s redis.Stats) uint64 { return s.LatestRequests }),
+		counter("hookrelay_bus_start_reads_total", "Redis reads that served them (shared per topic among concurrent connects).",
+			func(s redis.Stats) uint64 { return s.LatestReads }),
 		counter("hookrelay_bus_not_replicated_total", "Publishes refused (503) because too few replicas acknowledged them (HOOKRELAY_REDIS_WAIT_REPLICAS).",
 			func(s redis.Stats) uint64 { return s.NotReplicated }),
 	)

@@ -17,8 +17,22 @@ import (
 // read cannot answer completely (the read filled its page before reaching
 // the call's own page) reads by itself.
 
+//
+// Reads of a topic's latest entries (History with no position: every new
+// connection without a cursor resolves its start position this way) are
+// coalesced the same way by a second coalescer with latest set. Without
+// it a storm of new connections ran one read per connection, queued for
+// the client's connection pool, and past the pool timeout each was
+// refused as if Redis were down (bus_unavailable) although Redis was
+// healthy (issue 19's connect storm). A call only joins a read that
+// starts after it arrived, so its position is never older than the
+// topic's last event at the time of the call.
+
 type histCoalescer struct {
-	b      *Bus
+	b *Bus
+	// latest: the calls read the newest entries (History with after "")
+	// rather than the entries after a position.
+	latest bool
 	mu     sync.Mutex
 	topics map[string][]*histWait // waiting calls of topics being read
 }
@@ -39,7 +53,11 @@ type histResult struct {
 // read returns up to limit entries of topic after the id after, like
 // Bus.readAfter, sharing the Redis read with concurrent calls.
 func (h *histCoalescer) read(ctx context.Context, topic string, after event.ID, limit int) ([]entry, bool, error) {
-	h.b.metrics.historyRequests.Add(1)
+	if h.latest {
+		h.b.metrics.latestRequests.Add(1)
+	} else {
+		h.b.metrics.historyRequests.Add(1)
+	}
 	w := &histWait{after: after, limit: limit, done: make(chan histResult, 1)}
 	h.mu.Lock()
 	if h.topics == nil {
@@ -72,7 +90,33 @@ func (h *histCoalescer) serve(topic string) {
 		}
 		h.topics[topic] = batch[:0:0] // still present: the topic is busy
 		h.mu.Unlock()
-		h.answer(topic, batch)
+		if h.latest {
+			h.answerLatest(topic, batch)
+		} else {
+			h.answer(topic, batch)
+		}
+	}
+}
+
+// answerLatest reads topic's newest entries once for batch (as many as the
+// largest limit asks) and gives each call the newest of them, newest
+// first like an XREVRANGE.
+func (h *histCoalescer) answerLatest(topic string, batch []*histWait) {
+	count := 0
+	for _, w := range batch {
+		count = max(count, w.limit)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.b.opt.ReadTimeout+h.b.opt.DialTimeout)
+	defer cancel()
+	es, more, err := h.b.readPage(ctx, topic, "+", "-", count, true)
+	h.b.metrics.latestReads.Add(1)
+	for _, w := range batch {
+		if err != nil {
+			w.done <- histResult{err: err}
+			continue
+		}
+		n := min(len(es), w.limit)
+		w.done <- histResult{es: es[:n:n], more: more || len(es) > n}
 	}
 }
 

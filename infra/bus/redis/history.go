@@ -115,10 +115,11 @@ func (b *Bus) History(ctx context.Context, topic, after string, limit int) (bus.
 	}
 	limit = min(limit, maxHistoryPage)
 	if after == "" {
-		es, more, err := b.readPage(ctx, topic, "+", "-", limit, true)
+		es, more, err := b.tail.read(ctx, topic, event.ID{}, limit)
 		if err != nil {
 			return bus.HistoryPage{}, err
 		}
+		es = slices.Clone(es) // shared with the other calls of the read
 		slices.Reverse(es)
 		return bus.HistoryPage{Events: deliveries(topic, es), More: more}, nil
 	}

@@ -27,6 +27,10 @@ type Stats struct {
 	// HistoryReads the stream reads that served them (shared per topic
 	// among concurrent calls, coalesce.go).
 	HistoryRequests, HistoryReads uint64
+	// LatestRequests counts History calls without a position (a new
+	// connection resolving where it starts); LatestReads the reads that
+	// served them (shared per topic among concurrent calls, coalesce.go).
+	LatestRequests, LatestReads uint64
 	// NotReplicated counts messages refused with ErrUnavailable because
 	// fewer than WaitReplicas replicas acknowledged them in time.
 	NotReplicated uint64
@@ -35,7 +39,7 @@ type Stats struct {
 type metrics struct {
 	published, duplicates, errors, resubscribes, truncations, pipelines atomic.Uint64
 	replayRequests, replayReads, historyRequests, historyReads          atomic.Uint64
-	notReplicated                                                       atomic.Uint64
+	notReplicated, latestRequests, latestReads                          atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -54,5 +58,7 @@ func (b *Publisher) Stats() Stats {
 		HistoryRequests: m.historyRequests.Load(),
 		HistoryReads:    m.historyReads.Load(),
 		NotReplicated:   m.notReplicated.Load(),
+		LatestRequests:  m.latestRequests.Load(),
+		LatestReads:     m.latestReads.Load(),
 	}
 }

@@ -182,6 +182,8 @@ type Bus struct {
 	Publisher
 	disp *dispatcher
 	hist histCoalescer
+	// tail coalesces reads of topics' newest entries (coalesce.go).
+	tail histCoalescer
 }
 
 // NewPublisher connects to Redis, checks it answers PING within ctx and
@@ -201,6 +203,7 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 		return nil, err
 	}
 	b.hist.b = b
+	b.tail.b, b.tail.latest = b, true
 	b.disp = newDispatcher(b)
 	return b, nil
 }
