@@ -167,6 +167,12 @@ var (
 	ErrUnavailable = errors.New("bus unavailable")
 	ErrInvalid     = errors.New("invalid message")
 	ErrClosed      = errors.New("bus closed")
+	// ErrBusy comes wrapped together with ErrUnavailable when the call
+	// waited too long for one of this node's own connections to the bus
+	// (its pool was exhausted): the node is overloaded, the bus itself
+	// may be healthy. Callers that tell the two apart (a new stream is
+	// refused as over_capacity, not bus_unavailable) check it first.
+	ErrBusy = errors.New("bus connections of this node exhausted")
 )
 
 // Retryable reports whether err means the bus could not take or give the

@@ -81,6 +81,8 @@ func registerRedisStats(reg prometheus.Registerer, b *redis.Bus) {
 			func(s redis.Stats) uint64 { return s.LatestRequests }),
 		counter("hookrelay_bus_start_reads_total", "Redis reads that served them (shared per topic among concurrent connects).",
 			func(s redis.Stats) uint64 { return s.LatestReads }),
+		counter("hookrelay_bus_pool_timeouts_total", "Redis calls that waited past the pool timeout for a connection of this node (node overloaded; Redis may be fine).",
+			func(s redis.Stats) uint64 { return s.PoolTimeouts }),
 		counter("hookrelay_bus_not_replicated_total", "Publishes refused (503) because too few replicas acknowledged them (HOOKRELAY_REDIS_WAIT_REPLICAS).",
 			func(s redis.Stats) uint64 { return s.NotReplicated }),
 	)

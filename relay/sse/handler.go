@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookrelay/hookrelay/infra/apierr"
 	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/event"
 	"github.com/hookrelay/hookrelay/relay/api"
 	"github.com/hookrelay/hookrelay/relay/hub"
@@ -175,8 +176,16 @@ func (s *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // failSubscribe answers a failed Resolve: the catalogue's entry, except
 // that a bus outage (or a timeout waiting for it) is a retryable refusal,
-// which EventSource reconnects after instead of giving up.
+// which EventSource reconnects after instead of giving up, and a node
+// whose bus connections are all busy refuses as over capacity.
 func (s *handler) failSubscribe(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, bus.ErrBusy) {
+		// This node's own connections to Redis are all busy (a connect
+		// storm on a saturated node): over capacity, with its longer and
+		// wider retry, not a Redis outage.
+		s.Refuse(w, r, api.NewRefusal(api.RefuseOverCapacity))
+		return
+	}
 	e := api.Classify(err)
 	if e.Code == apierr.CodeBusUnavailable {
 		s.Refuse(w, r, api.NewRefusal(api.RefuseBusUnavailable))

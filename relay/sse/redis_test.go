@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hookrelay/hookrelay/infra/auth"
+	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/bus/redis"
 	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 	"github.com/hookrelay/hookrelay/relay/client"
@@ -94,6 +96,52 @@ func TestRedisDownRefusesRetryable(t *testing.T) {
 	srv.Restart()
 	streamtest.WaitFor(t, "redis back", func() bool { return rb.Ready(context.Background()) == nil })
 	_, br = rawGet(t, e, "/v1/sse?topic=a:1", nil)
+	if f := readFrames(t, br, 1); !strings.HasPrefix(f[0], "retry: 2000\nevent: ready") {
+		t.Fatalf("frames %q", f)
+	}
+}
+
+// TestBusyPoolRefusesOverCapacity: with Redis healthy but every one of the
+// node's pooled Redis connections busy past the pool timeout (here the one
+// connection of a pool of one, held by a durable publish's WAIT for a
+// replica that does not exist), a new stream that needs its start position
+// is refused as over_capacity, not as bus_unavailable (which tells
+// operators Redis is down), and it opens once the pool is free.
+func TestBusyPoolRefusesOverCapacity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts redis-server")
+	}
+	srv := redistest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rb, err := redis.New(ctx, redis.Options{URL: srv.URL(), Prefix: "t-" + t.Name(), PoolSize: 1,
+		ReadTimeout: 200 * time.Millisecond, WaitReplicas: 1, WaitTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rb.Close() })
+	h := hub.New(rb, hub.Options{Registerer: prometheus.NewRegistry()})
+	t.Cleanup(h.Close)
+	hs := httptest.NewServer(sse.NewHandler(h, sse.Options{Auth: auth.AllowAll{}}))
+	t.Cleanup(hs.Close)
+	e := &env{&streamtest.Env{Bus: rb, Hub: h, Srv: hs}}
+
+	held := make(chan error, 1)
+	go func() {
+		_, err := rb.Publish(context.Background(), []bus.Message{{Topic: "a:1", Type: "t", Source: "s", Data: []byte(`{}`)}})
+		held <- err
+	}()
+	watch := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer watch.Close()
+	streamtest.WaitFor(t, "the publish's WAIT to hold the pool's connection", func() bool {
+		list, err := watch.ClientList(context.Background()).Result()
+		return err == nil && strings.Contains(list, "cmd=wait")
+	})
+	checkRefusal(t, e, "/v1/sse?topic=a:1", 1013, "over_capacity")
+	if err := <-held; !bus.Retryable(err) {
+		t.Fatalf("durable publish without a replica: %v, want retryable", err)
+	}
+	_, br := rawGet(t, e, "/v1/sse?topic=a:1", nil)
 	if f := readFrames(t, br, 1); !strings.HasPrefix(f[0], "retry: 2000\nevent: ready") {
 		t.Fatalf("frames %q", f)
 	}

@@ -21,6 +21,7 @@ func newClient(o Options) (goredis.UniversalClient, error) {
 		}
 		applyCommon(o, &co.Username, &co.Password, &co.TLSConfig, &co.CredentialsProviderContext)
 		co.DialTimeout, co.ReadTimeout, co.WriteTimeout = o.DialTimeout, o.ReadTimeout, o.WriteTimeout
+		co.PoolTimeout = o.poolTimeout()
 		co.ContextTimeoutEnabled = true
 		co.MaxRetries = -1 // as below; MOVED/ASK redirects are still followed: nothing ran
 		co.DialerRetries = 1
@@ -35,6 +36,7 @@ func newClient(o Options) (goredis.UniversalClient, error) {
 	}
 	applyCommon(o, &ro.Username, &ro.Password, &ro.TLSConfig, &ro.CredentialsProviderContext)
 	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = o.DialTimeout, o.ReadTimeout, o.WriteTimeout
+	ro.PoolTimeout = o.poolTimeout()
 	ro.ContextTimeoutEnabled = true
 	// No automatic retries: a publish script whose reply was lost may have
 	// run, and running it again would publish twice. Callers retry with

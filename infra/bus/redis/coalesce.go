@@ -106,7 +106,7 @@ func (h *histCoalescer) answerLatest(topic string, batch []*histWait) {
 	for _, w := range batch {
 		count = max(count, w.limit)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.b.opt.ReadTimeout+h.b.opt.DialTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.b.opt.sharedReadTimeout())
 	defer cancel()
 	es, more, err := h.b.readPage(ctx, topic, "+", "-", count, true)
 	h.b.metrics.latestReads.Add(1)
@@ -129,7 +129,7 @@ func (h *histCoalescer) answer(topic string, batch []*histWait) {
 		}
 		count = max(count, w.limit)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.b.opt.ReadTimeout+h.b.opt.DialTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.b.opt.sharedReadTimeout())
 	defer cancel()
 	es, more, err := h.b.readAfter(ctx, topic, from, count)
 	h.b.metrics.historyReads.Add(1)

@@ -2,10 +2,16 @@ package redis
 
 import (
 	"context"
+	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hookrelay/hookrelay/infra/bus"
 	"github.com/hookrelay/hookrelay/infra/testkit/redistest"
 )
 
@@ -84,4 +90,47 @@ func scriptRuns(t *testing.T, b *Bus) int64 {
 		t.Fatalf("INFO commandstats: %v", err)
 	}
 	return cmdCalls(info, "evalsha") + cmdCalls(info, "eval")
+}
+
+// TestPoolTimeoutIsBusy: a call that waits past the pool timeout for one of
+// the node's own connections (all busy, Redis healthy) fails with
+// bus.ErrBusy as well as bus.ErrUnavailable, so a new stream is refused as
+// over capacity rather than as a Redis outage, and is counted.
+func TestPoolTimeoutIsBusy(t *testing.T) {
+	srv := redistest.Start(t)
+	// go-redis's pool timeout is ReadTimeout + 1 s.
+	b := newTestBus(t, srv, func(o *Options) { o.PoolSize, o.ReadTimeout = 1, 200*time.Millisecond })
+	held := make(chan error, 1)
+	go func() {
+		// BLPOP on a key nobody pushes holds the pool's only connection
+		// for 5 s while Redis keeps answering everyone else.
+		held <- b.client.BLPop(context.Background(), 5*time.Second, "never-pushed").Err()
+	}()
+	watch := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer watch.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		list, err := watch.ClientList(context.Background()).Result()
+		if err == nil && strings.Contains(list, "cmd=blpop") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the BLPOP never reached Redis: %v %q", err, list)
+		}
+		runtime.Gosched()
+	}
+	before := b.Stats()
+	_, err := b.History(context.Background(), "busy:1", "", 1)
+	if !errors.Is(err, bus.ErrBusy) || !bus.Retryable(err) {
+		t.Fatalf("history with the pool held: %v, want ErrBusy and retryable", err)
+	}
+	if st := b.Stats(); st.PoolTimeouts != before.PoolTimeouts+1 {
+		t.Fatalf("pool timeouts %d -> %d, want one more", before.PoolTimeouts, st.PoolTimeouts)
+	}
+	if err := <-held; !errors.Is(err, goredis.Nil) {
+		t.Fatalf("BLPOP: %v, want its timeout (nil reply)", err)
+	}
+	if _, err := b.History(context.Background(), "busy:1", "", 1); err != nil {
+		t.Fatalf("history with the pool free again: %v", err)
+	}
 }

@@ -31,6 +31,9 @@ type Stats struct {
 	// connection resolving where it starts); LatestReads the reads that
 	// served them (shared per topic among concurrent calls, coalesce.go).
 	LatestRequests, LatestReads uint64
+	// PoolTimeouts counts calls that waited past the pool timeout for a
+	// connection (returned as bus.ErrBusy; also counted in Errors).
+	PoolTimeouts uint64
 	// NotReplicated counts messages refused with ErrUnavailable because
 	// fewer than WaitReplicas replicas acknowledged them in time.
 	NotReplicated uint64
@@ -39,7 +42,7 @@ type Stats struct {
 type metrics struct {
 	published, duplicates, errors, resubscribes, truncations, pipelines atomic.Uint64
 	replayRequests, replayReads, historyRequests, historyReads          atomic.Uint64
-	notReplicated, latestRequests, latestReads                          atomic.Uint64
+	notReplicated, latestRequests, latestReads, poolTimeouts            atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -60,5 +63,6 @@ func (b *Publisher) Stats() Stats {
 		NotReplicated:   m.notReplicated.Load(),
 		LatestRequests:  m.latestRequests.Load(),
 		LatestReads:     m.latestReads.Load(),
+		PoolTimeouts:    m.poolTimeouts.Load(),
 	}
 }

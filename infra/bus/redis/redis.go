@@ -121,6 +121,18 @@ const (
 	DefaultWaitTimeout      = 500 * time.Millisecond
 )
 
+// poolTimeout is how long a call waits for one of the pool's connections:
+// go-redis's own default, ReadTimeout + 1 s, set explicitly so that calls
+// sharing a read (coalesce.go) can wait longer than it and a pool timeout,
+// not their own deadline, tells that the node's connections were all busy.
+func (o Options) poolTimeout() time.Duration { return o.ReadTimeout + time.Second }
+
+// sharedReadTimeout bounds a read made for several callers: the wait for a
+// connection, the dial and the read.
+func (o Options) sharedReadTimeout() time.Duration {
+	return o.poolTimeout() + o.DialTimeout + o.ReadTimeout
+}
+
 func (o Options) withDefaults() Options {
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
@@ -300,6 +312,12 @@ func (p *Publisher) unavailable(what string, err error) error {
 		return fmt.Errorf("redis bus: %s: %w", what, err)
 	}
 	p.metrics.errors.Add(1)
+	if errors.Is(err, goredis.ErrPoolTimeout) {
+		// Every pooled connection stayed busy past the pool timeout: this
+		// node asks more than its pool serves, Redis may be fine.
+		p.metrics.poolTimeouts.Add(1)
+		return fmt.Errorf("redis bus: %s: %w: %w: %w", what, bus.ErrBusy, bus.ErrUnavailable, err)
+	}
 	return fmt.Errorf("redis bus: %s: %w: %w", what, bus.ErrUnavailable, err)
 }
 
