@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookrelay/hookrelay/relay/api"
 )
 
 // attackIP is where TestCostBounds' attacks come from: its own address,
@@ -206,12 +208,15 @@ func (a *attacker) get(ctx context.Context, path string) string {
 	return a.do(req)
 }
 
-// uniqueKeys publishes one token event with a fresh 160-byte idempotency
-// key to a fresh topic (M2: a wildcard grant).
+// uniqueKeys publishes one token event with a fresh idempotency key of the
+// largest length a token publisher may use (the review's 160 bytes are now
+// refused as 400) to a fresh topic (M2: a wildcard grant).
 func (a *attacker) uniqueKeys(ctx context.Context) string {
 	b := make([]byte, 20)
 	_, _ = rand.Read(b) // never fails
-	ev := fmt.Sprintf(`{"topic":"room:%s","type":"m","idempotency_key":"%s%s"}`, hex.EncodeToString(b[:6]), strings.Repeat("k", 160), hex.EncodeToString(b))
+	key := hex.EncodeToString(b)
+	key = strings.Repeat("k", api.MaxTokenIdempotencyKeyLen-len(key)) + key
+	ev := fmt.Sprintf(`{"topic":"room:%s","type":"m","idempotency_key":"%s"}`, hex.EncodeToString(b[:6]), key)
 	req, _ := http.NewRequestWithContext(ctx, "POST", a.spec.URL+"/v1/publish", strings.NewReader(`{"events":[`+ev+`]}`))
 	req.Header.Set("Authorization", "Bearer "+a.spec.Token)
 	req.Header.Set("Content-Type", "application/json")

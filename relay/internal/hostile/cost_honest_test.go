@@ -115,6 +115,7 @@ func (h *honest) publishFor(ctx context.Context, topic string) {
 // result is what one phase measured.
 type result struct {
 	name                   string
+	admitted               bool // the limits admit part of this attack (admitted)
 	probes, failed, lost   int
 	p50, p99               time.Duration
 	slowMax                time.Duration
