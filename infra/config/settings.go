@@ -99,7 +99,7 @@ func settings() []*setting {
 		duration("drain_timeout", "time to close all clients after SIGTERM", func(c *Config) *time.Duration { return &c.DrainTimeout }),
 		duration("drain_grace", "time /readyz fails before clients are closed (load balancer notices)", func(c *Config) *time.Duration { return &c.DrainGrace }),
 		duration("deregistration_delay", "the load balancer's deregistration delay: drain_grace + drain_timeout must fit inside", func(c *Config) *time.Duration { return &c.DeregistrationDelay }),
-		integer("max_connections", "maximum open client connections per node (lowered at start, with a warning, to the open-file limit minus 512)", func(c *Config) *int { return &c.MaxConnections }),
+		integer("max_connections", "maximum open client connections per node (lowered at start to the open-file limit minus 512: a warning in `serve`, a note in `dev`)", func(c *Config) *int { return &c.MaxConnections }),
 		integer("client_queue_size", "events queued per client before it is disconnected as slow", func(c *Config) *int { return &c.ClientQueueSize }),
 		duration("write_timeout", "how long a client may take to accept bytes its socket could not take at once before it is disconnected", func(c *Config) *time.Duration { return &c.WriteTimeout }),
 		duration("ws_ping", "WebSocket ping interval", func(c *Config) *time.Duration { return &c.WSPing }),
