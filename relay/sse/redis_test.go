@@ -27,19 +27,8 @@ func TestRedisBusEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts redis-server")
 	}
-	srv := redistest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rb, err := redis.New(ctx, redis.Options{URL: srv.URL(), Prefix: "t-" + t.Name()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rb.Close() })
-	h := hub.New(rb, hub.Options{Registerer: prometheus.NewRegistry()})
-	t.Cleanup(h.Close)
-	hs := httptest.NewServer(sse.NewHandler(h, sse.Options{Auth: auth.AllowAll{}}))
-	t.Cleanup(hs.Close)
-	e := &streamtest.Env{Bus: rb, Hub: h}
+	e, _, _ := newRedisEnv(t, redistest.Start(t), redis.Options{})
+	hs := e.Srv
 
 	topics := []string{"order:1", "order:2"}
 	first := streamtest.NewRecorder()
@@ -67,19 +56,8 @@ func TestRedisDownRefusesRetryable(t *testing.T) {
 		t.Skip("starts redis-server")
 	}
 	srv := redistest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rb, err := redis.New(ctx, redis.Options{URL: srv.URL(), Prefix: "t-" + t.Name(),
+	e, rb, h := newRedisEnv(t, srv, redis.Options{
 		DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rb.Close() })
-	h := hub.New(rb, hub.Options{Registerer: prometheus.NewRegistry()})
-	t.Cleanup(h.Close)
-	hs := httptest.NewServer(sse.NewHandler(h, sse.Options{Auth: auth.AllowAll{}}))
-	t.Cleanup(hs.Close)
-	e := &env{&streamtest.Env{Bus: rb, Hub: h, Srv: hs}}
 
 	srv.Kill()
 	checkRefusal(t, e, "/v1/sse?topic=a:1", 1013, "bus_unavailable")
@@ -112,19 +90,8 @@ func TestBusyPoolRefusesOverCapacity(t *testing.T) {
 		t.Skip("starts redis-server")
 	}
 	srv := redistest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rb, err := redis.New(ctx, redis.Options{URL: srv.URL(), Prefix: "t-" + t.Name(), PoolSize: 1,
+	e, rb, _ := newRedisEnv(t, srv, redis.Options{PoolSize: 1,
 		ReadTimeout: 200 * time.Millisecond, WaitReplicas: 1, WaitTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rb.Close() })
-	h := hub.New(rb, hub.Options{Registerer: prometheus.NewRegistry()})
-	t.Cleanup(h.Close)
-	hs := httptest.NewServer(sse.NewHandler(h, sse.Options{Auth: auth.AllowAll{}}))
-	t.Cleanup(hs.Close)
-	e := &env{&streamtest.Env{Bus: rb, Hub: h, Srv: hs}}
 
 	held := make(chan error, 1)
 	go func() {
@@ -145,4 +112,23 @@ func TestBusyPoolRefusesOverCapacity(t *testing.T) {
 	if f := readFrames(t, br, 1); !strings.HasPrefix(f[0], "retry: 2000\nevent: ready") {
 		t.Fatalf("frames %q", f)
 	}
+}
+
+// newRedisEnv serves streams from a hub on a Redis bus opened with opts
+// (URL and prefix filled in) against srv.
+func newRedisEnv(t *testing.T, srv *redistest.Server, opts redis.Options) (*env, *redis.Bus, *hub.Hub) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	opts.URL, opts.Prefix = srv.URL(), "t-"+t.Name()
+	rb, err := redis.New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rb.Close() })
+	h := hub.New(rb, hub.Options{Registerer: prometheus.NewRegistry()})
+	t.Cleanup(h.Close)
+	hs := httptest.NewServer(sse.NewHandler(h, sse.Options{Auth: auth.AllowAll{}}))
+	t.Cleanup(hs.Close)
+	return &env{&streamtest.Env{Bus: rb, Hub: h, Srv: hs}}, rb, h
 }
