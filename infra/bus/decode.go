@@ -96,6 +96,18 @@ func (d *decoder) syntax(what string) error {
 	return &RequestError{Msg: "invalid JSON: " + what + " at offset " + strconv.Itoa(d.i)}
 }
 
+// open consumes the opening bracket at d.i and reports whether end closes
+// it at once (an empty object or array, consumed too).
+func (d *decoder) open(end byte) (empty bool) {
+	d.i++
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == end {
+		d.i++
+		return true
+	}
+	return false
+}
+
 // next reads what follows a member or an element: ',' (another follows)
 // or end (the object or array ends: done).
 func (d *decoder) next(end byte) (done bool, err error) {
@@ -128,10 +140,7 @@ func (d *decoder) literal(lit string) bool {
 // a batch or -1.
 func (d *decoder) event(e *RequestEvent, top *Request, i int) error {
 	var seen uint8
-	d.i++ // '{'
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
+	if d.open('}') {
 		return nil
 	}
 	for {
@@ -257,11 +266,8 @@ func (d *decoder) events(top *Request) error {
 	if d.i >= len(d.b) || d.b[d.i] != '[' {
 		return d.wrongType(-1, fEvents, "an array of events")
 	}
-	d.i++
 	evs := make([]RequestEvent, 0, 1)
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
+	if d.open(']') {
 		top.Events = &evs
 		return nil
 	}

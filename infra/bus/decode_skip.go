@@ -53,10 +53,7 @@ func (d *decoder) skipStr() (int, error) {
 }
 
 func (d *decoder) skipObject(depth int) error {
-	d.i++ // '{'
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
+	if d.open('}') {
 		return nil
 	}
 	for {
@@ -82,10 +79,7 @@ func (d *decoder) skipObject(depth int) error {
 }
 
 func (d *decoder) skipArray(depth int) error {
-	d.i++ // '['
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
+	if d.open(']') {
 		return nil
 	}
 	for {
