@@ -30,6 +30,37 @@ func startReplica(t *testing.T, primary string) *replicaServer {
 	return r
 }
 
+// linkedReplica is a replica of the run's Redis whose replication link
+// goes through a FaultProxy, so a test can hold back what it replicates.
+type linkedReplica struct {
+	link    *FaultProxy
+	replica *replicaServer
+}
+
+func startLinkedReplica(t *testing.T, r *run) *linkedReplica {
+	t.Helper()
+	link, err := NewFaultProxy(r.c.redis.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(link.Close)
+	return &linkedReplica{link: link, replica: startReplica(t, link.Addr)}
+}
+
+// failover kills the primary, drops what the link still holds, promotes
+// the replica and points the relays' Redis endpoint at it (cutting their
+// connections), as an ElastiCache failover with its DNS switch does.
+func (l *linkedReplica) failover(t *testing.T, r *run) {
+	t.Helper()
+	r.c.redis.Kill()
+	l.link.Close() // drops what a paused link holds
+	if _, err := redisCmd(l.replica.addr, "REPLICAOF", "NO", "ONE"); err != nil {
+		t.Errorf("REPLICAOF NO ONE: %v", err)
+	}
+	r.c.redisProxy.SetTarget(l.replica.addr)
+	r.c.redisProxy.Cut()
+}
+
 // redisCmd sends one inline command and returns the reply's text.
 func redisCmd(addr string, args ...string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -67,12 +98,7 @@ func redisCmd(addr string, args ...string) (string, error) {
 func TestChaosRedisFailover(t *testing.T) {
 	r := newRun(t, clusterOpts{redisProxy: true, env: []string{
 		"HOOKRELAY_REDIS_WAIT_REPLICAS=1", "HOOKRELAY_REDIS_WAIT_TIMEOUT=300ms"}})
-	link, err := NewFaultProxy(r.c.redis.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(link.Close)
-	replica := startReplica(t, link.Addr)
+	lr := startLinkedReplica(t, r)
 	r.f = startFleet(t, r.c, r.sc, r.sc.subs, fleetOpts{})
 	r.sc.publishFor *= 2 // publishing resumes once a new replica has synced
 	redeliverable := make(seqSet)
@@ -80,20 +106,14 @@ func TestChaosRedisFailover(t *testing.T) {
 	var down time.Time
 	r.publish(func() {
 		at(start, r.sc.publishFor/4)
-		link.Pause()
+		lr.link.Pause()
 		redeliverable.add(r.pub.inflightNow())
 		at(start, r.sc.publishFor/4+500*time.Millisecond)
 		redeliverable.add(r.pub.inflightNow())
 		down = time.Now()
-		r.c.redis.Kill()
-		link.Close()
-		if _, err := redisCmd(replica.addr, "REPLICAOF", "NO", "ONE"); err != nil {
-			t.Errorf("REPLICAOF NO ONE: %v", err)
-		}
-		r.c.redisProxy.SetTarget(replica.addr)
-		r.c.redisProxy.Cut()
+		lr.failover(t, r)
 		redeliverable.add(r.pub.inflightNow())
-		startReplica(t, replica.addr)
+		startReplica(t, lr.replica.addr)
 	})
 	t.Logf("redis-failover: new replica in sync %s after the primary was killed", time.Since(down).Round(time.Millisecond))
 	r.finish("redis-failover", checkOpts{redeliverable: redeliverable})

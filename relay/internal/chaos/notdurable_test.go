@@ -19,12 +19,7 @@ import (
 // the loss is documented, never a silent gap.
 func TestChaosRedisFailoverNotDurable(t *testing.T) {
 	r := newRun(t, clusterOpts{redisProxy: true})
-	link, err := NewFaultProxy(r.c.redis.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(link.Close)
-	replica := startReplica(t, link.Addr)
+	lr := startLinkedReplica(t, r)
 	r.f = startFleet(t, r.c, r.sc, r.sc.subs, fleetOpts{})
 	away := r.f.subs[:len(r.f.subs)/4]
 	r.sc.publishFor *= 2
@@ -37,7 +32,7 @@ func TestChaosRedisFailoverNotDurable(t *testing.T) {
 		for _, s := range away {
 			s.stop()
 		}
-		link.Pause()
+		lr.link.Pause()
 		paused = time.Now()
 		// Acknowledged after the link stalled: on the primary only.
 		waitFor(t, "an event acknowledged on a topic of every away subscriber after the link stalled", driveTimeout, func() bool {
@@ -45,19 +40,13 @@ func TestChaosRedisFailoverNotDurable(t *testing.T) {
 		})
 		redeliverable.add(r.pub.inflightNow())
 		killed = time.Now()
-		r.c.redis.Kill()
-		link.Close() // drops what the paused link holds
-		if _, err := redisCmd(replica.addr, "REPLICAOF", "NO", "ONE"); err != nil {
-			t.Errorf("REPLICAOF NO ONE: %v", err)
-		}
-		r.c.redisProxy.SetTarget(replica.addr)
-		r.c.redisProxy.Cut()
+		lr.failover(t, r)
 		redeliverable.add(r.pub.inflightNow())
 		for _, s := range away {
 			s.start()
 		}
 	})
-	lost := lostAcknowledged(t, r.pub, replica.addr)
+	lost := lostAcknowledged(t, r.pub, lr.replica.addr)
 	tl := r.finish("failover-no-wait", checkOpts{redeliverable: redeliverable})
 	t.Logf("CHAOS failover-no-wait acknowledged=%d acknowledged_then_lost=%d (acknowledged while the link stalled: %d); subscriber streams that skipped lost events after a truncated signal: %d events; relays counted %v truncations",
 		r.pub.total(), lost, acceptedBetween(r.pub, paused, killed), tl.truncLost, r.c.metricSum("hookrelay_bus_truncations_total"))
