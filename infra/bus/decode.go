@@ -161,14 +161,14 @@ func (d *decoder) event(e *RequestEvent, top *Request, i int) error {
 		d.space()
 		if f == fUnknown {
 			if d.o.Strict {
-				return &RequestError{Path: path(i, ""), Msg: "unknown field " + strconv.Quote(key)}
+				return &RequestError{Path: FieldPath(i, ""), Msg: "unknown field " + strconv.Quote(key)}
 			}
 			if err := d.skip(0); err != nil {
 				return err
 			}
 		} else {
 			if seen&(1<<f) != 0 {
-				return &RequestError{Path: path(i, fieldNames[f]), Msg: "given more than once"}
+				return &RequestError{Path: FieldPath(i, fieldNames[f]), Msg: "given more than once"}
 			}
 			seen |= 1 << f
 			if err := d.value(f, e, top, i); err != nil {
@@ -227,7 +227,7 @@ func (d *decoder) value(f field, e *RequestEvent, top *Request, i int) error {
 		}
 		t := new(time.Time)
 		if err := t.UnmarshalJSON(d.b[start:d.i]); err != nil {
-			return &RequestError{Path: path(i, "time"), Msg: "want an RFC 3339 time: " + err.Error()}
+			return &RequestError{Path: FieldPath(i, "time"), Msg: "want an RFC 3339 time: " + err.Error()}
 		}
 		e.Time = t
 		return nil
@@ -258,7 +258,7 @@ func (d *decoder) wrongType(i int, f field, want string) error {
 	if err := d.skip(0); err != nil {
 		return err
 	}
-	return &RequestError{Path: path(i, fieldNames[f]), Msg: "want " + want}
+	return &RequestError{Path: FieldPath(i, fieldNames[f]), Msg: "want " + want}
 }
 
 // events reads the "events" array.
@@ -364,9 +364,10 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// path names a field for an error: "topic", or "events[2].topic" in a
-// batch; name "" names the event itself.
-func path(i int, name string) string {
+// FieldPath names a field of a publish request for an error: "topic" for
+// a single event (i < 0), "events[2].topic" for event 2 of a batch; name ""
+// names the event itself. Every way in names fields this way.
+func FieldPath(i int, name string) string {
 	if i < 0 {
 		return name
 	}

@@ -148,23 +148,23 @@ func (e RequestEvent) Validate(i int, p Policy) (Message, error) {
 		}
 	}
 	if err := event.ValidateTopic(m.Topic); err != nil {
-		return Message{}, &RequestError{Path: path(i, "topic"), Msg: err.Error(), Rule: err}
+		return Message{}, &RequestError{Path: FieldPath(i, "topic"), Msg: err.Error(), Rule: err}
 	}
 	// The decoder replaced invalid UTF-8 in the string fields, but data is
 	// kept raw: invalid bytes would reach every subscriber's JSON parser.
 	if !utf8.Valid(m.Data) {
-		return Message{}, &RequestError{Path: path(i, "data"), Msg: "not valid UTF-8"}
+		return Message{}, &RequestError{Path: FieldPath(i, "data"), Msg: "not valid UTF-8"}
 	}
 	ev := event.Event{Topic: m.Topic, Type: m.Type, Source: m.Source, Data: m.Data}
 	if err := ev.Validate(); err != nil {
 		var fe *event.FieldError
 		if errors.As(err, &fe) {
-			return Message{}, &RequestError{Path: path(i, fe.Field), Msg: fe.Msg, Rule: err}
+			return Message{}, &RequestError{Path: FieldPath(i, fe.Field), Msg: fe.Msg, Rule: err}
 		}
-		return Message{}, &RequestError{Path: path(i, ""), Msg: err.Error(), Rule: err}
+		return Message{}, &RequestError{Path: FieldPath(i, ""), Msg: err.Error(), Rule: err}
 	}
 	if len(m.IdempotencyKey) > MaxIdempotencyKeyLen {
-		return Message{}, &RequestError{Path: path(i, "idempotency_key"), Msg: fmt.Sprintf("longer than %d bytes", MaxIdempotencyKeyLen)}
+		return Message{}, &RequestError{Path: FieldPath(i, "idempotency_key"), Msg: fmt.Sprintf("longer than %d bytes", MaxIdempotencyKeyLen)}
 	}
 	return m, nil
 }

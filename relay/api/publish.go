@@ -40,7 +40,11 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request) error {
 	}
 	for i, m := range msgs {
 		if !p.grants.CanPublish(m.Topic) {
-			return forbidden("%s: no publish grant for topic %q", field(len(msgs) > 1, i, "topic"), m.Topic)
+			at := i
+			if len(msgs) == 1 {
+				at = -1 // named as a single event's field
+			}
+			return forbidden("%s: no publish grant for topic %q", bus.FieldPath(at, "topic"), m.Topic)
 		}
 		if !p.apiKey {
 			// A token holder's events say who sent them; only API keys
@@ -190,15 +194,6 @@ func requestError(err error) error {
 		return Errorf(CodeBadTopic, http.StatusBadRequest, "%v", err)
 	}
 	return badRequest("%v", err)
-}
-
-// field names a body field: "topic" for a single event, "events[2].topic"
-// in a batch.
-func field(batch bool, i int, name string) string {
-	if !batch {
-		return name
-	}
-	return fmt.Sprintf("events[%d].%s", i, name)
 }
 
 // writeJSON writes v as a JSON answer.
