@@ -72,7 +72,7 @@ func (a *APIKeys) Check(r *http.Request) (name string, ok bool) {
 	if a == nil || len(a.digests) == 0 {
 		return "", false
 	}
-	if t, found := bearer(r); found {
+	if t, found := Bearer(r); found {
 		if name, ok := a.match(t); ok {
 			return name, true
 		}
@@ -113,7 +113,7 @@ const TokenSubjectPrefix = "token:"
 func (a *APIKeys) Authenticate(_ context.Context, r *http.Request) (*Grants, error) {
 	name, ok := a.Check(r)
 	if !ok {
-		if _, hasBearer := bearer(r); !hasBearer && r.Header.Get("X-API-Key") == "" {
+		if _, hasBearer := Bearer(r); !hasBearer && r.Header.Get("X-API-Key") == "" {
 			return nil, ErrNoCredentials
 		}
 		return nil, fmt.Errorf("%w: unknown API key", ErrInvalidToken)

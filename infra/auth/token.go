@@ -274,7 +274,7 @@ func (a *TokenAuth) Authenticate(ctx context.Context, r *http.Request) (*Grants,
 // TokenFromRequest returns the request's token ("" if none), looking where
 // Authenticate does.
 func TokenFromRequest(r *http.Request) string {
-	if t, ok := bearer(r); ok {
+	if t, ok := Bearer(r); ok {
 		return t
 	}
 	if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
@@ -283,9 +283,9 @@ func TokenFromRequest(r *http.Request) string {
 	return r.URL.Query().Get("token")
 }
 
-// bearer returns the credential of "Authorization: Bearer <x>" (scheme is
+// Bearer returns the credential of "Authorization: Bearer <x>" (scheme is
 // case-insensitive per RFC 9110).
-func bearer(r *http.Request) (string, bool) {
+func Bearer(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	scheme, rest, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

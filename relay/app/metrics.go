@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 
 	"github.com/hookrelay/hookrelay/infra/apierr"
+	"github.com/hookrelay/hookrelay/infra/auth"
 	"github.com/hookrelay/hookrelay/infra/telemetry"
 	"github.com/hookrelay/hookrelay/relay/api"
 )
@@ -27,9 +27,9 @@ func (a *App) metricsHandler() http.Handler {
 	}
 	want := sha256.Sum256([]byte(a.cfg.MetricsToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		tok, ok := auth.Bearer(r)
+		got := sha256.Sum256([]byte(tok))
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			apierr.Write(w, apierr.Errorf(apierr.CodeUnauthorized, http.StatusUnauthorized, "metrics need the bearer token (HOOKRELAY_METRICS_TOKEN)"))
 			return
 		}
