@@ -16,7 +16,6 @@ import (
 // client into one per topic per read round trip. A call that the shared
 // read cannot answer completely (the read filled its page before reaching
 // the call's own page) reads by itself.
-
 //
 // Reads of a topic's latest entries (History with no position: every new
 // connection without a cursor resolves its start position this way) are
