@@ -73,6 +73,8 @@ func registerRedisStats(reg prometheus.Registerer, b *redis.Bus) {
 			func(s redis.Stats) uint64 { return s.Truncations }),
 		counter("hookrelay_bus_publish_pipelines_total", "Round trips to Redis that carried publish scripts (concurrent publishes share them).",
 			func(s redis.Stats) uint64 { return s.PublishPipelines }),
+		counter("hookrelay_bus_publish_calls_total", "Publish script calls (concurrent publishes share them; published over calls is the mean messages per call).",
+			func(s redis.Stats) uint64 { return s.PublishCalls }),
 		counter("hookrelay_bus_resume_requests_total", "History pages and subscribe replays asked for after a position (resuming clients).",
 			func(s redis.Stats) uint64 { return s.HistoryRequests + s.ReplayRequests }),
 		counter("hookrelay_bus_resume_reads_total", "Redis stream reads that served them (shared per topic among concurrent resumes).",

@@ -40,7 +40,9 @@ func (b *Publisher) publishDurable(ctx context.Context, preps []prepared) ([]bus
 		if err != nil {
 			return nil, b.unavailable("publish "+p.msg.Topic, err)
 		}
-		res, err := b.scripts.publish.Run(ctx, c, p.keys, p.args...).Result()
+		keys, args := b.callArgs([]*prepared{&p}, []int{0})
+		replies, err := b.scripts.publish.Run(ctx, c, keys, args...).Slice()
+		res, err := reply(replies, err, 1, 0)
 		if err != nil {
 			return nil, b.unavailable("publish "+p.msg.Topic, err)
 		}

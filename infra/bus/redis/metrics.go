@@ -19,6 +19,10 @@ type Stats struct {
 	// PublishPipelines counts round trips that carried publish scripts;
 	// Published+Duplicates over it is the mean batch of shared round trips.
 	PublishPipelines uint64
+	// PublishCalls counts publish script calls (concurrent publishes share
+	// them, see calls.go); Published+Duplicates over it is the mean
+	// messages per call.
+	PublishCalls uint64
 	// ReplayRequests counts (Subscribe call, topic) replays asked for;
 	// ReplayReads the stream reads that served them (shared per topic
 	// among calls starting together).
@@ -41,6 +45,7 @@ type Stats struct {
 
 type metrics struct {
 	published, duplicates, errors, resubscribes, truncations, pipelines atomic.Uint64
+	scriptCalls                                                         atomic.Uint64
 	replayRequests, replayReads, historyRequests, historyReads          atomic.Uint64
 	notReplicated, latestRequests, latestReads, poolTimeouts            atomic.Uint64
 }
@@ -55,6 +60,7 @@ func (b *Publisher) Stats() Stats {
 		Resubscribes:     m.resubscribes.Load(),
 		Truncations:      m.truncations.Load(),
 		PublishPipelines: m.pipelines.Load(),
+		PublishCalls:     m.scriptCalls.Load(),
 
 		ReplayRequests:  m.replayRequests.Load(),
 		ReplayReads:     m.replayReads.Load(),

@@ -19,18 +19,18 @@ type prepared struct {
 	msg  bus.Message
 	time time.Time // the event's time: msg.Time, or the publish time
 	body []byte
-	keys []string
-	args []any
+	keys []string // the message's four keys of publishLua
+	args []any    // the message's four arguments of publishLua
 }
 
-// Publish runs the publish script once per message. Concurrent Publish
-// calls share round trips (see batcher): each call's messages go out in
-// order in one pipeline, and its replies are read in order; the first
-// failure ends the call, returning the events published before it. Redis
-// runs the remaining pipelined scripts regardless, so when a message in the
-// middle fails (script error, lost connection) later ones may have been
-// published too: a caller retrying the rest should use idempotency keys, as
-// webhooks do.
+// Publish runs the publish script for msgs. Concurrent Publish calls share
+// round trips (see batcher) and script calls (see calls.go): each call's
+// messages go out in order in one pipeline, and its replies are read in
+// order; the first failure ends the call, returning the events published
+// before it. Redis publishes the remaining messages regardless, so when a
+// message in the middle fails (script error, lost connection) later ones
+// may have been published too: a caller retrying the rest should use
+// idempotency keys, as webhooks do.
 func (b *Publisher) Publish(ctx context.Context, msgs []bus.Message) ([]bus.Published, error) {
 	if b.isClosed() {
 		return nil, fmt.Errorf("redis bus: publish: %w", bus.ErrClosed)
@@ -96,8 +96,6 @@ func (b *Publisher) prepare(m bus.Message, now time.Time) (prepared, error) {
 		keys: []string{b.keys.stream(m.Topic), dedupKey, b.keys.last(m.Topic), b.keys.writer(m.Topic)},
 		args: []any{
 			body,
-			b.opt.Bus.HistoryLen,
-			b.opt.Bus.HistoryTTL.Milliseconds(),
 			dedupTTL,
 			b.keys.channel(m.Topic),
 			now.UnixMilli(), // floor for the id across a failover (scripts.go)
@@ -106,18 +104,54 @@ func (b *Publisher) prepare(m bus.Message, now time.Time) (prepared, error) {
 }
 
 // runPipeline runs the publish script for the messages at idx in one
-// pipeline and stores each reply or error at its index.
+// pipeline, as few script calls as the messages allow (see calls), and
+// stores each message's reply or error at its index.
 func (b *Publisher) runPipeline(ctx context.Context, preps []*prepared, idx []int, res []any, errs []error) {
+	groups := calls(preps, idx, b.opt.Cluster)
 	pipe := b.client.Pipeline()
-	cmds := make([]*goredis.Cmd, len(idx))
-	for j, i := range idx {
-		cmds[j] = b.scripts.publish.EvalSha(ctx, pipe, preps[i].keys, preps[i].args...)
+	cmds := make([]*goredis.Cmd, len(groups))
+	for g, grp := range groups {
+		keys, args := b.callArgs(preps, grp)
+		cmds[g] = b.scripts.publish.EvalSha(ctx, pipe, keys, args...)
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error, read below
 	b.metrics.pipelines.Add(1)
-	for j, i := range idx {
-		res[i], errs[i] = cmds[j].Result()
+	b.metrics.scriptCalls.Add(uint64(len(groups)))
+	for g, grp := range groups {
+		replies, err := cmds[g].Slice()
+		for j, i := range grp {
+			res[i], errs[i] = reply(replies, err, len(grp), j)
+		}
 	}
+}
+
+// reply returns message j's reply from a script call for n messages: the
+// call's error if it failed as a whole (NOSCRIPT, a lost connection),
+// else the message's own reply or error.
+func reply(replies []any, err error, n, j int) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	if len(replies) != n {
+		return nil, fmt.Errorf("publish script replied %d results for %d messages", len(replies), n)
+	}
+	if e, ok := replies[j].(error); ok {
+		return nil, e
+	}
+	return replies[j], nil
+}
+
+// callArgs returns the keys and arguments of one publish script call for
+// the messages at idx (publishLua).
+func (b *Publisher) callArgs(preps []*prepared, idx []int) ([]string, []any) {
+	keys := make([]string, 0, 4*len(idx))
+	args := make([]any, 0, 2+4*len(idx))
+	args = append(args, b.opt.Bus.HistoryLen, b.opt.Bus.HistoryTTL.Milliseconds())
+	for _, i := range idx {
+		keys = append(keys, preps[i].keys...)
+		args = append(args, preps[i].args...)
+	}
+	return keys, args
 }
 
 // noScriptRetry returns the indexes to retry after loading the script: all

@@ -2,18 +2,23 @@ package redis
 
 import goredis "github.com/redis/go-redis/v9"
 
-// publishLua publishes one message atomically.
+// publishLua publishes one or more messages, each atomically and in order.
+// Concurrent publishes share one call (see calls in publish.go), so what
+// every call pays once (the command, the script's setup, the replication id
+// read below) is paid once per group instead of once per message.
 //
-//	KEYS[1] stream, KEYS[2] dedup key (always passed so the script declares
-//	every key it may touch; ignored when ARGV[4] is 0), KEYS[3] last id,
-//	KEYS[4] the replication id of the primary that wrote the last entry
-//	ARGV[1] event JSON without id, starting {"topic":
-//	ARGV[2] history length (MAXLEN ~), ARGV[3] history TTL ms,
-//	ARGV[4] dedup TTL ms (0: no idempotency key), ARGV[5] channel,
-//	ARGV[6] the publisher's clock in ms (a floor for the id's ms, see below)
+//	KEYS, four per message: stream, dedup key (always passed so the script
+//	declares every key it may touch; ignored when its dedup TTL is 0), last
+//	id, the replication id of the primary that wrote the last entry
+//	ARGV[1] history length (MAXLEN ~), ARGV[2] history TTL ms, then four
+//	per message: event JSON without id (starting {"topic":), dedup TTL ms
+//	(0: no idempotency key), channel, the publisher's clock in ms (a floor
+//	for the id's ms, see below)
 //
-// Returns {id, duplicate (0/1), original event JSON (with or without its
-// id, see storedJSON) or ""}.
+// Returns one reply per message: {id, duplicate (0/1), original event JSON
+// (with or without its id, see storedJSON) or ""}, or the error that message
+// met (a wrong key type, NOPERM, OOM): a message's failure does not stop the
+// messages after it, as in a pipeline of one call per message.
 //
 // Redis assigns the id (XADD *): its rule for stream ids is the bus rule
 // (ms = max(now, last.ms), seq = last.seq+1 on the same ms). The entry keeps
@@ -29,90 +34,111 @@ import goredis "github.com/redis/go-redis/v9"
 // publisher clock more than an hour ahead is ignored rather than trusted.
 //
 // Gap detection needs every entry and live message to name its
-// predecessor. The predecessor's id is kept in a small string key (KEYS[3],
-// same TTL as the stream) because reading the stream's tail (XREVRANGE)
-// costs Redis more than the rest of the script together; only when that key
-// is missing (first publish after an upgrade, an evicted key) is the tail
-// read instead. A stream whose key expired with the last-id key starts over
-// at 0-0, so subscribers see the hole as before. The live message is
+// predecessor. The predecessor's id is kept in a small string key (same TTL
+// as the stream) because reading the stream's tail (XREVRANGE) costs Redis
+// more than the rest of the script together; only when that key is missing
+// (first publish after an upgrade, an evicted key) is the tail read
+// instead. A stream whose key expired with the last-id key starts over at
+// 0-0, so subscribers see the hole as before. The live message is
 // "<prev id> <id> <body>".
 //
 // After a failover the promoted replica may lack events the old primary
 // acknowledged, and its last entry then names a predecessor that readers
-// resuming from before the lost events find intact: a silent gap. So
-// KEYS[4] (replicated like the rest) holds the replication id
-// (master_replid of INFO replication) of the primary that wrote the
-// topic's last entry; a promotion gives the new primary a new one. When it
-// differs from this node's, the new entry names 0-0 as its predecessor and
-// every reader crossing it hears "truncated" (TestChaosRedisFailoverNotDurable).
-// The cost: an INFO replication per publish, and after every failover,
-// planned or not, each topic's first new entry signals a possible gap.
-// A missing KEYS[4] (a stream written by an earlier script, an evicted
-// key) is trusted, so an upgrade or a rolling deploy signals nothing; so
-// is a Redis whose INFO has no master_replid (a managed service that
-// hides it) or refuses INFO (an ACL user without +info): there the check
-// is off and publishing works as before.
+// resuming from before the lost events find intact: a silent gap. So the
+// fourth key of each message (replicated like the rest) holds the
+// replication id (master_replid of INFO replication) of the primary that
+// wrote the topic's last entry; a promotion gives the new primary a new
+// one. When it differs from this node's, the new entry names 0-0 as its
+// predecessor and every reader crossing it hears "truncated"
+// (TestChaosRedisFailoverNotDurable). The cost: one INFO replication per
+// call (read at the call's first append, as a call runs on one node at one
+// moment), and after every failover, planned or not, each topic's first new
+// entry signals a possible gap. A missing key (a stream written by an
+// earlier script, an evicted key) is trusted, so an upgrade or a rolling
+// deploy signals nothing; so is a Redis whose INFO has no master_replid (a
+// managed service that hides it) or refuses INFO (an ACL user without
+// +info): there the check is off and publishing works as before.
 //
 // Field n numbers the topic's entries (the predecessor's n + 1), so Unread
 // counts by subtraction instead of reading events. The last-id key holds
 // "<id> <n>"; a key or tail written before n existed numbers from the
 // stream's length.
 const publishLua = `
-local dttl = tonumber(ARGV[4])
-if dttl > 0 then
-  local orig = redis.call('GET', KEYS[2])
-  if orig then
-    local hit = redis.call('XRANGE', KEYS[1], orig, orig)
-    if #hit > 0 then
-      local f = hit[1][2]
+local maxlen, ttl = ARGV[1], ARGV[2]
+local rid -- this node's replication id: nil until read, false if unknown
+local function one(k, a)
+  local stream, dkey, lkey, wkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local body, channel = ARGV[a], ARGV[a + 2]
+  local dttl = tonumber(ARGV[a + 1])
+  if dttl > 0 then
+    local orig = redis.call('GET', dkey)
+    if orig then
+      local hit = redis.call('XRANGE', stream, orig, orig)
+      if #hit > 0 then
+        local f = hit[1][2]
+        for i = 1, #f, 2 do
+          if f[i] == 'b' or f[i] == 'e' then return {orig, 1, f[i + 1]} end
+        end
+      end
+      return {orig, 1, ''}
+    end
+  end
+  local prev, n
+  local l = redis.call('GET', lkey)
+  if l then
+    prev, n = string.match(l, '^(%S+) (%d+)$')
+    if not prev then prev = l end
+  end
+  if not prev then
+    prev = '0-0'
+    local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+    if #last > 0 then
+      prev = last[1][1]
+      local f = last[1][2]
       for i = 1, #f, 2 do
-        if f[i] == 'b' or f[i] == 'e' then return {orig, 1, f[i + 1]} end
+        if f[i] == 'n' then n = f[i + 1] end
       end
     end
-    return {orig, 1, ''}
+  end
+  local xid = '*'
+  local floor = tonumber(ARGV[a + 3] or '0') or 0
+  if floor > (tonumber(string.match(prev, '^(%d+)-')) or 0) then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    if floor > now and floor - now <= 3600000 then xid = ARGV[a + 3] .. '-*' end
+  end
+  if n then n = tonumber(n) + 1 else n = redis.call('XLEN', stream) + 1 end
+  if rid == nil then
+    local info = redis.pcall('INFO', 'replication')
+    rid = type(info) == 'string' and string.match(info, 'master_replid:(%w+)') or false
+  end
+  if rid then
+    local w = redis.call('GET', wkey)
+    if w and w ~= rid then prev = '0-0' end
+  end
+  local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, xid, 'p', prev, 'b', body, 'n', n)
+  redis.call('PEXPIRE', stream, ttl)
+  redis.call('SET', lkey, id .. ' ' .. n, 'PX', ttl)
+  if rid then redis.call('SET', wkey, rid, 'PX', ttl) end
+  if dttl > 0 then
+    redis.call('SET', dkey, id, 'PX', dttl)
+  end
+  -- notify: the one PUBLISH of the script (SPUBLISH on sharded pub/sub)
+  redis.call('PUBLISH', channel, prev .. ' ' .. id .. ' ' .. body)
+  return {id, 0, ''}
+end
+local out = {}
+for i = 0, #KEYS / 4 - 1 do
+  local ok, r = pcall(one, 4 * i, 3 + 4 * i)
+  if ok then
+    out[i + 1] = r
+  elseif type(r) == 'table' and r.err then
+    out[i + 1] = redis.error_reply(r.err)
+  else
+    out[i + 1] = redis.error_reply(tostring(r))
   end
 end
-local prev, n
-local l = redis.call('GET', KEYS[3])
-if l then
-  prev, n = string.match(l, '^(%S+) (%d+)$')
-  if not prev then prev = l end
-end
-if not prev then
-  prev = '0-0'
-  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-  if #last > 0 then
-    prev = last[1][1]
-    local f = last[1][2]
-    for i = 1, #f, 2 do
-      if f[i] == 'n' then n = f[i + 1] end
-    end
-  end
-end
-local xid = '*'
-local floor = tonumber(ARGV[6] or '0') or 0
-if floor > (tonumber(string.match(prev, '^(%d+)-')) or 0) then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  if floor > now and floor - now <= 3600000 then xid = ARGV[6] .. '-*' end
-end
-if n then n = tonumber(n) + 1 else n = redis.call('XLEN', KEYS[1]) + 1 end
-local info = redis.pcall('INFO', 'replication')
-local rid = type(info) == 'string' and string.match(info, 'master_replid:(%w+)')
-if rid then
-  local w = redis.call('GET', KEYS[4])
-  if w and w ~= rid then prev = '0-0' end
-end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], xid, 'p', prev, 'b', ARGV[1], 'n', n)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('SET', KEYS[3], id .. ' ' .. n, 'PX', ARGV[3])
-if rid then redis.call('SET', KEYS[4], rid, 'PX', ARGV[3]) end
-if dttl > 0 then
-  redis.call('SET', KEYS[2], id, 'PX', dttl)
-end
--- notify: the one PUBLISH of the script (SPUBLISH on sharded pub/sub)
-redis.call('PUBLISH', ARGV[5], prev .. ' ' .. id .. ' ' .. ARGV[1])
-return {id, 0, ''}
+return out
 `
 
 // setReadLua moves a reader's read cursor forward only.
