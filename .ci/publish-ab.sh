@@ -35,13 +35,13 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 echo "== medians of $rounds rounds (floor: one run)"
-printf '%-6s %-10s %12s %10s %10s %14s %14s\n' build publishers publishes/s p50_us p99_us relay_us/pub redis_us/pub
+printf '%-6s %-10s %12s %10s %10s %14s %14s %10s\n' build publishers publishes/s p50_us p99_us relay_us/pub redis_us/pub pubs/call
 for b in floor base new; do
 	jq -s --arg b "$b" -r '
 		[.[].rounds[]] | group_by(.concurrency)[] |
 		def med(f): (map(f) | sort | .[(length - 1) / 2 | floor]);
 		[$b, .[0].concurrency, (med(.publishes_per_s) | round), med(.p50_us), med(.p99_us),
-		 (med(.relay_cpu_us_per_publish) * 10 | round / 10), (med(.redis_cpu_us_per_publish // 0) * 10 | round / 10)] | @tsv' \
-		"$out"/"$b"*.json | awk -F'\t' '{printf "%-6s %-10s %12s %10s %10s %14s %14s\n", $1, $2, $3, $4, $5, $6, $7}'
+		 (med(.relay_cpu_us_per_publish) * 10 | round / 10), (med(.redis_cpu_us_per_publish // 0) * 10 | round / 10), (med(.publishes_per_script_call // 0) * 10 | round / 10)] | @tsv' \
+		"$out"/"$b"*.json | awk -F'\t' '{printf "%-6s %-10s %12s %10s %10s %14s %14s %10s\n", $1, $2, $3, $4, $5, $6, $7, $8}'
 done
 echo "load average at end: $(cat /proc/loadavg)"

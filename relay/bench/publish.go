@@ -44,15 +44,18 @@ type PublishConfig struct {
 
 // PublishRound is what one concurrency measured.
 type PublishRound struct {
-	Concurrency  int     `json:"concurrency"`
-	Published    int64   `json:"published"`
-	Errors       int64   `json:"errors"`
-	FirstErr     string  `json:"first_error,omitempty"`
-	PerSecond    float64 `json:"publishes_per_s"`
-	P50US        int64   `json:"p50_us"`
-	P99US        int64   `json:"p99_us"`
-	RelayCPUUS   float64 `json:"relay_cpu_us_per_publish"`
-	RedisCPUUS   float64 `json:"redis_cpu_us_per_publish,omitempty"`
+	Concurrency int     `json:"concurrency"`
+	Published   int64   `json:"published"`
+	Errors      int64   `json:"errors"`
+	FirstErr    string  `json:"first_error,omitempty"`
+	PerSecond   float64 `json:"publishes_per_s"`
+	P50US       int64   `json:"p50_us"`
+	P99US       int64   `json:"p99_us"`
+	RelayCPUUS  float64 `json:"relay_cpu_us_per_publish"`
+	RedisCPUUS  float64 `json:"redis_cpu_us_per_publish,omitempty"`
+	// PerCall is publishes per script call (EVALSHA and EVAL calls in
+	// INFO commandstats): how many publishes share one.
+	PerCall      float64 `json:"publishes_per_script_call,omitempty"`
 	LoadCPUUS    float64 `json:"load_cpu_us_per_publish"`
 	LoadAvgAtEnd string  `json:"loadavg"`
 }
@@ -197,6 +200,9 @@ func publishRound(ctx context.Context, cfg PublishConfig, relay *proc, redisAddr
 		r.RelayCPUUS = per(after.relay - before.relay)
 		r.RedisCPUUS = per(after.redis - before.redis)
 		r.LoadCPUUS = per(after.self - before.self)
+		if calls := after.scriptCalls - before.scriptCalls; calls > 0 {
+			r.PerCall = float64(pubs) / float64(calls)
+		}
 	}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		r.LoadAvgAtEnd = strings.TrimSpace(string(b))
@@ -290,8 +296,12 @@ func readAnswer(br *bufio.Reader) (int, error) {
 	return status, err
 }
 
-// cpuTimes is the CPU the relay, Redis and this process have used so far.
-type cpuTimes struct{ relay, redis, self time.Duration }
+// cpuTimes is the CPU the relay, Redis and this process have used so far,
+// and the script calls Redis has run.
+type cpuTimes struct {
+	relay, redis, self time.Duration
+	scriptCalls        int64
+}
 
 func cpuNow(relayPID int, redisAddr string) (cpuTimes, error) {
 	var t cpuTimes
@@ -305,50 +315,60 @@ func cpuNow(relayPID int, redisAddr string) (cpuTimes, error) {
 	}
 	t.self = st.CPU
 	if redisAddr != "" {
-		if t.redis, err = redisCPU(redisAddr); err != nil {
+		if t.redis, t.scriptCalls, err = redisStats(redisAddr); err != nil {
 			return t, err
 		}
 	}
 	return t, nil
 }
 
-// redisCPU reads used_cpu_sys + used_cpu_user from INFO cpu (microsecond
-// resolution, unlike /proc's clock ticks).
-func redisCPU(addr string) (time.Duration, error) {
+// redisStats reads used_cpu_sys + used_cpu_user from INFO cpu (microsecond
+// resolution, unlike /proc's clock ticks) and the script calls (EVALSHA and
+// EVAL) from INFO commandstats.
+func redisStats(addr string) (cpu time.Duration, scriptCalls int64, err error) {
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
-		return 0, fmt.Errorf("redis INFO: %w", err)
+		return 0, 0, fmt.Errorf("redis INFO: %w", err)
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second)) // a failed deadline shows up as a read error
-	if _, err := io.WriteString(c, "INFO cpu\r\n"); err != nil {
-		return 0, fmt.Errorf("redis INFO: %w", err)
+	if _, err := io.WriteString(c, "INFO cpu commandstats\r\n"); err != nil {
+		return 0, 0, fmt.Errorf("redis INFO: %w", err)
 	}
 	br := bufio.NewReader(c)
 	head, err := br.ReadString('\n')
 	if err != nil || !strings.HasPrefix(head, "$") {
-		return 0, fmt.Errorf("redis INFO: reply %q: %v", head, err)
+		return 0, 0, fmt.Errorf("redis INFO: reply %q: %v", head, err)
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(head[1:]))
 	if err != nil || n < 0 || n > 1<<20 {
-		return 0, fmt.Errorf("redis INFO: reply length %q", head)
+		return 0, 0, fmt.Errorf("redis INFO: reply length %q", head)
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(br, body); err != nil {
-		return 0, fmt.Errorf("redis INFO: %w", err)
+		return 0, 0, fmt.Errorf("redis INFO: %w", err)
 	}
 	var sec float64
 	for _, line := range strings.Split(string(body), "\r\n") {
 		name, v, _ := strings.Cut(line, ":")
-		if name == "used_cpu_sys" || name == "used_cpu_user" {
+		switch name {
+		case "used_cpu_sys", "used_cpu_user":
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				return 0, fmt.Errorf("redis INFO: %s: %w", name, err)
+				return 0, 0, fmt.Errorf("redis INFO: %s: %w", name, err)
 			}
 			sec += f
+		case "cmdstat_evalsha", "cmdstat_eval":
+			// calls=N,usec=...
+			calls, _, _ := strings.Cut(strings.TrimPrefix(v, "calls="), ",")
+			k, err := strconv.ParseInt(calls, 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("redis INFO: %s: %w", name, err)
+			}
+			scriptCalls += k
 		}
 	}
-	return time.Duration(sec * float64(time.Second)), nil
+	return time.Duration(sec * float64(time.Second)), scriptCalls, nil
 }
 
 // mainPublish runs `relaybench publish [flags]`.
@@ -397,11 +417,11 @@ func printPublish(w io.Writer, cfg PublishConfig, rounds []PublishRound) {
 	fmt.Fprintf(w, "publish bench: server=%s bus=%s topics=%d duration=%s per round, ~60-byte events, one keep-alive connection per publisher\n",
 		cfg.Server, cfg.Bus, cfg.Topics, cfg.Duration)
 	fmt.Fprintf(w, "  (p50/p99 are histogram bucket lower bounds, within ~3%%)\n")
-	fmt.Fprintf(w, "  %-11s %12s %9s %9s %16s %16s %15s %7s\n", "publishers", "publishes/s", "p50", "p99", "relay CPU/pub", "Redis CPU/pub", "tool CPU/pub", "errors")
+	fmt.Fprintf(w, "  %-11s %12s %9s %9s %16s %16s %15s %10s %7s\n", "publishers", "publishes/s", "p50", "p99", "relay CPU/pub", "Redis CPU/pub", "tool CPU/pub", "pubs/call", "errors")
 	for _, r := range rounds {
-		fmt.Fprintf(w, "  %-11d %12.0f %9s %9s %14.1fµs %14.1fµs %13.1fµs %7d\n", r.Concurrency, r.PerSecond,
+		fmt.Fprintf(w, "  %-11d %12.0f %9s %9s %14.1fµs %14.1fµs %13.1fµs %10.1f %7d\n", r.Concurrency, r.PerSecond,
 			time.Duration(r.P50US)*time.Microsecond, time.Duration(r.P99US)*time.Microsecond,
-			r.RelayCPUUS, r.RedisCPUUS, r.LoadCPUUS, r.Errors)
+			r.RelayCPUUS, r.RedisCPUUS, r.LoadCPUUS, r.PerCall, r.Errors)
 	}
 	if len(rounds) > 0 {
 		fmt.Fprintf(w, "  load average at end   %s\n", rounds[len(rounds)-1].LoadAvgAtEnd)

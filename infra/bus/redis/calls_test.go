@@ -86,6 +86,21 @@ func TestOneCallManyMessages(t *testing.T) {
 	if page.Events[0].ID.String() != out[0].Event.ID {
 		t.Fatalf("history of t:0 starts at %s, publish answered %s", page.Events[0].ID, out[0].Event.ID)
 	}
+	// t:0's second message took its predecessor from the first inside the
+	// call, and the call wrote the topic's keys once, after both.
+	last := page.Events[1].ID.String()
+	entries, err := admin.XRange(ctx, b.keys.stream("t:0"), last, last).Result()
+	if err != nil || len(entries) != 1 || entries[0].Values["p"] != out[0].Event.ID || entries[0].Values["n"] != "2" {
+		t.Fatalf("second entry of t:0: %+v, %v; want p=%s n=2", entries, err, out[0].Event.ID)
+	}
+	if l, err := admin.Get(ctx, b.keys.last("t:0")).Result(); err != nil || l != last+" 2" {
+		t.Fatalf("last-id key of t:0 = %q, %v; want %q", l, err, last+" 2")
+	}
+	for _, key := range []string{b.keys.stream("t:0"), b.keys.last("t:0"), b.keys.writer("t:0")} {
+		if ttl, err := admin.PTTL(ctx, key).Result(); err != nil || ttl <= 0 {
+			t.Fatalf("PTTL %s = %v, %v; want the history TTL", key, ttl, err)
+		}
+	}
 }
 
 // TestClusterCallPerTopic: on a cluster a call carries one topic's messages

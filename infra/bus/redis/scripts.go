@@ -40,7 +40,11 @@ import goredis "github.com/redis/go-redis/v9"
 // (first publish after an upgrade, an evicted key) is the tail read
 // instead. A stream whose key expired with the last-id key starts over at
 // 0-0, so subscribers see the hole as before. The live message is
-// "<prev id> <id> <body>".
+// "<prev id> <id> <body>". A topic's second and later messages in one call
+// take their predecessor from the one before (the script's own state), and
+// the call writes each topic's last-id key, writer key and TTL once, after
+// its messages: what a message costs Redis is then the XADD and the PUBLISH
+// (and the dedup key's GET and SET when it has an idempotency key).
 //
 // After a failover the promoted replica may lack events the old primary
 // acknowledged, and its last entry then names a predecessor that readers
@@ -66,6 +70,11 @@ import goredis "github.com/redis/go-redis/v9"
 const publishLua = `
 local maxlen, ttl = ARGV[1], ARGV[2]
 local rid -- this node's replication id: nil until read, false if unknown
+local now -- Redis's clock in ms, read at most once
+-- topics this call appended to, by stream key: {prev, n, lkey, wkey}. A
+-- topic's next message in the call takes its predecessor from here, and
+-- the last-id and writer keys and the TTL are written once, at the end.
+local topics, order = {}, {}
 local function one(k, a)
   local stream, dkey, lkey, wkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
   local body, channel = ARGV[a], ARGV[a + 2]
@@ -83,43 +92,54 @@ local function one(k, a)
       return {orig, 1, ''}
     end
   end
+  local t = topics[stream]
   local prev, n
-  local l = redis.call('GET', lkey)
-  if l then
-    prev, n = string.match(l, '^(%S+) (%d+)$')
-    if not prev then prev = l end
-  end
-  if not prev then
-    prev = '0-0'
-    local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
-    if #last > 0 then
-      prev = last[1][1]
-      local f = last[1][2]
-      for i = 1, #f, 2 do
-        if f[i] == 'n' then n = f[i + 1] end
+  if t then
+    prev, n = t.prev, t.n
+  else
+    local l = redis.call('GET', lkey)
+    if l then
+      prev, n = string.match(l, '^(%S+) (%d+)$')
+      if not prev then prev = l end
+    end
+    if not prev then
+      prev = '0-0'
+      local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+      if #last > 0 then
+        prev = last[1][1]
+        local f = last[1][2]
+        for i = 1, #f, 2 do
+          if f[i] == 'n' then n = f[i + 1] end
+        end
       end
+    end
+    if n then n = tonumber(n) else n = redis.call('XLEN', stream) end
+    if rid == nil then
+      local info = redis.pcall('INFO', 'replication')
+      rid = type(info) == 'string' and string.match(info, 'master_replid:(%w+)') or false
+    end
+    if rid then
+      local w = redis.call('GET', wkey)
+      if w and w ~= rid then prev = '0-0' end
     end
   end
   local xid = '*'
   local floor = tonumber(ARGV[a + 3] or '0') or 0
   if floor > (tonumber(string.match(prev, '^(%d+)-')) or 0) then
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    if not now then
+      local tm = redis.call('TIME')
+      now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+    end
     if floor > now and floor - now <= 3600000 then xid = ARGV[a + 3] .. '-*' end
   end
-  if n then n = tonumber(n) + 1 else n = redis.call('XLEN', stream) + 1 end
-  if rid == nil then
-    local info = redis.pcall('INFO', 'replication')
-    rid = type(info) == 'string' and string.match(info, 'master_replid:(%w+)') or false
-  end
-  if rid then
-    local w = redis.call('GET', wkey)
-    if w and w ~= rid then prev = '0-0' end
-  end
+  n = n + 1
   local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, xid, 'p', prev, 'b', body, 'n', n)
-  redis.call('PEXPIRE', stream, ttl)
-  redis.call('SET', lkey, id .. ' ' .. n, 'PX', ttl)
-  if rid then redis.call('SET', wkey, rid, 'PX', ttl) end
+  if not t then
+    t = {lkey = lkey, wkey = wkey}
+    topics[stream] = t
+    order[#order + 1] = stream
+  end
+  t.prev, t.n = id, n
   if dttl > 0 then
     redis.call('SET', dkey, id, 'PX', dttl)
   end
@@ -137,6 +157,12 @@ for i = 0, #KEYS / 4 - 1 do
   else
     out[i + 1] = redis.error_reply(tostring(r))
   end
+end
+for _, stream in ipairs(order) do
+  local t = topics[stream]
+  redis.call('PEXPIRE', stream, ttl)
+  redis.call('SET', t.lkey, t.prev .. ' ' .. t.n, 'PX', ttl)
+  if rid then redis.call('SET', t.wkey, rid, 'PX', ttl) end
 end
 return out
 `
