@@ -96,8 +96,11 @@ type Options struct {
 	// PoolSize is the command connection pool size. Default go-redis's.
 	PoolSize int
 	// PublishPipelines bounds the publish pipelines in flight at once;
-	// concurrent publishes beyond it queue and share the next round trip.
-	// Default 2.
+	// concurrent publishes beyond it queue and share the next round trip
+	// and its script calls (calls.go). Default 1: Redis runs scripts one
+	// at a time anyway, and one lane makes the shared calls larger, which
+	// is what makes a publish cheap for Redis and the relay under load
+	// (docs/performance.md); a lone publisher still sends at once.
 	PublishPipelines int
 	// WaitReplicas > 0 makes Publish durable: after the publish script it
 	// WAITs for that many replicas to acknowledge, and fails with
@@ -117,7 +120,7 @@ const (
 	DefaultSubscribeTimeout = 5 * time.Second
 	DefaultPingInterval     = 5 * time.Second
 	DefaultReauthInterval   = 11 * time.Hour
-	DefaultPublishPipelines = 2
+	DefaultPublishPipelines = 1
 	DefaultWaitTimeout      = 500 * time.Millisecond
 )
 
