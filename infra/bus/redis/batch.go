@@ -125,7 +125,8 @@ func (bt *batcher) takeLocked() []*pubCall {
 // the script cache empty (first use, Redis restarted, SCRIPT FLUSH, a new
 // cluster node) did not run, so they are retried once after loading the
 // script, provided no later message of the same topic ran (that would
-// reorder the topic). A pipeline shared by several calls does not run under
+// reorder the topic); so are the messages of calls the ACL refused, one
+// per call. A pipeline shared by several calls does not run under
 // any one caller's context: one caller giving up must not fail the others;
 // the client's read and write timeouts bound it.
 func (bt *batcher) exec(batch []*pubCall) {
@@ -145,15 +146,21 @@ func (bt *batcher) exec(batch []*pubCall) {
 	for i := range all {
 		all[i] = i
 	}
-	bt.b.runPipeline(ctx, preps, all, res, errs)
-	if retry := noScriptRetry(preps, errs); len(retry) > 0 {
+	bt.b.runPipeline(ctx, preps, all, maxCallMessages, res, errs)
+	if retry := notRunRetry(preps, errs, "NOSCRIPT"); len(retry) > 0 {
 		if err := bt.b.scripts.publish.Load(ctx, bt.b.client).Err(); err != nil {
 			for _, i := range retry {
 				errs[i] = fmt.Errorf("load publish script: %w", err)
 			}
 		} else {
-			bt.b.runPipeline(ctx, preps, retry, res, errs)
+			bt.b.runPipeline(ctx, preps, retry, maxCallMessages, res, errs)
 		}
+	}
+	if retry := notRunRetry(preps, errs, "NOPERM"); len(retry) > 0 {
+		// Redis checks every key a call declares before running it, so a
+		// message outside the ACL user's keys fails the whole call it
+		// shares: run those messages one per call, so it fails alone.
+		bt.b.runPipeline(ctx, preps, retry, 1, res, errs)
 	}
 	k := 0
 	for _, c := range batch {

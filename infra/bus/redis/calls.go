@@ -16,9 +16,9 @@ const (
 	maxCallBytes    = 256 << 10 // event bodies; one larger message goes alone
 )
 
-// calls splits the messages at idx into script calls, each a list of
-// indexes in publish order.
-func calls(preps []*prepared, idx []int, cluster bool) [][]int {
+// calls splits the messages at idx into script calls of at most perCall
+// messages, each a list of indexes in publish order.
+func calls(preps []*prepared, idx []int, cluster bool, perCall int) [][]int {
 	var out [][]int
 	var size []int
 	open := map[string]int{} // topic (or "" on a single Redis) → its call being filled
@@ -29,7 +29,7 @@ func calls(preps []*prepared, idx []int, cluster bool) [][]int {
 		}
 		n := len(preps[i].body)
 		g, ok := open[key]
-		if !ok || len(out[g]) == maxCallMessages || size[g]+n > maxCallBytes {
+		if !ok || len(out[g]) >= perCall || size[g]+n > maxCallBytes {
 			g = len(out)
 			out = append(out, nil)
 			size = append(size, 0)

@@ -104,10 +104,11 @@ func (b *Publisher) prepare(m bus.Message, now time.Time) (prepared, error) {
 }
 
 // runPipeline runs the publish script for the messages at idx in one
-// pipeline, as few script calls as the messages allow (see calls), and
-// stores each message's reply or error at its index.
-func (b *Publisher) runPipeline(ctx context.Context, preps []*prepared, idx []int, res []any, errs []error) {
-	groups := calls(preps, idx, b.opt.Cluster)
+// pipeline, as few script calls of at most perCall messages as the
+// messages allow (see calls), and stores each message's reply or error at
+// its index.
+func (b *Publisher) runPipeline(ctx context.Context, preps []*prepared, idx []int, perCall int, res []any, errs []error) {
+	groups := calls(preps, idx, b.opt.Cluster, perCall)
 	pipe := b.client.Pipeline()
 	cmds := make([]*goredis.Cmd, len(groups))
 	for g, grp := range groups {
@@ -126,8 +127,9 @@ func (b *Publisher) runPipeline(ctx context.Context, preps []*prepared, idx []in
 }
 
 // reply returns message j's reply from a script call for n messages: the
-// call's error if it failed as a whole (NOSCRIPT, a lost connection),
-// else the message's own reply or error.
+// call's error if it failed as a whole (NOSCRIPT, a lost connection, a
+// replica), else the message's own reply or error ({"", -1, error}, see
+// publishLua).
 func reply(replies []any, err error, n, j int) (any, error) {
 	if err != nil {
 		return nil, err
@@ -138,8 +140,17 @@ func reply(replies []any, err error, n, j int) (any, error) {
 	if e, ok := replies[j].(error); ok {
 		return nil, e
 	}
+	if r, ok := replies[j].([]any); ok && len(r) == 3 && toInt(r[1]) == -1 {
+		msg, _ := r[2].(string)
+		return nil, messageError(msg)
+	}
 	return replies[j], nil
 }
+
+// messageError is a Redis error one message of a shared script call met.
+type messageError string
+
+func (e messageError) Error() string { return string(e) }
 
 // callArgs returns the keys and arguments of one publish script call for
 // the messages at idx (publishLua).
@@ -154,10 +165,12 @@ func (b *Publisher) callArgs(preps []*prepared, idx []int) ([]string, []any) {
 	return keys, args
 }
 
-// noScriptRetry returns the indexes to retry after loading the script: all
-// failures must be NOSCRIPT (nothing ran), and no message of a topic may
-// have run after one of that topic that did not.
-func noScriptRetry(preps []*prepared, errs []error) []int {
+// notRunRetry returns the indexes to run again after whole calls were
+// refused with code before they ran (NOSCRIPT: the script was not cached;
+// NOPERM: the ACL refused a key the call declares): every failure must be
+// such a refusal, and no message of a topic may have run after one of that
+// topic that did not (running it now would reorder the topic).
+func notRunRetry(preps []*prepared, errs []error, code string) []int {
 	var idx []int
 	missed := make(map[string]bool)
 	for i, err := range errs {
@@ -167,7 +180,7 @@ func noScriptRetry(preps []*prepared, errs []error) []int {
 			if missed[topic] {
 				return nil
 			}
-		case goredis.HasErrorPrefix(err, "NOSCRIPT"):
+		case goredis.HasErrorPrefix(err, code):
 			missed[topic] = true
 			idx = append(idx, i)
 		default:

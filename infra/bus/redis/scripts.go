@@ -16,9 +16,10 @@ import goredis "github.com/redis/go-redis/v9"
 //	for the id's ms, see below)
 //
 // Returns one reply per message: {id, duplicate (0/1), original event JSON
-// (with or without its id, see storedJSON) or ""}, or the error that message
-// met (a wrong key type, NOPERM, OOM): a message's failure does not stop the
-// messages after it, as in a pipeline of one call per message.
+// (with or without its id, see storedJSON) or ""}, or {"", -1, error} for a
+// message that failed on its own (a wrong key type, NOPERM): a message's
+// failure does not stop the messages after it, as in a pipeline of one call
+// per message. A node that refuses all writes fails the whole call.
 //
 // Redis assigns the id (XADD *): its rule for stream ids is the bus rule
 // (ms = max(now, last.ms), seq = last.seq+1 on the same ms). The entry keeps
@@ -93,9 +94,12 @@ local function one(k, a)
     end
   end
   local t = topics[stream]
-  local prev, n
+  -- top is the stream's last id, prev the predecessor this entry names
+  -- (0-0 after a failover, below): the clock floor compares with top.
+  local top, prev, n
   if t then
-    prev, n = t.prev, t.n
+    top, n = t.prev, t.n
+    prev = top
   else
     local l = redis.call('GET', lkey)
     if l then
@@ -114,6 +118,7 @@ local function one(k, a)
       end
     end
     if n then n = tonumber(n) else n = redis.call('XLEN', stream) end
+    top = prev
     if rid == nil then
       local info = redis.pcall('INFO', 'replication')
       rid = type(info) == 'string' and string.match(info, 'master_replid:(%w+)') or false
@@ -125,7 +130,7 @@ local function one(k, a)
   end
   local xid = '*'
   local floor = tonumber(ARGV[a + 3] or '0') or 0
-  if floor > (tonumber(string.match(prev, '^(%d+)-')) or 0) then
+  if floor > (tonumber(string.match(top, '^(%d+)-')) or 0) then
     if not now then
       local tm = redis.call('TIME')
       now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
@@ -152,12 +157,28 @@ for i = 0, #KEYS / 4 - 1 do
   local ok, r = pcall(one, 4 * i, 3 + 4 * i)
   if ok then
     out[i + 1] = r
-  elseif type(r) == 'table' and r.err then
-    out[i + 1] = redis.error_reply(r.err)
   else
-    out[i + 1] = redis.error_reply(tostring(r))
+    -- Redis 7.0 hands pcall the error as a string, 7.2 as {err = ...}.
+    local msg = type(r) == 'table' and r.err or tostring(r)
+    -- A node that refuses every write (a replica, a primary failing to
+    -- persist or replicate, or out of memory: Redis checks that only
+    -- before a script's first write) refuses the call's first write,
+    -- before anything is written: the whole call fails, so the client
+    -- sees it (go-redis drops a connection that answers READONLY, which is
+    -- how a moved endpoint is redialled). Any other failure is the
+    -- message's own, returned as {"", -1, error}, not as a nested error
+    -- reply: go-redis stops reading an array at a nested error it has a
+    -- type for (NOPERM, OOM, ...) and would leave the rest of the reply
+    -- on the connection.
+    for _, code in ipairs({'READONLY', 'MISCONF', 'NOREPLICAS', 'OOM'}) do
+      if string.sub(msg, 1, #code) == code then error(redis.error_reply(msg)) end
+    end
+    out[i + 1] = {'', -1, msg}
   end
 end
+-- These cannot fail where the appends before them did not (SET and PEXPIRE
+-- work on any key type); if one did, the call fails as a whole although
+-- its messages were appended, and callers retry with idempotency keys.
 for _, stream in ipairs(order) do
   local t = topics[stream]
   redis.call('PEXPIRE', stream, ttl)
