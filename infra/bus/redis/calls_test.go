@@ -267,34 +267,57 @@ func TestReadOnlyFailsTheCall(t *testing.T) {
 	}
 }
 
-// TestCallMessageNoPermission: a message refused by the ACL fails alone,
-// and the connection stays in step: the next publish on it (a pool of one)
-// gets its own reply, not the rest of the last one.
-func TestCallMessageNoPermission(t *testing.T) {
+// aclBus is a bus of prefix on a fresh Redis, as an ACL user with rules, on
+// a pool of one connection (so every call reads its reply where the last
+// one stopped), after one publish on topic ok:0.
+func aclBus(t *testing.T, prefix string, rules ...string) *Bus {
+	t.Helper()
 	srv := redistest.Start(t)
 	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
 	defer admin.Close()
-	ctx := context.Background()
-	// Keys of topics "ok…" only.
-	if err := admin.Do(ctx, "ACL", "SETUSER", "some", "on", ">s3cret", "~acl:{ok*", "&*", "+@all").Err(); err != nil {
+	args := append([]any{"ACL", "SETUSER", "some", "on", ">s3cret"}, toAny(rules)...)
+	if err := admin.Do(context.Background(), append(args, "+@all")...).Err(); err != nil {
 		t.Fatal(err)
 	}
-	b := newTestBus(t, srv, func(o *Options) { o.Username, o.Password, o.PoolSize, o.Prefix = "some", "s3cret", 1, "acl" })
+	b := newTestBus(t, srv, func(o *Options) { o.Username, o.Password, o.PoolSize, o.Prefix = "some", "s3cret", 1, prefix })
 	publishN(t, b, "ok:0", 0, 1)
-	out, err := b.Publish(ctx, []bus.Message{msg("ok:1", 1), msg("no:1", 2), msg("ok:2", 3), msg("ok:1", 4)})
-	if !strings.Contains(fmt.Sprint(err), "NOPERM") || len(out) != 1 || out[0].Event.Topic != "ok:1" {
-		t.Fatalf("publish: %d out, err %v; want ok:1's event, then NOPERM for no:1", len(out), err)
+	return b
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
 	}
-	for _, topic := range []string{"ok:1", "ok:2"} {
-		page, err := b.History(ctx, topic, "", 10)
-		if err != nil || len(page.Events) != map[string]int{"ok:1": 2, "ok:2": 1}[topic] {
-			t.Fatalf("history of %s: %d events, %v; the messages sharing no:1's call must publish", topic, len(page.Events), err)
-		}
+	return out
+}
+
+// wantRefusedAlone checks that of a call for ok:1, no:1, ok:2 only no:1
+// failed, with the ACL's refusal, and that the connection is still in step:
+// the next publish gets its own reply, not the rest of the last one.
+func wantRefusedAlone(t *testing.T, b *Bus, out []bus.Published, err error) {
+	t.Helper()
+	if e := fmt.Sprint(err); (!strings.Contains(e, "NOPERM") && !strings.Contains(e, "publish to the channel")) || len(out) != 1 || out[0].Event.Topic != "ok:1" {
+		t.Fatalf("publish: %d out, err %v; want ok:1's event, then the ACL's refusal for no:1", len(out), err)
 	}
-	next, nerr := b.Publish(ctx, []bus.Message{msg("ok:3", 5)})
-	if nerr != nil || len(next) != 1 || next[0].Event.Topic != "ok:3" || string(next[0].Event.Data) != `{"n":5}` {
-		t.Fatalf("the publish after: %+v, %v; want ok:3's own event", next, nerr)
+	ctx := context.Background()
+	if page, err := b.History(ctx, "ok:2", "", 10); err != nil || len(page.Events) != 1 {
+		t.Fatalf("history of ok:2: %d events, %v; the message after the refused one must publish", len(page.Events), err)
 	}
+	next, err := b.Publish(ctx, []bus.Message{msg("ok:3", 5)})
+	if err != nil || len(next) != 1 || next[0].Event.Topic != "ok:3" || string(next[0].Event.Data) != `{"n":5}` {
+		t.Fatalf("the publish after: %+v, %v; want ok:3's own event", next, err)
+	}
+}
+
+// TestCallMessageNoPermission: Redis checks the keys a call declares
+// against the ACL before running it, so a call holding one topic outside
+// the user's keys is refused whole; its messages run again one per call and
+// only that one fails.
+func TestCallMessageNoPermission(t *testing.T) {
+	b := aclBus(t, "acl", "~acl:{ok*", "&*") // keys of topics "ok…" only
+	out, err := b.Publish(context.Background(), []bus.Message{msg("ok:1", 1), msg("no:1", 2), msg("ok:2", 3)})
+	wantRefusedAlone(t, b, out, err)
 }
 
 // TestCallMessageNoChannelPermission: a message whose notify the ACL
@@ -303,24 +326,7 @@ func TestCallMessageNoPermission(t *testing.T) {
 // error it has a type for, such as NOPERM, so the script returns message
 // failures as values; Redis 7.0 words this one as ERR).
 func TestCallMessageNoChannelPermission(t *testing.T) {
-	srv := redistest.Start(t)
-	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
-	defer admin.Close()
-	ctx := context.Background()
-	if err := admin.Do(ctx, "ACL", "SETUSER", "some", "on", ">s3cret", "~*", "&ch:{ok*", "+@all").Err(); err != nil {
-		t.Fatal(err)
-	}
-	b := newTestBus(t, srv, func(o *Options) { o.Username, o.Password, o.PoolSize, o.Prefix = "some", "s3cret", 1, "ch" })
-	publishN(t, b, "ok:0", 0, 1)
-	out, err := b.Publish(ctx, []bus.Message{msg("ok:1", 1), msg("no:1", 2), msg("ok:2", 3)})
-	if e := fmt.Sprint(err); (!strings.Contains(e, "NOPERM") && !strings.Contains(e, "publish to the channel")) || len(out) != 1 || out[0].Event.Topic != "ok:1" {
-		t.Fatalf("publish: %d out, err %v; want ok:1's event, then the ACL's refusal for no:1", len(out), err)
-	}
-	if page, err := b.History(ctx, "ok:2", "", 10); err != nil || len(page.Events) != 1 {
-		t.Fatalf("history of ok:2: %d events, %v; want the message after the refused one", len(page.Events), err)
-	}
-	next, err := b.Publish(ctx, []bus.Message{msg("ok:3", 5)})
-	if err != nil || len(next) != 1 || next[0].Event.Topic != "ok:3" || string(next[0].Event.Data) != `{"n":5}` {
-		t.Fatalf("the publish after: %+v, %v; want ok:3's own event", next, err)
-	}
+	b := aclBus(t, "ch", "~*", "&ch:{ok*")
+	out, err := b.Publish(context.Background(), []bus.Message{msg("ok:1", 1), msg("no:1", 2), msg("ok:2", 3)})
+	wantRefusedAlone(t, b, out, err)
 }
