@@ -52,6 +52,11 @@ type histResult struct {
 // read returns up to limit entries of topic after the id after, like
 // Bus.readAfter, sharing the Redis read with concurrent calls.
 func (h *histCoalescer) read(ctx context.Context, topic string, after event.ID, limit int) ([]entry, bool, error) {
+	// A context already done fails before joining a read: the select
+	// below picks at random when the shared read has answered too.
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("redis bus: history %s: %w", topic, err)
+	}
 	if h.latest {
 		h.b.metrics.latestRequests.Add(1)
 	} else {
