@@ -66,10 +66,13 @@ func (s *sessions) check(v string) (time.Time, error) {
 		return time.Time{}, errNoSession
 	}
 	p, m, ok := strings.Cut(v, ".")
-	enc := base64.RawURLEncoding
+	// Strict refuses stray bits in the last character; the decoder still
+	// skips CR and LF, so a value with them is refused here: only the
+	// exact bytes issued are a session.
+	enc := base64.RawURLEncoding.Strict()
 	payload, err1 := enc.DecodeString(p)
 	sum, err2 := enc.DecodeString(m)
-	if !ok || err1 != nil || err2 != nil || len(payload) != 24 || !hmac.Equal(sum, s.mac(payload)) {
+	if !ok || err1 != nil || err2 != nil || strings.ContainsAny(v, "\r\n") || len(payload) != 24 || !hmac.Equal(sum, s.mac(payload)) {
 		return time.Time{}, errNoSession
 	}
 	exp := time.Unix(int64(binary.BigEndian.Uint64(payload)), 0)
