@@ -110,17 +110,20 @@ func longDrainEnv(int) []string {
 	return []string{"HOOKRELAY_DRAIN_GRACE=300ms", "HOOKRELAY_DRAIN_TIMEOUT=8s"}
 }
 
-// watchRefusals samples relay r's refusal count for reason until it stops
-// answering, then sends the last value.
+// watchRefusals samples relay r's refusal count for reason until its
+// current process exits, then sends the last value. The process's Done is
+// taken now: a Restart gives r a new one, and a watcher that read it after
+// the restart would wait for the new process forever.
 func watchRefusals(r *relaytest.Relay, reason string) <-chan float64 {
 	out := make(chan float64, 1)
+	done := r.Done()
 	go func() {
 		last := 0.0
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
-			case <-r.Done():
+			case <-done:
 				out <- last
 				return
 			case <-tick.C:
