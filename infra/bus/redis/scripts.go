@@ -72,9 +72,10 @@ const publishLua = `
 local maxlen, ttl = ARGV[1], ARGV[2]
 local rid -- this node's replication id: nil until read, false if unknown
 local now -- Redis's clock in ms, read at most once
--- topics this call appended to, by stream key: {prev, n, lkey, wkey}. A
--- topic's next message in the call takes its predecessor from here, and
--- the last-id and writer keys and the TTL are written once, at the end.
+-- topics this call appended to, by stream key: {stream, last id, n, lkey,
+-- wkey}, and in order of their first append. A topic's next message in the
+-- call takes its predecessor from here, and the last-id and writer keys and
+-- the TTL are written once, at the end.
 local topics, order = {}, {}
 local function one(k, a)
   local stream, dkey, lkey, wkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
@@ -98,7 +99,7 @@ local function one(k, a)
   -- (0-0 after a failover, below): the clock floor compares with top.
   local top, prev, n
   if t then
-    top, n = t.prev, t.n
+    top, n = t.last, t.n
     prev = top
   else
     local l = redis.call('GET', lkey)
@@ -140,11 +141,11 @@ local function one(k, a)
   n = n + 1
   local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, xid, 'p', prev, 'b', body, 'n', n)
   if not t then
-    t = {lkey = lkey, wkey = wkey}
+    t = {stream = stream, lkey = lkey, wkey = wkey}
     topics[stream] = t
-    order[#order + 1] = stream
+    order[#order + 1] = t
   end
-  t.prev, t.n = id, n
+  t.last, t.n = id, n
   if dttl > 0 then
     redis.call('SET', dkey, id, 'PX', dttl)
   end
@@ -179,10 +180,9 @@ end
 -- These cannot fail where the appends before them did not (SET and PEXPIRE
 -- work on any key type); if one did, the call fails as a whole although
 -- its messages were appended, and callers retry with idempotency keys.
-for _, stream in ipairs(order) do
-  local t = topics[stream]
-  redis.call('PEXPIRE', stream, ttl)
-  redis.call('SET', t.lkey, t.prev .. ' ' .. t.n, 'PX', ttl)
+for _, t in ipairs(order) do
+  redis.call('PEXPIRE', t.stream, ttl)
+  redis.call('SET', t.lkey, t.last .. ' ' .. t.n, 'PX', ttl)
   if rid then redis.call('SET', t.wkey, rid, 'PX', ttl) end
 end
 return out
