@@ -155,7 +155,9 @@ func (e RequestEvent) Validate(i int, p Policy) (Message, error) {
 	if !utf8.Valid(m.Data) {
 		return Message{}, &RequestError{Path: FieldPath(i, "data"), Msg: "not valid UTF-8"}
 	}
-	ev := event.Event{Topic: m.Topic, Type: m.Type, Source: m.Source, Data: m.Data}
+	// Data is left out: the decoder parsed it as JSON, and EncodeBody
+	// compacts it (checking it again) when it is published.
+	ev := event.Event{Topic: m.Topic, Type: m.Type, Source: m.Source}
 	if err := ev.Validate(); err != nil {
 		var fe *event.FieldError
 		if errors.As(err, &fe) {
