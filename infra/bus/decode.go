@@ -222,7 +222,7 @@ func (d *decoder) value(f field, e *RequestEvent, top *Request, i int) error {
 		if d.i >= len(d.b) || d.b[d.i] != '"' {
 			return d.wrongType(i, f, "an RFC 3339 time string")
 		}
-		if _, err := d.str(); err != nil {
+		if _, err := d.skipStr(); err != nil {
 			return err
 		}
 		t := new(time.Time)
@@ -303,35 +303,18 @@ func (d *decoder) events(top *Request) error {
 // that escapes and invalid UTF-8 (replaced by U+FFFD) come out the same.
 func (d *decoder) str() (string, error) {
 	start := d.i
-	d.i++
-	plain := true
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			if plain {
-				return string(d.b[start+1 : d.i-1]), nil
-			}
-			var s string
-			if err := json.Unmarshal(d.b[start:d.i], &s); err != nil {
-				return "", &RequestError{Msg: "invalid JSON string at offset " + strconv.Itoa(start)}
-			}
-			return s, nil
-		case c == '\\':
-			plain = false
-			if err := d.escape(); err != nil {
-				return "", err
-			}
-			continue
-		case c < 0x20:
-			return "", d.syntax("control character in a string")
-		case c >= 0x80:
-			plain = false
-		}
-		d.i++
+	plain, err := d.skipStr()
+	if err != nil {
+		return "", err
 	}
-	return "", d.syntax("")
+	if plain {
+		return string(d.b[start+1 : d.i-1]), nil
+	}
+	var s string
+	if err := json.Unmarshal(d.b[start:d.i], &s); err != nil {
+		return "", &RequestError{Msg: "invalid JSON string at offset " + strconv.Itoa(start)}
+	}
+	return s, nil
 }
 
 // escape checks the escape at d.i ('\\') and moves past it.

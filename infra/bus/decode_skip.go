@@ -30,26 +30,31 @@ func (d *decoder) skip(depth int) error {
 	return d.syntax("want a JSON value")
 }
 
-// skipStr moves past a string, checking its escapes.
-func (d *decoder) skipStr() (int, error) {
-	start := d.i
+// skipStr moves past a string at d.i (its opening quote), checking its
+// escapes. plain reports plain ASCII without escapes: its bytes between
+// the quotes are the string.
+func (d *decoder) skipStr() (plain bool, err error) {
 	d.i++
+	plain = true
 	for d.i < len(d.b) {
 		switch c := d.b[d.i]; {
 		case c == '"':
 			d.i++
-			return start, nil
+			return plain, nil
 		case c == '\\':
+			plain = false
 			if err := d.escape(); err != nil {
-				return start, err
+				return false, err
 			}
 			continue
 		case c < 0x20:
-			return start, d.syntax("control character in a string")
+			return false, d.syntax("control character in a string")
+		case c >= 0x80:
+			plain = false
 		}
 		d.i++
 	}
-	return start, d.syntax("")
+	return false, d.syntax("")
 }
 
 func (d *decoder) skipObject(depth int) error {
