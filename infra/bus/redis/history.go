@@ -119,9 +119,11 @@ func (b *Bus) History(ctx context.Context, topic, after string, limit int) (bus.
 		if err != nil {
 			return bus.HistoryPage{}, err
 		}
-		es = slices.Clone(es) // shared with the other calls of the read
-		slices.Reverse(es)
-		return bus.HistoryPage{Events: deliveries(topic, es), More: more}, nil
+		// es is shared with the other calls of the read: reverse the
+		// page built from it, not es.
+		page := deliveries(topic, es)
+		slices.Reverse(page)
+		return bus.HistoryPage{Events: page, More: more}, nil
 	}
 	from, err := event.ParseID(after)
 	if err != nil {
