@@ -97,15 +97,21 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.handler = api.New(deps)
-	a.srv = &http.Server{
-		Handler:           a.handler,
+	a.srv = httpServer(a.handler, log)
+	a.metricsSrv = a.newMetricsServer()
+	return a, nil
+}
+
+// httpServer is an HTTP server with the relay's limits, for h: the public
+// listener's and the metrics listener's.
+func httpServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	a.metricsSrv = a.newMetricsServer()
-	return a, nil
 }
 
 // buildDeps wires auth, the hub, the transports and the webhook handler

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 
@@ -45,13 +44,7 @@ func (a *App) newMetricsServer() *http.Server {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+api.MetricsPath, a.metricsHandler())
-	return &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
-	}
+	return httpServer(mux, a.log)
 }
 
 // serveMetrics listens on metrics_addr and serves until the server is
