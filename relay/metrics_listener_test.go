@@ -15,8 +15,14 @@ const metricsToken = "metrics-token-0123456789"
 // metrics_addr the public listener no longer serves /metrics, the metrics
 // listener does, and metrics_token is required on it.
 func TestMetricsOnOwnListener(t *testing.T) {
-	maddr := relaytest.FreeAddr(t)
-	r := relaytest.Start(t, relaytest.Options{Mode: "serve", RedisURL: redistest.Start(t).URL(),
+	// Both ports are picked before the relay starts: two FreeAddr calls
+	// may be handed the same port (each closes its listener), and the
+	// relay refuses metrics on its own address.
+	addr, maddr := relaytest.FreeAddr(t), relaytest.FreeAddr(t)
+	for maddr == addr {
+		maddr = relaytest.FreeAddr(t)
+	}
+	r := relaytest.Start(t, relaytest.Options{Mode: "serve", Addr: addr, RedisURL: redistest.Start(t).URL(),
 		Env: []string{"HOOKRELAY_METRICS_ADDR=" + maddr, "HOOKRELAY_METRICS_TOKEN=" + metricsToken}})
 	if code, _, body := call(t, "GET", r.URL+"/metrics", metricsToken, "", ""); code == http.StatusOK && strings.Contains(body, "# HELP") {
 		t.Fatal("the public listener still serves /metrics")
